@@ -1,0 +1,1 @@
+"""The product's rules (pure functions), its models and its use cases."""

@@ -1,0 +1,225 @@
+"""The stored state of the product (Tortoise ORM models)."""
+
+from __future__ import annotations
+
+import enum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from domain.entitlements import DEFAULT_PLAN_NAME
+from domain.sync_state import SyncState
+
+
+class Role(enum.Enum):
+    ADMIN = "ADMIN"
+    COLLABORATOR = "COLLABORATOR"
+
+
+class Vendor(enum.Enum):
+    MARKETO = "MARKETO"
+
+
+class ConnectionStatus(enum.Enum):
+    UNTESTED = "UNTESTED"
+    CONNECTED = "CONNECTED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    UNREACHABLE = "UNREACHABLE"
+
+
+class CampaignStatus(enum.Enum):
+    PROVISIONING = "PROVISIONING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class SyncTrigger(enum.Enum):
+    MANUAL = "MANUAL"
+    SCHEDULED = "SCHEDULED"
+    CREDENTIALS_CHANGED = "CREDENTIALS_CHANGED"
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    plan_name = fields.CharField(max_length=60, default=DEFAULT_PLAN_NAME)
+    # Limits are data, so a new kind of limit needs no schema change: {"platform_integrations": 1, "users": null}
+    plan_limits: dict = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="users", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254, unique=True)
+    idp_subject = fields.CharField(max_length=255, null=True, unique=True)
+    name = fields.CharField(max_length=200, null=True)
+    role = fields.CharEnumField(Role, max_length=20)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "app_user"
+
+
+class PlatformIntegration(Model):
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="platform_integrations", on_delete=fields.CASCADE
+    )
+    vendor = fields.CharEnumField(Vendor, max_length=20, default=Vendor.MARKETO)
+    name = fields.CharField(max_length=200)
+    client_id = fields.CharField(max_length=200)
+    client_secret_encrypted = fields.TextField()
+    client_secret_hint = fields.CharField(max_length=20)
+    rest_endpoint = fields.CharField(max_length=500)
+    identity_endpoint = fields.CharField(max_length=500)
+    is_default = fields.BooleanField(default=False)
+    is_trial = fields.BooleanField(default=False)
+    connection_status = fields.CharEnumField(ConnectionStatus, max_length=30, default=ConnectionStatus.UNTESTED)
+    connection_checked_at = fields.DatetimeField(null=True)
+    sync_state = fields.CharEnumField(SyncState, max_length=20, default=SyncState.NEVER_SYNCED)
+    sync_started_at = fields.DatetimeField(null=True)
+    sync_finished_at = fields.DatetimeField(null=True)
+    last_succeeded_at = fields.DatetimeField(null=True)
+    folders_synced = fields.IntField(default=0)
+    programs_synced = fields.IntField(default=0)
+    sync_error = fields.TextField(null=True)
+    next_sync_attempt_at = fields.DatetimeField(null=True)
+    # Set when credentials change: the next sync is a full one.
+    needs_full_sync = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "platform_integration"
+
+
+class MarketoFolder(Model):
+    id = fields.IntField(primary_key=True)
+    platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
+        "models.PlatformIntegration", related_name="folders", on_delete=fields.CASCADE
+    )
+    marketo_id = fields.IntField()
+    marketo_type = fields.CharField(max_length=20)  # Folder or Program
+    name = fields.CharField(max_length=255)
+    path = fields.CharField(max_length=2000)
+    parent_marketo_id = fields.IntField(null=True)
+    parent_marketo_type = fields.CharField(max_length=20, null=True)
+    folder_type = fields.CharField(max_length=40, null=True)
+    is_system = fields.BooleanField(default=False)
+    url = fields.CharField(max_length=500, null=True)
+    marketo_updated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "marketo_folder"
+        unique_together = (("platform_integration", "marketo_id", "marketo_type"),)
+
+
+class MarketoProgram(Model):
+    id = fields.IntField(primary_key=True)
+    platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
+        "models.PlatformIntegration", related_name="programs", on_delete=fields.CASCADE
+    )
+    marketo_id = fields.IntField()
+    name = fields.CharField(max_length=255)
+    type = fields.CharField(max_length=40)
+    channel = fields.CharField(max_length=100, null=True)
+    status = fields.CharField(max_length=40, null=True)
+    folder: fields.ForeignKeyNullableRelation[MarketoFolder] = fields.ForeignKeyField(
+        "models.MarketoFolder", related_name="programs", null=True, on_delete=fields.SET_NULL
+    )
+    url = fields.CharField(max_length=500, null=True)
+    marketo_updated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "marketo_program"
+        unique_together = (("platform_integration", "marketo_id"),)
+
+
+class Launcher(Model):
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="launchers", on_delete=fields.CASCADE
+    )
+    # Never changes once set; a database trigger refuses the change too.
+    platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
+        "models.PlatformIntegration", related_name="launchers", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=200)
+    destination_folder: fields.ForeignKeyNullableRelation[MarketoFolder] = fields.ForeignKeyField(
+        "models.MarketoFolder", related_name="destination_of", null=True, on_delete=fields.SET_NULL
+    )
+    template_program: fields.ForeignKeyNullableRelation[MarketoProgram] = fields.ForeignKeyField(
+        "models.MarketoProgram", related_name="template_of", null=True, on_delete=fields.SET_NULL
+    )
+    assets_folder: fields.ForeignKeyNullableRelation[MarketoFolder] = fields.ForeignKeyField(
+        "models.MarketoFolder", related_name="assets_of", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "launcher"
+
+
+class LauncherCollaborator(Model):
+    id = fields.IntField(primary_key=True)
+    launcher: fields.ForeignKeyRelation[Launcher] = fields.ForeignKeyField(
+        "models.Launcher", related_name="grants", on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="grants", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "launcher_collaborator"
+        unique_together = (("launcher", "user"),)
+
+
+class Campaign(Model):
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="campaigns", on_delete=fields.CASCADE
+    )
+    launcher: fields.ForeignKeyRelation[Launcher] = fields.ForeignKeyField(
+        "models.Launcher", related_name="campaigns", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    status = fields.CharEnumField(CampaignStatus, max_length=20, default=CampaignStatus.PROVISIONING)
+    marketo_program: fields.ForeignKeyNullableRelation[MarketoProgram] = fields.ForeignKeyField(
+        "models.MarketoProgram", related_name="campaigns", null=True, on_delete=fields.SET_NULL
+    )
+    error = fields.TextField(null=True)
+    submitted_at = fields.DatetimeField(auto_now_add=True)
+    submitted_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "campaign"
+
+
+class SyncRun(Model):
+    id = fields.IntField(primary_key=True)
+    platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
+        "models.PlatformIntegration", related_name="sync_runs", on_delete=fields.CASCADE
+    )
+    trigger = fields.CharEnumField(SyncTrigger, max_length=30)
+    state = fields.CharEnumField(SyncState, max_length=20, default=SyncState.QUEUED)
+    queued_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    folders_synced = fields.IntField(default=0)
+    programs_synced = fields.IntField(default=0)
+    attempts = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sync_run"

@@ -1,0 +1,1 @@
+"""Composition root: settings, the Starlette app, the database wiring and the `jeto` command."""
