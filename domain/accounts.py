@@ -1,0 +1,74 @@
+"""Use cases of the account manager: accounts, users and plan limits (the CLI's commands)."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from domain import entitlements
+from domain.errors import Rejected, UserError, UserErrorCode
+from domain.models import Account, PlatformIntegration, Role, User
+from domain.names import name_error
+
+EMAIL_MAX = 254
+
+
+def email_error(email: str) -> UserError | None:
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or len(email) > EMAIL_MAX or any(c.isspace() for c in email):
+        return UserError(UserErrorCode.INVALID_INPUT, f"'{email}' is not an email address.", ("email",))
+    return None
+
+
+async def _add_user(account: Account, email: str, role: Role, name: str | None, subject: str | None) -> User:
+    error = email_error(email)
+    if error:
+        raise Rejected([error])
+    if await User.filter(email__iexact=email).exists():
+        raise Rejected([UserError(UserErrorCode.INVALID_INPUT, f"A user with the email {email} exists already.", ("email",))])
+    if subject and await User.filter(idp_subject=subject).exists():
+        raise Rejected([UserError(UserErrorCode.INVALID_INPUT, "A user with this subject exists already.", ("subject",))])
+    return await User.create(account=account, email=email.lower(), role=role, name=name, idp_subject=subject)
+
+
+async def create_account(name: str, admin_email: str, *, integrations_limit: int = 1) -> tuple[Account, User]:
+    error = name_error(name, ("name",), max_length=200)
+    limit_problem = entitlements.limit_error(integrations_limit)
+    if error:
+        raise Rejected([error])
+    if limit_problem:
+        raise Rejected([UserError(UserErrorCode.INVALID_INPUT, limit_problem, ("platformIntegrationsLimit",))])
+    async with in_transaction():
+        account = await Account.create(
+            name=name.strip(), plan_limits=entitlements.PlanLimits(platform_integrations=integrations_limit).to_data()
+        )
+        admin = await _add_user(account, admin_email, Role.ADMIN, None, None)
+    return account, admin
+
+
+async def add_user(
+    account_id: int, email: str, role: Role, *, name: str | None = None, subject: str | None = None
+) -> User:
+    account = await Account.get_or_none(id=account_id)
+    if account is None:
+        raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No account with this id.", ("accountId",))])
+    async with in_transaction():
+        return await _add_user(account, email, role, name, subject)
+
+
+async def set_integrations_limit(account_id: int, limit: int) -> Account:
+    problem = entitlements.limit_error(limit)
+    if problem:
+        raise Rejected([UserError(UserErrorCode.INVALID_INPUT, problem, ("platformIntegrations",))])
+    async with in_transaction():
+        account = await Account.filter(id=account_id).select_for_update().first()
+        if account is None:
+            raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No account with this id.", ("accountId",))])
+        limits = entitlements.PlanLimits.from_data(account.plan_limits)
+        account.plan_limits = entitlements.PlanLimits(platform_integrations=limit, users=limits.users).to_data()
+        await account.save(update_fields=["plan_limits"])
+        integrations = await PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id")
+        flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in integrations])
+        for integration, is_trial in zip(integrations, flags, strict=True):
+            if integration.is_trial != is_trial:
+                await PlatformIntegration.filter(id=integration.id).update(is_trial=is_trial)
+    return account

@@ -1,0 +1,142 @@
+"""Use cases of launchers, each inside one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from domain import launcher_rules
+from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
+from domain.models import Launcher, LauncherCollaborator, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
+from domain.names import clean_name, name_error
+from domain.sync_state import SyncState, launcher_creation
+from domain.viewer import Viewer
+
+
+@dataclass(frozen=True)
+class AssetChoice:
+    """Ids of the folders and program picked for a launcher; None leaves the current choice."""
+
+    destination_folder_id: int | None = None
+    template_program_id: int | None = None
+    assets_folder_id: int | None = None
+
+
+async def creation_check(account_id: int) -> launcher_rules.UserError | None:
+    states = await PlatformIntegration.filter(account_id=account_id, deleted_at=None).values_list(
+        "name", "sync_state"
+    )
+    verdict = launcher_creation([(name, SyncState(state)) for name, state in states])
+    if verdict.allowed:
+        return None
+    assert verdict.reason is not None and verdict.message is not None
+    return UserError(verdict.reason, verdict.message)
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    field: str  # input field
+    attribute: str  # launcher attribute
+    row: MarketoFolder | MarketoProgram
+
+
+async def _assets(account_id: int, integration_id: int, choice: AssetChoice) -> dict[str, MarketoFolder | MarketoProgram]:
+    """The chosen rows, each of this account and of the launcher's integration, by launcher attribute."""
+    wanted = (
+        ("destinationFolderId", "destination_folder", MarketoFolder, choice.destination_folder_id, "folder"),
+        ("templateProgramId", "template_program", MarketoProgram, choice.template_program_id, "program"),
+        ("assetsFolderId", "assets_folder", MarketoFolder, choice.assets_folder_id, "folder"),
+    )
+    chosen: list[_Chosen] = []
+    errors: list[UserError] = []
+    for field, attribute, model, row_id, noun in wanted:
+        if row_id is None:
+            continue
+        row = await model.get_or_none(id=row_id, platform_integration__account_id=account_id)
+        if row is None:
+            errors.append(not_found(noun, ("input", field)))
+        else:
+            chosen.append(_Chosen(field, attribute, row))
+    reject_if_any(errors)
+    reject_if_any(
+        launcher_rules.ownership_errors(
+            integration_id,
+            [launcher_rules.ChosenAsset(c.field, c.row.platform_integration_id) for c in chosen],  # type: ignore[attr-defined]
+        )
+    )
+    return {c.attribute: c.row for c in chosen}
+
+
+async def create(viewer: Viewer, *, name: str, integration_id: int | None, choice: AssetChoice) -> Launcher:
+    if not viewer.is_admin:
+        raise forbidden()
+    reject_if_any([name_error(name, ("input", "name"))])
+    async with in_transaction():
+        reject_if_any([await creation_check(viewer.account_id)])
+        integrations = await PlatformIntegration.filter(
+            account_id=viewer.account_id, deleted_at=None
+        ).order_by("id").values_list("id", flat=True)
+        bound = launcher_rules.launcher_integration(integration_id, list(integrations))
+        if isinstance(bound, UserError):
+            raise Rejected([bound])
+        assets = await _assets(viewer.account_id, bound, choice)
+        return await Launcher.create(
+            account_id=viewer.account_id, platform_integration_id=bound, name=clean_name(name), **assets
+        )
+
+
+async def get_for_admin(viewer: Viewer, launcher_id: int, field: tuple[str, ...]) -> Launcher:
+    if not viewer.is_admin:
+        raise forbidden()
+    launcher = await Launcher.get_or_none(id=launcher_id, account_id=viewer.account_id, deleted_at=None)
+    if launcher is None:
+        raise Rejected([not_found("launcher", field)])
+    return launcher
+
+
+async def update(
+    viewer: Viewer, launcher_id: int, *, name: str | None, integration_id: int | None, choice: AssetChoice
+) -> Launcher:
+    launcher = await get_for_admin(viewer, launcher_id, ("input", "id"))
+    reject_if_any(
+        [
+            name_error(name, ("input", "name")) if name is not None else None,
+            launcher_rules.integration_change_error(launcher.platform_integration_id, integration_id),
+        ]
+    )
+    async with in_transaction():
+        assets = await _assets(viewer.account_id, launcher.platform_integration_id, choice)
+        changes: dict[str, object] = {f"{attribute}_id": row.id for attribute, row in assets.items()}
+        if name is not None:
+            changes["name"] = clean_name(name)
+        if changes:
+            await Launcher.filter(id=launcher.id).update(**changes)
+    await launcher.refresh_from_db()
+    return launcher
+
+
+async def delete(viewer: Viewer, launcher_id: int) -> int:
+    launcher = await get_for_admin(viewer, launcher_id, ("id",))
+    await Launcher.filter(id=launcher.id).update(deleted_at=datetime.now(UTC))
+    return launcher.id
+
+
+async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int]) -> Launcher:
+    launcher = await get_for_admin(viewer, launcher_id, ("launcherId",))
+    wanted = set(user_ids)
+    users = await User.filter(id__in=wanted, account_id=viewer.account_id)
+    missing = wanted - {user.id for user in users}
+    if missing:
+        raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No user with this id.", ("userIds",))])
+    if any(user.role is Role.ADMIN for user in users):
+        raise Rejected(
+            [UserError(UserErrorCode.INVALID_INPUT, "Admins see every launcher already; grant collaborators only.", ("userIds",))]
+        )
+    async with in_transaction():
+        await LauncherCollaborator.filter(launcher_id=launcher.id).delete()
+        await LauncherCollaborator.bulk_create(
+            [LauncherCollaborator(launcher_id=launcher.id, user_id=user_id) for user_id in sorted(wanted)]
+        )
+    return launcher

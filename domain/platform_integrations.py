@@ -1,0 +1,228 @@
+"""Use cases of platform integrations, each inside one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from domain import defaults, entitlements
+from domain.endpoints import Endpoints, resolve_endpoints
+from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
+from domain.launcher_rules import deletion_error
+from domain.models import Account, ConnectionStatus, Launcher, PlatformIntegration
+from domain.names import clean_name, name_error
+from domain.viewer import Viewer
+
+
+class SecretSealer(Protocol):
+    def seal(self, plaintext: str) -> str: ...
+
+
+def secret_hint(secret: str) -> str:
+    """What the API shows of a secret: its last four characters, when it is long enough to spare them."""
+    return "…" + (secret[-4:] if len(secret) >= 12 else "****")
+
+
+@dataclass(frozen=True)
+class CredentialsInput:
+    client_id: str | None
+    client_secret: str | None
+    rest_endpoint: str | None
+    identity_endpoint: str | None
+
+
+@dataclass(frozen=True)
+class Created:
+    integration: PlatformIntegration | None
+    trial_confirmation: entitlements.TrialConfirmation | None = None
+
+
+def _text_error(value: str | None, field: tuple[str, ...], label: str, max_length: int) -> UserError | None:
+    if value is None:
+        return None
+    if not value.strip():
+        return UserError(UserErrorCode.INVALID_INPUT, f"The {label} cannot be empty.", field)
+    if len(value) > max_length:
+        return UserError(UserErrorCode.INVALID_INPUT, f"The {label} is longer than {max_length} characters.", field)
+    return None
+
+
+def _credentials_errors(creds: CredentialsInput, field: tuple[str, ...]) -> list[UserError | None]:
+    return [
+        _text_error(creds.client_id, (*field, "clientId"), "client id", 200),
+        _text_error(creds.client_secret, (*field, "clientSecret"), "client secret", 500),
+    ]
+
+
+def _endpoints(rest: str, identity: str | None, allowed_hosts: Sequence[str], field: tuple[str, ...]) -> Endpoints:
+    resolved = resolve_endpoints(rest, identity, allowed_hosts, field)
+    if isinstance(resolved, list):
+        raise Rejected(resolved)
+    return resolved
+
+
+async def _name_taken(account_id: int, name: str, *, except_id: int | None = None) -> bool:
+    query = PlatformIntegration.filter(account_id=account_id, deleted_at=None, name__iexact=name)
+    if except_id is not None:
+        query = query.exclude(id=except_id)
+    return await query.exists()
+
+
+def _name_taken_error(field: tuple[str, ...]) -> UserError:
+    return UserError(UserErrorCode.INVALID_INPUT, "Another platform integration of this account has this name.", field)
+
+
+async def _lock_account(account_id: int) -> Account:
+    """Serialises the use cases that count or re-flag an account's integrations (no-op lock on SQLite,
+    whose single connection serialises transactions anyway)."""
+    return await Account.filter(id=account_id).select_for_update().get()
+
+
+async def create(
+    viewer: Viewer,
+    *,
+    name: str,
+    credentials: CredentialsInput,
+    confirm_trial: bool,
+    sealer: SecretSealer,
+    allowed_hosts: Sequence[str],
+) -> Created:
+    if not viewer.is_admin:
+        raise forbidden()
+    field = ("input", "credentials")
+    reject_if_any([name_error(name, ("input", "name")), *_credentials_errors(credentials, field)])
+    assert credentials.client_id is not None and credentials.client_secret is not None
+    endpoints = _endpoints(credentials.rest_endpoint or "", credentials.identity_endpoint, allowed_hosts, field)
+    name = clean_name(name)
+    try:
+        async with in_transaction():
+            account = await _lock_account(viewer.account_id)
+            used = await PlatformIntegration.filter(account_id=account.id, deleted_at=None).count()
+            limits = entitlements.PlanLimits.from_data(account.plan_limits)
+            admission = entitlements.admit_integration(limits, used, confirm_trial=confirm_trial)
+            if admission is entitlements.Admission.NEEDS_CONFIRMATION:
+                return Created(None, entitlements.trial_confirmation(limits, used))
+            if await _name_taken(account.id, name):
+                raise Rejected([_name_taken_error(("input", "name"))])
+            integration = await PlatformIntegration.create(
+                account_id=account.id,
+                name=name,
+                client_id=credentials.client_id.strip(),
+                client_secret_encrypted=sealer.seal(credentials.client_secret),
+                client_secret_hint=secret_hint(credentials.client_secret),
+                rest_endpoint=endpoints.rest,
+                identity_endpoint=endpoints.identity,
+                is_default=defaults.default_for_new_integration(used),
+                is_trial=admission is entitlements.Admission.TRIAL,
+            )
+    except IntegrityError:
+        # Only the unique-name index can fire here: a concurrent request took the name first.
+        raise Rejected([_name_taken_error(("input", "name"))]) from None
+    return Created(integration)
+
+
+async def get_for_admin(viewer: Viewer, integration_id: int, field: tuple[str, ...]) -> PlatformIntegration:
+    if not viewer.is_admin:
+        raise forbidden()
+    integration = await PlatformIntegration.get_or_none(
+        id=integration_id, account_id=viewer.account_id, deleted_at=None
+    )
+    if integration is None:
+        raise Rejected([not_found("platform integration", field)])
+    return integration
+
+
+@dataclass(frozen=True)
+class Updated:
+    integration: PlatformIntegration
+    credentials_changed: bool
+
+
+async def update(
+    viewer: Viewer,
+    integration_id: int,
+    *,
+    name: str | None,
+    credentials: CredentialsInput | None,
+    sealer: SecretSealer,
+    allowed_hosts: Sequence[str],
+) -> Updated:
+    field = ("input", "credentials")
+    integration = await get_for_admin(viewer, integration_id, ("input", "id"))
+    errors: list[UserError | None] = [name_error(name, ("input", "name")) if name is not None else None]
+    if credentials is not None:
+        errors += _credentials_errors(credentials, field)
+    reject_if_any(errors)
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = clean_name(name)
+    if credentials is not None:
+        rest = credentials.rest_endpoint or integration.rest_endpoint
+        # A new REST endpoint without an identity one derives it again, as on creation.
+        identity = credentials.identity_endpoint
+        if identity is None and credentials.rest_endpoint is None:
+            identity = integration.identity_endpoint
+        endpoints = _endpoints(rest, identity, allowed_hosts, field)
+        candidate = {"rest_endpoint": endpoints.rest, "identity_endpoint": endpoints.identity}
+        if credentials.client_id is not None:
+            candidate["client_id"] = credentials.client_id.strip()
+        if credentials.client_secret is not None:
+            candidate["client_secret_encrypted"] = sealer.seal(credentials.client_secret)
+            candidate["client_secret_hint"] = secret_hint(credentials.client_secret)
+        changes.update({k: v for k, v in candidate.items() if getattr(integration, k) != v})
+    credentials_changed = bool(
+        {"rest_endpoint", "identity_endpoint", "client_id", "client_secret_encrypted"} & changes.keys()
+    )
+    if credentials_changed:
+        changes.update(connection_status=ConnectionStatus.UNTESTED, needs_full_sync=True)
+    try:
+        async with in_transaction():
+            if "name" in changes and await _name_taken(viewer.account_id, str(changes["name"]), except_id=integration.id):
+                raise Rejected([_name_taken_error(("input", "name"))])
+            if changes:
+                await PlatformIntegration.filter(id=integration.id).update(**changes)
+    except IntegrityError:
+        raise Rejected([_name_taken_error(("input", "name"))]) from None
+    await integration.refresh_from_db()
+    return Updated(integration, credentials_changed)
+
+
+async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegration:
+    integration = await get_for_admin(viewer, integration_id, ("id",))
+    async with in_transaction():
+        await _lock_account(viewer.account_id)
+        # Unset first: the partial unique index allows at most one default at any instant.
+        await PlatformIntegration.filter(account_id=viewer.account_id, is_default=True).exclude(
+            id=integration.id
+        ).update(is_default=False)
+        await PlatformIntegration.filter(id=integration.id).update(is_default=True)
+    await integration.refresh_from_db()
+    return integration
+
+
+async def delete(viewer: Viewer, integration_id: int) -> int:
+    integration = await get_for_admin(viewer, integration_id, ("id",))
+    async with in_transaction():
+        await _lock_account(viewer.account_id)
+        in_use = await Launcher.filter(platform_integration_id=integration.id, deleted_at=None).count()
+        reject_if_any([deletion_error(in_use)])
+        await PlatformIntegration.filter(id=integration.id).update(deleted_at=datetime.now(UTC), is_default=False)
+        if integration.is_default:
+            remaining = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
+            successor = defaults.successor_default(
+                [defaults.IntegrationRank(pi.id, pi.is_default, pi.id) for pi in remaining]
+            )
+            if successor is not None:
+                await PlatformIntegration.filter(id=successor).update(is_default=True)
+    return integration.id
+
+
+async def record_connection(integration_id: int, status: ConnectionStatus) -> None:
+    await PlatformIntegration.filter(id=integration_id).update(
+        connection_status=status, connection_checked_at=datetime.now(UTC)
+    )

@@ -1,0 +1,123 @@
+"""The Starlette application: GraphQL over HTTP and websockets at /graphql, and the process's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from broadcaster import Broadcast
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from tortoise.contrib.starlette import RegisterTortoise
+
+from jeto.auth import AuthenticationFailed, Authenticator
+from jeto.database import tortoise_config
+from jeto.secret_box import SecretBox
+from jeto.services import Services
+from jeto.settings import Settings
+from marketo.pool import MarketoPool
+from resolvers.context import Context
+from resolvers.errors import UNAUTHENTICATED
+from schema import schema
+
+
+class JetoGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Any, response: Any) -> Context:
+        state = request.scope.get("state", {})
+        return Context(
+            services=request.app.state.services,
+            request=request,
+            response=response,
+            viewer_or_none=state.get("viewer"),
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("Authorization") or params.get("authorization")
+        try:
+            context.viewer_or_none = await context.services.authenticator.viewer(header)
+        except AuthenticationFailed as failure:
+            raise ConnectionRejectionError({"message": str(failure), "code": UNAUTHENTICATED}) from None
+        return None
+
+
+def _wants_ide(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+class GraphQLEndpoint:
+    """Authenticates HTTP requests before Strawberry sees them, so a bad token is a plain 401."""
+
+    def __init__(self, graphql: JetoGraphQL) -> None:
+        self._graphql = graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            if not _wants_ide(request):
+                services: Services = request.app.state.services
+                try:
+                    viewer = await services.authenticator.viewer(request.headers.get("authorization"))
+                except AuthenticationFailed as failure:
+                    body = {"errors": [{"message": str(failure), "extensions": {"code": UNAUTHENTICATED}}]}
+                    response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                    await response(scope, receive, send)
+                    return
+                scope.setdefault("state", {})["viewer"] = viewer
+        await self._graphql(scope, receive, send)
+
+
+async def healthz(_: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+def create_app(settings: Settings) -> Starlette:
+    graphql = JetoGraphQL(
+        schema,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
+        allowed_origins=list(settings.allowed_origins),
+    )
+    endpoint = GraphQLEndpoint(graphql)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.warn_about_development_keys()
+        async with (
+            RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False),
+            httpx.AsyncClient() as http,
+            Broadcast(settings.broadcast_url) as broadcast,
+            MarketoPool() as marketo,
+        ):
+            app.state.services = Services(
+                settings=settings,
+                secret_box=SecretBox(settings.secret_key),
+                authenticator=Authenticator(settings, http),
+                http=http,
+                broadcast=broadcast,
+                marketo=marketo,
+            )
+            try:
+                yield
+            finally:
+                await app.state.services.drain()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", endpoint),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,82 @@
+"""The long-lived objects of one process, made once at start-up and shared by every request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+from broadcaster import Broadcast
+
+from domain import events, platform_integrations
+from domain.models import ConnectionStatus, PlatformIntegration, SyncTrigger
+from jeto.auth import Authenticator
+from jeto.secret_box import SecretBox
+from jeto.settings import Settings
+from marketo.credentials import MarketoCredentials
+from marketo.errors import InvalidCredentials, MarketoError
+from marketo.pool import MarketoPool
+
+log = logging.getLogger("jeto.services")
+
+CONNECTION_TEST_TIMEOUT = 15.0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    secret_box: SecretBox
+    authenticator: Authenticator
+    http: httpx.AsyncClient
+    broadcast: Broadcast
+    marketo: MarketoPool
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def credentials(self, integration: PlatformIntegration) -> MarketoCredentials:
+        return MarketoCredentials(
+            rest_endpoint=integration.rest_endpoint,
+            identity_endpoint=integration.identity_endpoint,
+            client_id=integration.client_id,
+            client_secret=self.secret_box.open(integration.client_secret_encrypted),
+        )
+
+    async def test_connection(self, integration: PlatformIntegration) -> ConnectionStatus:
+        """The one Marketo call the API process makes itself: ask the instance for a token."""
+        try:
+            async with asyncio.timeout(CONNECTION_TEST_TIMEOUT):
+                await self.marketo.client(self.credentials(integration)).get_token()
+            status = ConnectionStatus.CONNECTED
+        except InvalidCredentials:
+            status = ConnectionStatus.INVALID_CREDENTIALS
+        except (MarketoError, TimeoutError, httpx.HTTPError) as error:
+            log.info("connection test of integration %s failed: %s", integration.id, type(error).__name__)
+            status = ConnectionStatus.UNREACHABLE
+        await platform_integrations.record_connection(integration.id, status)
+        await self.publish(integration.account_id, events.sync_status_changed(integration.id))
+        return status
+
+    async def integration_connected(self, integration: PlatformIntegration, trigger: SyncTrigger) -> None:
+        """After new credentials are committed: test them without holding the request open."""
+        self._run_in_background(self.test_connection(integration))
+
+    async def sync_queued(self, integration_id: int) -> None:
+        integration = await PlatformIntegration.get(id=integration_id)
+        await self.publish(integration.account_id, events.sync_status_changed(integration_id))
+
+    async def publish(self, account_id: int, event: events.Event) -> None:
+        """Called after the commit, never inside a transaction: subscribers re-read the rows."""
+        try:
+            await self.broadcast.publish(channel=events.account_channel(account_id), message=event.encode())
+        except Exception as error:  # a lost event must not fail the change that was committed
+            log.warning("could not publish %s: %s", event.kind, type(error).__name__)
+
+    def _run_in_background(self, work: object) -> None:
+        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Waits for background work (tests, and a clean shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)

@@ -1,0 +1,57 @@
+"""The GraphQL schema: types, inputs, payloads and roots, with the limits every request runs under."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+
+from schema import nodes
+from schema.errors import CodedErrors
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.subscription import Subscription
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 3000
+
+SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def _print_errors_quietly(self, errors, execution_context=None):  # noqa: ANN001
+    """CodedErrors logs what matters; Strawberry's default would log every expected error with a traceback."""
+
+
+class JetoSchema(strawberry.Schema):
+    process_errors = _print_errors_quietly
+
+
+schema = JetoSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[
+        nodes.Account,
+        nodes.User,
+        nodes.PlatformIntegration,
+        nodes.SyncRun,
+        nodes.MarketoFolder,
+        nodes.MarketoProgram,
+        nodes.Launcher,
+        nodes.Campaign,
+    ],
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        CodedErrors,
+    ],
+)
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,34 @@
+"""Every GraphQL error carries `extensions.code`; unexpected ones are masked and logged, never shown."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from resolvers.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, ApiError, coded
+
+log = logging.getLogger("jeto.graphql")
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, ApiError):
+        return coded(error, original.code)
+    if original is None:
+        # Syntax, validation, limits and variable coercion errors: the request itself is at fault.
+        return coded(error, (error.extensions or {}).get("code", BAD_USER_INPUT))
+    if isinstance(original, GraphQLError):
+        return with_code(original)
+    # Type and module only: an exception's message could carry data we must not log.
+    log.error("unexpected error in %s: %s", ".".join(map(str, error.path or [])), type(original).__name__,
+              exc_info=original)
+    return coded(error, INTERNAL_SERVER_ERROR, "Internal server error.")
+
+
+class CodedErrors(MaskErrors):
+    """Built on MaskErrors so streamed (subscription) results are processed too."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [with_code(error) for error in errors]

@@ -1,0 +1,24 @@
+"""Opaque global ids: base64 of 'TypeName:primary key'."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+
+def encode_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_id(value: str) -> tuple[str, int] | None:
+    """(type name, primary key), or None when the value is not one of our ids."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, _, pk = raw.partition(":")
+    if not type_name.isidentifier() or not pk.isdigit() or len(pk) > 18:
+        return None
+    return type_name, int(pk)
