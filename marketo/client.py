@@ -1,0 +1,147 @@
+"""The asset operations the product needs, for one platform integration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from datetime import datetime
+from typing import Any
+
+from .credentials import MarketoCredentials
+from .errors import MarketoError
+from .models import AccessToken, Folder, FolderRef, Program
+from .paging import iter_pages, page_items
+from .rest import RestCaller
+from .timestamps import format_query_datetime
+from .tokens import TokenCache
+
+ASSET = "asset/v1"
+MAX_PAGE_SIZE = 200  # Marketo's ceiling for maxReturn on asset browse endpoints
+
+
+class MarketoClient:
+    """Made by ``MarketoPool.client``; cheap, and shares tokens and limits with its siblings."""
+
+    def __init__(
+        self,
+        credentials: MarketoCredentials,
+        caller: RestCaller,
+        tokens: TokenCache,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        page_concurrency: int = 5,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        self.credentials = credentials
+        self._caller = caller
+        self._tokens = tokens
+        self._page_size = page_size
+        self._page_concurrency = page_concurrency
+
+    def __repr__(self) -> str:
+        return f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r})"
+
+    async def get_token(self) -> AccessToken:
+        """A valid token; asking for one is how a connection is tested."""
+        return await self._tokens.get()
+
+    # Folders
+
+    async def iter_folder_pages(
+        self, root: FolderRef | None = None, max_depth: int | None = None
+    ) -> AsyncIterator[list[Folder]]:
+        """Pages of folders under ``root`` (itself included); ``max_depth`` None means Marketo's default, 2."""
+        params: dict[str, Any] = {"maxDepth": max_depth}
+        if root is not None:
+            params["root"] = root.to_param()
+        seen: set[tuple[int, str]] = set()
+        async with aclosing(self._pages("folders.json", params)) as pages:
+            async for page in pages:
+                # Pages are computed per request: a folder can show up on two of them.
+                folders = []
+                for folder in map(Folder.from_json, page):
+                    if (folder.id, folder.type) not in seen:
+                        seen.add((folder.id, folder.type))
+                        folders.append(folder)
+                yield folders
+
+    async def browse_folders(self, root: FolderRef | None = None, max_depth: int | None = None) -> list[Folder]:
+        return [folder async for page in self.iter_folder_pages(root, max_depth) for folder in page]
+
+    async def get_folder_by_name(
+        self, name: str, root: FolderRef | None = None, type: str = "Folder"
+    ) -> Folder | None:
+        params: dict[str, Any] = {"name": name, "type": type}
+        if root is not None:
+            params["root"] = root.to_param()
+        envelope = await self._caller.call("GET", f"{ASSET}/folder/byName.json", params=params)
+        folders = [Folder.from_json(item) for item in page_items(envelope)]
+        return next((folder for folder in folders if folder.name == name), folders[0] if folders else None)
+
+    async def create_folder(self, name: str, parent: FolderRef, description: str | None = None) -> Folder:
+        form = {"name": name, "parent": parent.to_param(), "description": description}
+        envelope = await self._caller.call("POST", f"{ASSET}/folders.json", form=form)
+        return Folder.from_json(_single(envelope, "create folder"))
+
+    # Programs
+
+    async def iter_program_pages(
+        self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
+    ) -> AsyncIterator[list[Program]]:
+        """Pages of programs, optionally only those created or updated in a time range."""
+        params: dict[str, Any] = {
+            "earliestUpdatedAt": earliest_updated_at and format_query_datetime(earliest_updated_at),
+            "latestUpdatedAt": latest_updated_at and format_query_datetime(latest_updated_at),
+        }
+        seen: set[int] = set()
+        async with aclosing(self._pages("programs.json", params)) as pages:
+            async for page in pages:
+                programs = []
+                for program in map(Program.from_json, page):
+                    if program.id not in seen:
+                        seen.add(program.id)
+                        programs.append(program)
+                yield programs
+
+    async def list_programs(
+        self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
+    ) -> list[Program]:
+        return [
+            program
+            async for page in self.iter_program_pages(earliest_updated_at, latest_updated_at)
+            for program in page
+        ]
+
+    async def get_program_by_name(self, name: str) -> Program | None:
+        envelope = await self._caller.call("GET", f"{ASSET}/program/byName.json", params={"name": name})
+        items = page_items(envelope)
+        return Program.from_json(items[0]) if items else None
+
+    async def clone_program(
+        self, program_id: int, name: str, folder: FolderRef, description: str | None = None
+    ) -> Program:
+        form = {"name": name, "folder": folder.to_param(), "description": description}
+        envelope = await self._caller.call("POST", f"{ASSET}/program/{int(program_id)}/clone.json", form=form)
+        return Program.from_json(_single(envelope, "clone program"))
+
+    async def rename_program(self, program_id: int, name: str) -> Program:
+        envelope = await self._caller.call("POST", f"{ASSET}/program/{int(program_id)}.json", form={"name": name})
+        return Program.from_json(_single(envelope, "rename program"))
+
+    async def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        async def fetch(offset: int) -> dict[str, Any]:
+            page_params = {**params, "maxReturn": self._page_size, "offset": offset}
+            return await self._caller.call("GET", f"{ASSET}/{path}", params=page_params)
+
+        async with aclosing(iter_pages(fetch, page_size=self._page_size, concurrency=self._page_concurrency)) as pages:
+            async for page in pages:
+                yield page
+
+
+def _single(envelope: dict[str, Any], operation: str) -> dict[str, Any]:
+    items = page_items(envelope)
+    if not items:
+        warnings = "; ".join(str(w) for w in envelope.get("warnings") or []) or "no result"
+        raise MarketoError("no-result", f"Marketo did not return the result of {operation}: {warnings}")
+    return items[0]

@@ -1,0 +1,58 @@
+"""What it takes to reach one Marketo instance as one LaunchPoint service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class MarketoCredentials:
+    rest_endpoint: str
+    identity_endpoint: str
+    client_id: str
+    client_secret: Secret
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.client_secret, Secret):
+            # Accepting a bare str would put the secret in every repr of this object.
+            object.__setattr__(self, "client_secret", Secret(self.client_secret))
+        object.__setattr__(self, "rest_endpoint", self.rest_endpoint.rstrip("/"))
+        object.__setattr__(self, "identity_endpoint", self.identity_endpoint.rstrip("/"))
+
+    @property
+    def instance_key(self) -> str:
+        """Limits are per instance; the instance is what the REST endpoint points at."""
+        parts = urlsplit(self.rest_endpoint)
+        return f"{parts.scheme}://{parts.netloc}{parts.path.removesuffix('/rest')}"
+
+    @property
+    def token_key(self) -> tuple[str, str]:
+        """Marketo issues one token per custom service, so tokens are shared per client id."""
+        return (self.identity_endpoint, self.client_id)

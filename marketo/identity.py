@@ -1,0 +1,75 @@
+"""Asking Marketo's Identity service for an access token."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from .backoff import RetryPolicy
+from .credentials import MarketoCredentials
+from .errors import InvalidCredentials, MarketoError, MarketoUnreachable
+from .models import AccessToken
+
+
+async def request_token(
+    http: httpx.AsyncClient,
+    credentials: MarketoCredentials,
+    *,
+    retry: RetryPolicy,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    rng: random.Random | None = None,
+) -> AccessToken:
+    """One token from Identity, retrying only what can get better by retrying."""
+    url = f"{credentials.identity_endpoint}/oauth/token"
+    # A form body, not the query string: httpx logs URLs, and the secret must never reach a log.
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret.reveal(),
+    }
+    last: MarketoError | None = None
+    for attempt in range(1, retry.max_attempts + 1):
+        if attempt > 1:
+            await sleep(retry.delay(attempt - 1, rng))
+        sent_at = clock()
+        try:
+            response = await http.post(url, data=form, headers={"Accept": "application/json"})
+        except httpx.TimeoutException:
+            last = MarketoUnreachable("timeout", "Marketo Identity did not answer in time", retryable=True)
+            continue
+        except httpx.TransportError as exc:
+            last = MarketoUnreachable(
+                "connection", f"Could not connect to Marketo Identity ({type(exc).__name__})", retryable=True
+            )
+            continue
+        body = _json_or_none(response)
+        if response.status_code in (400, 401, 403) or (body and "error" in body and "access_token" not in body):
+            description = (body or {}).get("error_description") or (body or {}).get("error") or "rejected"
+            raise InvalidCredentials(
+                str((body or {}).get("error") or response.status_code),
+                f"Marketo Identity refused the credentials: {description}",
+            )
+        if response.status_code >= 500 or body is None or "access_token" not in body:
+            last = MarketoUnreachable(
+                str(response.status_code), f"Marketo Identity answered HTTP {response.status_code}", retryable=True
+            )
+            continue
+        return AccessToken(
+            value=str(body["access_token"]),
+            expires_in=int(body.get("expires_in") or 0),
+            scope=body.get("scope"),
+            obtained_at=sent_at,
+        )
+    assert last is not None
+    raise last
+
+
+def _json_or_none(response: httpx.Response) -> dict | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

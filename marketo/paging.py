@@ -1,0 +1,51 @@
+"""Offset paging over Marketo's browse endpoints, several pages in flight at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+NO_ASSETS_WARNING = "No assets found for the given search criteria."
+
+FetchPage = Callable[[int], Awaitable[dict[str, Any]]]
+
+
+def page_items(envelope: dict[str, Any]) -> list[dict[str, Any]]:
+    """The page's records; Marketo sends a warning and no ``result`` when there are none."""
+    return list(envelope.get("result") or [])
+
+
+def is_last_page(envelope: dict[str, Any], page_size: int) -> bool:
+    if NO_ASSETS_WARNING in (envelope.get("warnings") or []) or "result" not in envelope:
+        return True
+    return len(envelope.get("result") or []) < page_size
+
+
+async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> AsyncIterator[list[dict[str, Any]]]:
+    """Yield pages in offset order; after the first, keep up to ``concurrency`` pages in flight.
+
+    Pages past the end come back empty, so looking ahead costs at most ``concurrency`` - 1
+    calls; the instance limiter keeps them within the budget either way.
+    """
+    first = await fetch(0)
+    yield page_items(first)
+    if is_last_page(first, page_size):
+        return
+    pending: dict[int, asyncio.Task[dict[str, Any]]] = {}
+    next_offset = page_size
+    try:
+        while True:
+            while len(pending) < concurrency:
+                pending[next_offset] = asyncio.ensure_future(fetch(next_offset))
+                next_offset += page_size
+            offset = min(pending)
+            envelope = await pending.pop(offset)
+            yield page_items(envelope)
+            if is_last_page(envelope, page_size):
+                return
+    finally:
+        for task in pending.values():
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending.values(), return_exceptions=True)

@@ -1,0 +1,99 @@
+"""One per process: the shared HTTP client, token caches and per-instance limiters."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+import httpx
+
+from .backoff import RetryPolicy
+from .client import MAX_PAGE_SIZE, MarketoClient
+from .credentials import MarketoCredentials
+from .identity import request_token
+from .limits import InstanceLimiter, InstanceLimits
+from .rest import RestCaller
+from .tokens import TokenCache
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class MarketoPool:
+    """``async with MarketoPool() as pool: client = pool.client(credentials)``.
+
+    Clients of the same service share a token; clients of the same instance share its limits;
+    nothing is shared across instances, so one slow or throttled instance holds up no other.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: InstanceLimits | None = None,
+        retry: RetryPolicy | None = None,
+        token_margin: float = 60.0,
+        page_size: int = MAX_PAGE_SIZE,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.limits = limits or InstanceLimits()
+        self.retry = retry or RetryPolicy()
+        self.token_margin = token_margin
+        self.page_size = page_size
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        self._owns_http = http_client is None
+        # No pool-wide connection cap: the per-instance in-flight caps bound connections, and a
+        # global cap would make instances queue behind each other's slow calls.
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
+        )
+        self._tokens: dict[tuple[str, str], TokenCache] = {}
+        self._limiters: dict[str, InstanceLimiter] = {}
+
+    async def __aenter__(self) -> MarketoPool:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    def client(self, credentials: MarketoCredentials) -> MarketoClient:
+        tokens = self._token_cache(credentials)
+        limiter = self._limiters.get(credentials.instance_key)
+        if limiter is None:
+            limiter = self._limiters[credentials.instance_key] = InstanceLimiter(self.limits, self._clock)
+        caller = RestCaller(
+            self._http, credentials.rest_endpoint, tokens, limiter, retry=self.retry, sleep=self._sleep, rng=self._rng
+        )
+        return MarketoClient(
+            credentials, caller, tokens, page_size=self.page_size, page_concurrency=self.limits.max_in_flight
+        )
+
+    def _token_cache(self, credentials: MarketoCredentials) -> TokenCache:
+        cache = self._tokens.get(credentials.token_key)
+        if cache is None:
+
+            async def fetch():  # type: ignore[no-untyped-def]
+                return await request_token(
+                    self._http, credentials, retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
+                )
+
+            cache = self._tokens[credentials.token_key] = TokenCache(
+                fetch, margin=self.token_margin, clock=self._clock, sleep=self._sleep
+            )
+        return cache

@@ -1,0 +1,121 @@
+"""Sending one REST call to an instance: a token, a place within the limits, retries."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from .backoff import RetryPolicy
+from .errors import (
+    CONCURRENCY_LIMIT_CODE,
+    RATE_LIMIT_CODE,
+    TOKEN_CODES,
+    MarketoError,
+    MarketoUnreachable,
+    RateLimited,
+    error_for,
+)
+from .limits import InstanceLimiter
+from .tokens import TokenCache
+
+
+class RestCaller:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        rest_endpoint: str,
+        tokens: TokenCache,
+        limiter: InstanceLimiter,
+        *,
+        retry: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]],
+        rng: random.Random | None = None,
+    ) -> None:
+        self._http = http
+        self._base = rest_endpoint
+        self._tokens = tokens
+        self._limiter = limiter
+        self._retry = retry
+        self._sleep = sleep
+        self._rng = rng
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        form: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The decoded envelope of a successful call, or a MarketoError once retrying is pointless."""
+        url = f"{self._base}/{path.lstrip('/')}"
+        token_replayed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = await self._tokens.get()
+            try:
+                async with self._limiter.slot():
+                    response = await self._http.request(
+                        method,
+                        url,
+                        params=_clean(params),
+                        data=_clean(form),
+                        headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+                    )
+                error = _error_of(response)
+            except httpx.TimeoutException:
+                error = MarketoUnreachable("timeout", "Marketo did not answer in time", retryable=True)
+            except httpx.TransportError as exc:
+                error = MarketoUnreachable(
+                    "connection", f"The connection to Marketo failed ({type(exc).__name__})", retryable=True
+                )
+            if error is None:
+                return response.json()
+
+            if error.code in TOKEN_CODES and not token_replayed:
+                # Replay once with a new token; never drop a newer token another call fetched.
+                self._tokens.invalidate(token)
+                token_replayed = True
+                attempt -= 1
+                continue
+            if not error.retryable:
+                raise error
+            if attempt >= self._retry.max_attempts:
+                if error.code in (RATE_LIMIT_CODE, CONCURRENCY_LIMIT_CODE):
+                    raise RateLimited(error.code, error.message, retryable=True)
+                if isinstance(error, MarketoUnreachable):
+                    raise error
+                raise MarketoUnreachable(error.code, error.message, retryable=True)
+            if error.code == RATE_LIMIT_CODE:
+                # Others spent the instance's window: hold every call to it for a window.
+                self._limiter.pause_window()
+                continue
+            await self._sleep(self._retry.delay(attempt, self._rng))
+
+
+def _error_of(response: httpx.Response) -> MarketoError | None:
+    if response.status_code != 200:
+        message = f"Marketo answered HTTP {response.status_code}"
+        if response.status_code in (502, 503, 504):
+            return MarketoUnreachable(str(response.status_code), message, retryable=True)
+        return MarketoError(str(response.status_code), message)
+    try:
+        body = response.json()
+    except ValueError:
+        return MarketoUnreachable("invalid-json", "Marketo answered with a body that is not JSON", retryable=True)
+    if not isinstance(body, dict):
+        return MarketoUnreachable("invalid-json", "Marketo answered with an unexpected body", retryable=True)
+    if body.get("success") is False:
+        first = (body.get("errors") or [{}])[0]
+        return error_for(str(first.get("code", "unknown")), str(first.get("message", "")))
+    return None
+
+
+def _clean(values: dict[str, Any] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    return {key: str(value) for key, value in values.items() if value is not None}

@@ -1,0 +1,34 @@
+"""Marketo's asset datetimes look like ``2015-05-21T22:45:13Z+0000``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def parse_marketo_datetime(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    text = value.strip()
+    # Both a 'Z' and an offset: drop the 'Z', the offset is the authority.
+    if "Z+" in text or "Z-" in text:
+        text = text.replace("Z", "", 1)
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def format_marketo_datetime(value: datetime) -> str:
+    """The form Marketo returns; the simulator writes it."""
+    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ+0000")
+
+
+def format_query_datetime(value: datetime) -> str:
+    """Plain ISO-8601 in UTC, the form Marketo documents for its filter parameters."""
+    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
