@@ -83,7 +83,8 @@ async def healthz(_: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """`marketo_transport` lets tests and the demo route Marketo calls to an in-process simulator."""
     graphql = JetoGraphQL(
         schema,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
@@ -98,7 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False),
             httpx.AsyncClient() as http,
             Broadcast(settings.broadcast_url) as broadcast,
-            MarketoPool() as marketo,
+            MarketoPool(transport=marketo_transport) as marketo,
         ):
             app.state.services = Services(
                 settings=settings,

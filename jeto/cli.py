@@ -1,0 +1,180 @@
+"""The `jeto` command: serve, worker, migrate, and the account manager's commands (see RUNTIME.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tortoise import Tortoise
+
+from domain import accounts
+from domain.errors import Rejected
+from domain.models import Role, User
+from jeto import database
+from jeto.auth import issue_development_token
+from jeto.settings import Settings
+from marketo.simulator import command as simulator_command
+from schema.ids import decode_id, encode_id
+
+
+class CommandError(Exception):
+    """A failure worth one line on stderr."""
+
+
+def _account_pk(value: str) -> int:
+    decoded = decode_id(value)
+    if decoded and decoded[0] == "Account":
+        return decoded[1]
+    if value.isdigit():
+        return int(value)
+    raise CommandError(f"'{value}' is not an account id (as printed by `jeto create-account`).")
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await Tortoise.init(config=database.tortoise_config(settings.database_url))
+    try:
+        return await work()
+    except Rejected as rejected:
+        raise CommandError(rejected.errors[0].message) from None
+    finally:
+        await Tortoise.close_connections()
+
+
+def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(database.migrate(settings.database_url))
+    print("Migrations applied.")
+
+
+def _cmd_create_account(settings: Settings, args: argparse.Namespace) -> None:
+    async def work() -> int:
+        account, _ = await accounts.create_account(
+            args.name, args.admin, integrations_limit=args.platform_integrations_limit
+        )
+        return account.id
+
+    print(encode_id("Account", asyncio.run(_with_database(settings, work))))
+
+
+def _cmd_add_user(settings: Settings, args: argparse.Namespace) -> None:
+    account_id = _account_pk(args.account_id)
+
+    async def work() -> int:
+        user = await accounts.add_user(account_id, args.email, Role(args.role.upper()), name=args.name, subject=args.subject)
+        return user.id
+
+    print(encode_id("User", asyncio.run(_with_database(settings, work))))
+
+
+def _cmd_set_plan_limit(settings: Settings, args: argparse.Namespace) -> None:
+    account_id = _account_pk(args.account_id)
+
+    async def work() -> None:
+        await accounts.set_integrations_limit(account_id, args.platform_integrations)
+
+    asyncio.run(_with_database(settings, work))
+    print(f"The plan now includes {args.platform_integrations} platform integration(s).")
+
+
+def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
+    if args.ttl <= 0:
+        raise CommandError("--ttl must be a positive number of seconds.")
+
+    async def work() -> bool:
+        return await User.filter(email=args.email.lower()).exists()
+
+    if not asyncio.run(_with_database(settings, work)):
+        raise CommandError(f"No user has the email {args.email}; add one with `jeto add-user`.")
+    print(issue_development_token(settings, args.email, args.ttl))
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from jeto.app import create_app
+
+    asyncio.run(database.migrate(settings.database_url))
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+def _cmd_simulator(settings: Settings, args: argparse.Namespace) -> None:
+    simulator_command.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jeto", description="Jeto's multi-Marketo GraphQL backend.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="apply migrations and serve the API at /graphql")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="also run the Marketo simulator and seed a demo account")
+    serve.set_defaults(run=_cmd_serve)
+
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=_cmd_migrate)
+
+    create = commands.add_parser("create-account", help="create an account and its first admin")
+    create.add_argument("name")
+    create.add_argument("--admin", required=True, metavar="EMAIL")
+    create.add_argument("--platform-integrations-limit", type=int, default=1, metavar="N")
+    create.set_defaults(run=_cmd_create_account)
+
+    add_user = commands.add_parser("add-user", help="add a user to an account")
+    add_user.add_argument("account_id", metavar="ACCOUNT_ID")
+    add_user.add_argument("email", metavar="EMAIL")
+    add_user.add_argument("--role", required=True, choices=["admin", "collaborator"])
+    add_user.add_argument("--name", default=None)
+    add_user.add_argument("--subject", default=None, help="the identity provider's subject (SSO)")
+    add_user.set_defaults(run=_cmd_add_user)
+
+    limit = commands.add_parser("set-plan-limit", help="change how many integrations the account's plan includes")
+    limit.add_argument("account_id", metavar="ACCOUNT_ID")
+    limit.add_argument("--platform-integrations", type=int, required=True, metavar="N")
+    limit.set_defaults(run=_cmd_set_plan_limit)
+
+    token = commands.add_parser("token", help="print a development bearer token for a user")
+    token.add_argument("email", metavar="EMAIL")
+    token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
+    token.set_defaults(run=_cmd_token)
+
+    simulator = commands.add_parser("marketo-simulator", help="run the Marketo simulator alone")
+    simulator_command.add_arguments(simulator)
+    simulator.set_defaults(run=_cmd_simulator)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    quiet = args.command not in ("serve", "worker", "marketo-simulator")
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(demo=getattr(args, "demo", False))
+        args.run(settings, args)
+    except CommandError as error:
+        print(f"jeto: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"jeto: {type(error).__name__}: {_first_line(error)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else "unexpected error (run with --debug for details)"
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

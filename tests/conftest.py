@@ -1,0 +1,176 @@
+"""Fixtures: a migrated database (SQLite by default, PostgreSQL with JETO_TEST_DATABASE_URL), the app
+served in-process, and helpers that sign in as a user and send GraphQL over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+from tortoise import Tortoise
+
+from domain import accounts
+from domain.models import Role
+from jeto import database
+from jeto.app import create_app
+from jeto.auth import issue_development_token
+from jeto.settings import Settings
+from marketo.simulator import Simulator, SimulatorConfig, create_simulator
+
+TABLES = [
+    "campaign",
+    "launcher_collaborator",
+    "launcher",
+    "sync_run",
+    "marketo_program",
+    "marketo_folder",
+    "platform_integration",
+    "app_user",
+    "account",
+]
+
+
+def _postgres_admin_dsn(url: str) -> tuple[str, str]:
+    base, _, name = url.rpartition("/")
+    return base.replace("postgres://", "postgresql://", 1) + "/postgres", name
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One migrated database for the session; each test starts from empty tables."""
+    configured = os.environ.get("JETO_TEST_DATABASE_URL")
+    if configured and configured.startswith("postgres"):
+        url = f"{configured.rstrip('/')}_{uuid.uuid4().hex[:8]}"
+        admin, name = _postgres_admin_dsn(url)
+
+        async def create() -> None:
+            conn = await asyncpg.connect(admin)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('db') / 'jeto.sqlite3'}"
+    asyncio.run(database.migrate(url))
+    yield url
+    if url.startswith("postgres"):
+        admin, name = _postgres_admin_dsn(url)
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(admin)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgres")
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        broadcast_url=os.environ.get("JETO_TEST_BROADCAST_URL", "memory://"),
+        marketo_allowed_hosts=("*.mktorest.com", "127.0.0.1"),
+    )
+
+
+async def _empty_tables() -> None:
+    connection = Tortoise.get_connection("default")
+    for table in TABLES:
+        await connection.execute_script(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    """Two simulated Marketo instances, reached in-process: no test sends Marketo traffic anywhere."""
+    return create_simulator(SimulatorConfig(instances=2, folders=6, programs=12))
+
+
+@pytest_asyncio.fixture
+async def app(settings: Settings, simulator: Simulator) -> AsyncIterator[Any]:
+    application = create_app(settings, marketo_transport=httpx.ASGITransport(app=simulator.app))
+    async with LifespanManager(application) as manager:
+        await _empty_tables()
+        yield manager.app
+        await application.state.services.drain()
+
+
+@dataclass
+class Caller:
+    """Sends GraphQL over HTTP as one user."""
+
+    http: httpx.AsyncClient
+    token: str | None
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+        if self.token:
+            headers.setdefault("authorization", f"Bearer {self.token}")
+        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response's data; fails the test on any GraphQL error."""
+        response = await self.post(query, variables)
+        body = response.json()
+        assert response.status_code == 200 and not body.get("errors"), body
+        return body["data"]
+
+    async def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        body = (await self.post(query, variables)).json()
+        assert body.get("errors"), body
+        return body["errors"]
+
+
+@dataclass
+class World:
+    """Builds accounts and users, and hands out callers signed in as them."""
+
+    app: Any
+    settings: Settings
+    http: httpx.AsyncClient
+
+    async def account(self, name: str = "Acme", *, limit: int = 1) -> tuple[int, Caller]:
+        email = f"admin-{uuid.uuid4().hex[:8]}@{name.lower().replace(' ', '')}.test"
+        account, _ = await accounts.create_account(name, email, integrations_limit=limit)
+        return account.id, self.caller(email)
+
+    async def user(self, account_id: int, role: Role = Role.COLLABORATOR) -> tuple[int, Caller]:
+        email = f"user-{uuid.uuid4().hex[:8]}@example.test"
+        user = await accounts.add_user(account_id, email, role)
+        return user.id, self.caller(email)
+
+    def caller(self, email: str) -> Caller:
+        return Caller(self.http, issue_development_token(self.settings, email))
+
+    def anonymous(self) -> Caller:
+        return Caller(self.http, None)
+
+    async def settle(self) -> None:
+        await self.app.state.services.drain()
+
+
+@pytest_asyncio.fixture
+async def world(app: Any, settings: Settings) -> AsyncIterator[World]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://jeto.test") as http:
+        yield World(app, settings, http)
+
+
+REPO = Path(__file__).resolve().parent.parent
+CONTRACT = REPO.parent / "shared" / "contract" / "api.graphql"
