@@ -71,7 +71,10 @@ def resolve_endpoints(
         return errors
     assert isinstance(rest_url, str)
     identity_final = identity_url if isinstance(identity_url, str) else default_identity_endpoint(rest_url)
-    for url, name in ((rest_url, "restEndpoint"), (identity_final, "identityEndpoint")):
+    checked = [(rest_url, "restEndpoint")]
+    if isinstance(identity_url, str):  # a derived identity endpoint shares the REST endpoint's host
+        checked.append((identity_url, "identityEndpoint"))
+    for url, name in checked:
         if not host_allowed(url, allowed_hosts):
             errors.append(
                 UserError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from domain import models
@@ -39,25 +40,23 @@ class Viewer:
         if not include_deleted:
             query = query.filter(deleted_at=None)
         if not self.is_admin:
-            granted = models.Launcher.filter(
-                account_id=self.account_id, grants__user_id=self.user_id
-            ).values_list("platform_integration_id", flat=True)
-            query = query.filter(id__in=granted)
+            granted = models.Launcher.filter(account_id=self.account_id, grants__user_id=self.user_id)
+            query = query.filter(id__in=Subquery(granted.values("platform_integration_id")))
         return query
 
     def folders(self) -> QuerySet[models.MarketoFolder]:
         return models.MarketoFolder.filter(
-            platform_integration_id__in=self.integrations().values_list("id", flat=True)
+            platform_integration_id__in=Subquery(self.integrations().values("id"))
         )
 
     def programs(self) -> QuerySet[models.MarketoProgram]:
         return models.MarketoProgram.filter(
-            platform_integration_id__in=self.integrations().values_list("id", flat=True)
+            platform_integration_id__in=Subquery(self.integrations().values("id"))
         )
 
     def sync_runs(self) -> QuerySet[models.SyncRun]:
         return models.SyncRun.filter(
-            platform_integration_id__in=self.integrations(include_deleted=True).values_list("id", flat=True)
+            platform_integration_id__in=Subquery(self.integrations(include_deleted=True).values("id"))
         )
 
     def users(self) -> QuerySet[models.User]:

@@ -106,9 +106,9 @@ def simulator() -> Simulator:
 @pytest_asyncio.fixture
 async def app(settings: Settings, simulator: Simulator) -> AsyncIterator[Any]:
     application = create_app(settings, marketo_transport=httpx.ASGITransport(app=simulator.app))
-    async with LifespanManager(application) as manager:
+    async with LifespanManager(application):
         await _empty_tables()
-        yield manager.app
+        yield application
         await application.state.services.drain()
 
 

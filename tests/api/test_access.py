@@ -1,0 +1,133 @@
+"""Who sees what: admins everything of their account, collaborators their granted launchers, nobody another account."""
+
+from domain.models import Campaign, Role, SyncRun
+from schema.ids import encode_id
+from tests.api import factories
+from tests.api.operations import (
+    CREATE_CAMPAIGN,
+    CREATE_LAUNCHER,
+    CREATE_PI,
+    DELETE_PI,
+    SET_COLLABORATORS,
+    SET_DEFAULT,
+    SYNC_PI,
+    UPDATE_CAMPAIGN,
+    pi_input,
+)
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id } }"""
+
+
+async def _launcher(admin, name, pi_id):
+    data = await admin(CREATE_LAUNCHER, {"input": {"name": name, "platformIntegrationId": pi_id}})
+    return data["createLauncher"]["launcher"]["id"]
+
+
+async def build(world):
+    """An account with two integrations, two launchers (one granted to a collaborator), campaigns on both."""
+    account_id, admin = await world.account("Acme", limit=2)
+    us = await factories.integration(admin, "US", "111-AAA-111")
+    emea = await factories.integration(admin, "EMEA", "222-BBB-222")
+    folder = await factories.folder(us)
+    program = await factories.program(us, folder_id=folder)
+    granted = await _launcher(admin, "Granted", us)
+    hidden = await _launcher(admin, "Hidden", emea)
+    collaborator_id, collaborator = await world.user(account_id)
+    await admin(SET_COLLABORATORS, {"launcherId": granted, "userIds": [encode_id("User", collaborator_id)]})
+    granted_campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": granted, "name": "Spring"}}))["createCampaign"]["campaign"]["id"]
+    hidden_campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": hidden, "name": "Autumn"}}))["createCampaign"]["campaign"]["id"]
+    run = (await admin(SYNC_PI, {"id": us}))["syncPlatformIntegration"]["syncRun"]["id"]
+    return {
+        "account_id": account_id, "admin": admin, "collaborator": collaborator, "collaborator_id": collaborator_id,
+        "us": us, "emea": emea, "folder": folder, "program": program, "granted": granted, "hidden": hidden,
+        "granted_campaign": granted_campaign, "hidden_campaign": hidden_campaign, "run": run,
+    }
+
+
+async def test_no_node_of_another_account_is_visible(world):
+    mine = await build(world)
+    _, outsider = await world.account("Globex")
+    ids = [
+        encode_id("Account", mine["account_id"]), encode_id("User", mine["collaborator_id"]), mine["us"],
+        mine["folder"], mine["program"], mine["granted"], mine["granted_campaign"], mine["run"],
+    ]
+    for global_id in ids:
+        assert (await outsider(NODE, {"id": global_id}))["node"] is None, global_id
+        assert (await mine["admin"](NODE, {"id": global_id}))["node"]["id"] == global_id
+    # Nor through arguments: filters and mutations refuse foreign ids.
+    errors = await outsider.errors("query($id: ID) { account { launchers(platformIntegrationId: $id) { totalCount } } }", {"id": mine["us"]})
+    assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+    for mutation, variables, key in [
+        (SET_DEFAULT, {"id": mine["us"]}, "setDefaultPlatformIntegration"),
+        (DELETE_PI, {"id": mine["us"]}, "deletePlatformIntegration"),
+        (CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "x"}}, "createCampaign"),
+        (UPDATE_CAMPAIGN, {"input": {"id": mine["granted_campaign"], "name": "x"}}, "updateCampaign"),
+    ]:
+        payload = (await outsider(mutation, variables))[key]
+        assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"], key
+    assert await Campaign.filter(account_id=mine["account_id"]).count() == 2
+
+
+async def test_a_collaborator_sees_only_granted_launchers_their_campaigns_and_their_integrations(world):
+    mine = await build(world)
+    collaborator = mine["collaborator"]
+    data = await collaborator("""{ account {
+        launchers { totalCount edges { node { id campaigns { totalCount } } } }
+        campaigns { totalCount edges { node { id } } }
+        platformIntegrations { id credentials { clientId } }
+    } }""")
+    account = data["account"]
+    assert [e["node"]["id"] for e in account["launchers"]["edges"]] == [mine["granted"]]
+    assert [e["node"]["id"] for e in account["campaigns"]["edges"]] == [mine["granted_campaign"]]
+    assert account["platformIntegrations"] == [{"id": mine["us"], "credentials": None}]
+    for hidden in (mine["hidden"], mine["hidden_campaign"], mine["emea"]):
+        assert (await collaborator(NODE, {"id": hidden}))["node"] is None
+    for visible in (mine["granted"], mine["granted_campaign"], mine["us"], mine["folder"], mine["program"]):
+        assert (await collaborator(NODE, {"id": visible}))["node"]["id"] == visible
+
+
+async def test_a_collaborator_works_in_granted_launchers_only(world):
+    mine = await build(world)
+    collaborator = mine["collaborator"]
+    ok = (await collaborator(CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "Mine"}}))["createCampaign"]
+    assert ok["userErrors"] == [] and ok["campaign"]["status"] == "PROVISIONING"
+    refused = (await collaborator(CREATE_CAMPAIGN, {"input": {"launcherId": mine["hidden"], "name": "No"}}))["createCampaign"]
+    assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"]
+    renamed = (await collaborator(UPDATE_CAMPAIGN, {"input": {"id": mine["granted_campaign"], "name": "Renamed"}}))["updateCampaign"]
+    assert renamed["campaign"]["name"] == "Renamed"
+
+
+async def test_a_collaborator_calling_an_admin_mutation_is_forbidden_and_changes_nothing(world):
+    mine = await build(world)
+    collaborator = mine["collaborator"]
+    calls = [
+        (CREATE_PI, {"input": pi_input(name="Sneaky", munchkin="999-ZZZ-999", confirmTrial=True)}, "createPlatformIntegration"),
+        (SET_DEFAULT, {"id": mine["us"]}, "setDefaultPlatformIntegration"),
+        (DELETE_PI, {"id": mine["us"]}, "deletePlatformIntegration"),
+        (SYNC_PI, {"id": mine["us"]}, "syncPlatformIntegration"),
+        (CREATE_LAUNCHER, {"input": {"name": "x", "platformIntegrationId": mine["us"]}}, "createLauncher"),
+        (SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": []}, "setLauncherCollaborators"),
+    ]
+    for mutation, variables, key in calls:
+        payload = (await collaborator(mutation, variables))[key]
+        assert [e["code"] for e in payload["userErrors"]] == ["FORBIDDEN"], key
+    errors = await collaborator.errors("{ account { users { id } } }")
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert await SyncRun.all().count() == 1
+    data = await mine["admin"]("{ account { platformIntegrations { name isDefault } launchers { totalCount } } }")
+    assert data["account"]["platformIntegrations"] == [{"name": "US", "isDefault": True}, {"name": "EMEA", "isDefault": False}]
+
+
+async def test_collaborators_of_a_launcher_are_replaced_and_must_be_collaborators_of_the_account(world):
+    mine = await build(world)
+    admin = mine["admin"]
+    cleared = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": []}))["setLauncherCollaborators"]
+    assert cleared["launcher"]["collaborators"] == []
+    assert (await mine["collaborator"]("{ account { launchers { totalCount } } }"))["account"]["launchers"]["totalCount"] == 0
+    other_account, _ = await world.account("Globex")
+    stranger_id, _ = await world.user(other_account)
+    refused = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", stranger_id)]}))
+    assert [e["code"] for e in refused["setLauncherCollaborators"]["userErrors"]] == ["NOT_FOUND"]
+    admin_id, _ = await world.user(mine["account_id"], Role.ADMIN)
+    refused = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", admin_id)]}))
+    assert [e["code"] for e in refused["setLauncherCollaborators"]["userErrors"]] == ["INVALID_INPUT"]
