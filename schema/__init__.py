@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import strawberry
+from strawberry.types import ExecutionResult
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from schema import nodes
-from schema.errors import CodedErrors
+from schema.errors import CodedErrors, with_code
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -26,6 +28,13 @@ def _print_errors_quietly(self, errors, execution_context=None):  # noqa: ANN001
 
 class JetoSchema(strawberry.Schema):
     process_errors = _print_errors_quietly
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Parse errors end the operation before extensions see its result: code them here too."""
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [with_code(error) for error in result.errors]
+        return result
 
 
 schema = JetoSchema(

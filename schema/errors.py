@@ -13,6 +13,8 @@ log = logging.getLogger("jeto.graphql")
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
+    if (error.extensions or {}).get("code"):
+        return error  # coded already (by the extension, before execute() sees it)
     original = error.original_error
     if isinstance(original, ApiError):
         return coded(error, original.code)

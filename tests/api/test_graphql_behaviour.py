@@ -1,0 +1,110 @@
+"""GraphQL done well: coded errors, limits, cursor connections, and a constant number of SQL statements."""
+
+import logging
+
+from tests.api import factories
+from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER
+
+
+async def test_errors_carry_a_code_and_never_a_stack_trace(world):
+    _, admin = await world.account()
+    cases = [
+        ("{ account { ", "BAD_USER_INPUT"),  # syntax
+        ("{ account { nope } }", "BAD_USER_INPUT"),  # validation
+        ('{ node(id: "garbage") { id } }', "BAD_USER_INPUT"),
+        ("{ account { launchers(first: 100000) { totalCount } } }", "BAD_USER_INPUT"),
+        ('{ account { launchers(after: "bogus") { totalCount } } }', "BAD_USER_INPUT"),
+    ]
+    for query, code in cases:
+        response = await admin.post(query)
+        body = response.json()
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], query
+        assert "Traceback" not in response.text and "File \"" not in response.text
+
+
+async def test_depth_alias_and_token_limits(world):
+    _, admin = await world.account()
+    deep = "{ account { launchers { edges { node { platformIntegration { programs { edges { node { folder { platformIntegration { folders { edges { node { platformIntegration { name } } } } } } } } } } } } } } }"
+    errors = await admin.errors(deep)
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT" and "depth" in errors[0]["message"]
+    aliases = "{ " + " ".join(f"a{i}: viewer {{ id }}" for i in range(40)) + " }"
+    errors = await admin.errors(aliases)
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT" and "aliases" in errors[0]["message"]
+    tokens = "{ viewer { " + " ".join("id" for _ in range(4000)) + " } }"
+    errors = await admin.errors(tokens)
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_connections_page_with_cursors_and_count(world):
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    ids = []
+    for i in range(5):
+        data = await admin(CREATE_LAUNCHER, {"input": {"name": f"L{i}"}})
+        ids.append(data["createLauncher"]["launcher"]["id"])
+    query = "query($after: String) { account { launchers(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id } } } } }"
+    seen, after = [], None
+    while True:
+        page = (await admin(query, {"after": after}))["account"]["launchers"]
+        assert page["totalCount"] == 5
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ids
+
+
+DASHBOARD = """{ account { name platformIntegrations { id name syncStatus { state } }
+  launchers(first: 100) { totalCount edges { node { id name
+    platformIntegration { id name } destinationFolder { id path } assetsFolder { id name }
+    templateProgram { id name folder { id } }
+    campaigns(first: 3) { totalCount edges { node { id name status submittedBy { email } } } }
+} } } } }"""
+
+
+class _StatementCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+async def _statements(admin) -> int:
+    logger = logging.getLogger("tortoise.db_client")
+    counter = _StatementCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        await admin(DASHBOARD)
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)
+    return counter.count
+
+
+async def _add_launchers(admin, pis, n, start):
+    for i in range(start, start + n):
+        pi = pis[i % len(pis)]
+        folder = await factories.folder(pi, f"F{i}")
+        program = await factories.program(pi, f"T{i}", folder_id=folder)
+        launcher = (await admin(CREATE_LAUNCHER, {"input": {
+            "name": f"L{i}", "platformIntegrationId": pi, "destinationFolderId": folder,
+            "assetsFolderId": folder, "templateProgramId": program}}))["createLauncher"]["launcher"]["id"]
+        for c in range(i % 4):
+            await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": f"C{i}-{c}"}})
+
+
+async def test_the_dashboard_costs_the_same_number_of_statements_for_5_and_50_launchers(world):
+    _, admin = await world.account(limit=2)
+    pis = [await factories.integration(admin, "US", "111-AAA-111"), await factories.integration(admin, "EMEA", "222-BBB-222")]
+    await _add_launchers(admin, pis, 5, 0)
+    with_5 = await _statements(admin)
+    await _add_launchers(admin, pis, 45, 5)
+    with_50 = await _statements(admin)
+    data = await admin(DASHBOARD)
+    assert data["account"]["launchers"]["totalCount"] == 50
+    assert with_5 == with_50, (with_5, with_50)
+    assert with_5 <= 16

@@ -1,0 +1,26 @@
+"""schema.graphql is exported from the code, and it still contains the whole contract."""
+
+from schema import SDL_PATH, sdl
+from tests.conftest import CONTRACT
+from tests.contract import missing_from
+
+
+def test_schema_graphql_is_the_code_exported():
+    assert SDL_PATH.read_text() == sdl(), "schema.graphql drifted: run `jeto export-schema`"
+
+
+def test_the_server_schema_contains_every_part_of_the_contract():
+    assert missing_from(CONTRACT.read_text(), sdl()) == []
+
+
+def test_the_comparison_notices_what_is_missing():
+    contract = "type Query { a(x: Int = 5): Int! b: [String!] d: ID }  enum E { ONE TWO }  input I { f: Int = 1 }"
+    server = "type Query { a(x: Int): Int b(r: Int!): [String!] }  enum E { ONE }  input I { f: Int }"
+    assert sorted(missing_from(contract, server)) == sorted([
+        "field Query.a is Int, not Int!",
+        "argument Query.a(x) defaults to None",
+        "argument Query.b(r) is new and required",
+        "field Query.d is missing",
+        "enum value E.TWO is missing",
+        "input field I.f defaults to None",
+    ])
