@@ -100,6 +100,15 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
 
 
+def _cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
+    from schema import SDL_PATH, sdl
+
+    target = args.output or SDL_PATH
+    with open(target, "w", encoding="utf-8") as out:
+        out.write(sdl())
+    print(f"Wrote {target}.")
+
+
 def _cmd_simulator(settings: Settings, args: argparse.Namespace) -> None:
     simulator_command.run(args)
 
@@ -140,6 +149,10 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("email", metavar="EMAIL")
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
     token.set_defaults(run=_cmd_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL) to schema.graphql")
+    export.add_argument("--output", "-o", default=None, help="another file to write it to")
+    export.set_defaults(run=_cmd_export_schema)
 
     simulator = commands.add_parser("marketo-simulator", help="run the Marketo simulator alone")
     simulator_command.add_arguments(simulator)

@@ -1,0 +1,33 @@
+"""Twenty simultaneous requests never create more integrations than the plan allows (run on PostgreSQL in CI,
+where requests really run in parallel on a pool of connections)."""
+
+import asyncio
+
+from domain.models import PlatformIntegration
+from tests.api.operations import CREATE_PI, SET_DEFAULT, pi_input
+
+
+async def test_twenty_simultaneous_creations_respect_the_limit(world):
+    account_id, admin = await world.account(limit=2)
+    requests = [
+        admin.post(CREATE_PI, {"input": pi_input(name=f"PI {i}", munchkin=f"{i:03d}-AAA-{i:03d}")}) for i in range(20)
+    ]
+    responses = await asyncio.gather(*requests)
+    payloads = [r.json()["data"]["createPlatformIntegration"] for r in responses]
+    created = [p for p in payloads if p["platformIntegration"]]
+    refused = [p for p in payloads if p["trialConfirmation"]]
+    assert len(created) == 2 and len(refused) == 18
+    assert {p["trialConfirmation"]["used"] for p in refused} == {2}
+    assert await PlatformIntegration.filter(account_id=account_id).count() == 2
+    assert await PlatformIntegration.filter(account_id=account_id, is_default=True).count() == 1
+
+
+async def test_simultaneous_default_switches_leave_exactly_one_default(world):
+    account_id, admin = await world.account(limit=5)
+    ids = []
+    for i in range(5):
+        data = await admin(CREATE_PI, {"input": pi_input(name=f"PI {i}", munchkin=f"{i:03d}-BBB-{i:03d}")})
+        ids.append(data["createPlatformIntegration"]["platformIntegration"]["id"])
+    responses = await asyncio.gather(*[admin.post(SET_DEFAULT, {"id": ids[i % 5]}) for i in range(20)])
+    assert all(r.json()["data"]["setDefaultPlatformIntegration"]["userErrors"] == [] for r in responses)
+    assert await PlatformIntegration.filter(account_id=account_id, is_default=True).count() == 1

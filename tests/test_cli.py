@@ -1,0 +1,62 @@
+"""The `jeto` command, run as a user runs it: a process, its output and its exit code."""
+
+import os
+import subprocess
+import sys
+
+import jwt
+import pytest
+
+from jeto.settings import DEV_JWT_SECRET
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+    env.pop("JETO_JWT_SECRET", None)
+
+    def jeto(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "jeto.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+
+    return jeto
+
+
+def test_the_account_manager_commands(run):
+    assert run("migrate").returncode == 0
+    created = run("create-account", "Acme Corp", "--admin", "owner@acme.test")
+    assert created.returncode == 0, created.stderr
+    account_id = created.stdout.strip()
+    assert account_id and " " not in account_id
+    user = run("add-user", account_id, "helper@acme.test", "--role", "collaborator")
+    assert user.returncode == 0 and user.stdout.strip()
+    assert run("set-plan-limit", account_id, "--platform-integrations", "3").returncode == 0
+    token = run("token", "owner@acme.test", "--ttl", "120")
+    assert token.returncode == 0
+    claims = jwt.decode(token.stdout.strip(), DEV_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "owner@acme.test" and claims["exp"] - claims["iat"] == 120
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add-user", "not-an-id", "x@acme.test", "--role", "admin"),
+        ("create-account", "", "--admin", "owner@acme.test"),
+        ("create-account", "Acme", "--admin", "not-an-email"),
+        ("set-plan-limit", "1", "--platform-integrations", "0"),
+        ("token", "nobody@acme.test"),
+    ],
+)
+def test_errors_are_one_readable_line_without_a_traceback(run, args):
+    assert run("migrate").returncode == 0
+    result = run(*args)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jeto: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_account_with_the_same_admin_is_refused(run):
+    run("migrate")
+    assert run("create-account", "A", "--admin", "same@acme.test").returncode == 0
+    again = run("create-account", "B", "--admin", "same@acme.test")
+    assert again.returncode == 1 and "exists already" in again.stderr
