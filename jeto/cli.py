@@ -92,12 +92,36 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(_serve(settings, args))
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import contextlib
+
     import uvicorn
 
+    from jeto import demo
     from jeto.app import create_app
+    from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 
-    asyncio.run(database.migrate(settings.database_url))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    await database.migrate(settings.database_url)
+    async with contextlib.AsyncExitStack() as stack:
+        banner = ""
+        if args.demo:
+            simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
+            base_url = await stack.enter_async_context(running_simulator(simulator))
+            seeded = await demo.seed(settings, simulator.endpoints(base_url))
+            token = issue_development_token(settings, seeded.admin_email, 12 * 3600)
+            banner = (
+                f"\nJeto demo: GraphiQL at http://{args.host}:{args.port}/graphql"
+                f"\nMarketo simulator at {base_url}"
+                f"\nAdmin token ({seeded.admin_email}, 12 h):\n  Authorization: Bearer {token}"
+                f"\nCollaborator: `jeto token {seeded.collaborator_email}`\n"
+            )
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info"))
+        if banner:
+            asyncio.get_running_loop().call_later(0.5, print, banner)
+        await server.serve()
 
 
 def _cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:

@@ -1,0 +1,59 @@
+"""`jeto serve --demo`: a simulated Marketo with two instances and a demo account bound to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise import Tortoise
+
+from domain import accounts, launchers, platform_integrations
+from domain.models import Launcher, PlatformIntegration, Role, User
+from domain.viewer import Viewer
+from jeto.database import tortoise_config
+from jeto.secret_box import SecretBox
+from jeto.settings import Settings
+
+ADMIN_EMAIL = "admin@demo.jeto.test"
+COLLABORATOR_EMAIL = "collaborator@demo.jeto.test"
+INSTANCE_NAMES = ("North America", "EMEA")
+
+
+@dataclass(frozen=True)
+class Demo:
+    admin_email: str
+    collaborator_email: str
+
+
+async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
+    """Idempotent: a second run reuses the account and points its integrations at this run's simulator."""
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        admin = await User.get_or_none(email=ADMIN_EMAIL)
+        if admin is None:
+            account, admin = await accounts.create_account("Demo Co", ADMIN_EMAIL, integrations_limit=2)
+            await accounts.add_user(account.id, COLLABORATOR_EMAIL, Role.COLLABORATOR, name="Casey Collaborator")
+        viewer = Viewer(user_id=admin.id, account_id=admin.account_id, role=Role.ADMIN)
+        box = SecretBox(settings.secret_key)
+        for name, instance in zip(INSTANCE_NAMES, instances, strict=False):
+            credentials = platform_integrations.CredentialsInput(
+                client_id=instance["clientId"],
+                client_secret=instance["clientSecret"],
+                rest_endpoint=instance["restEndpoint"],
+                identity_endpoint=instance["identityEndpoint"],
+            )
+            existing = await PlatformIntegration.get_or_none(account_id=admin.account_id, name=name, deleted_at=None)
+            common = {"credentials": credentials, "sealer": box, "allowed_hosts": settings.marketo_allowed_hosts}
+            if existing is None:
+                await platform_integrations.create(viewer, name=name, confirm_trial=True, **common)
+            else:
+                await platform_integrations.update(viewer, existing.id, name=None, **common)
+        if not await Launcher.filter(account_id=admin.account_id).exists():
+            first = await PlatformIntegration.get(account_id=admin.account_id, name=INSTANCE_NAMES[0])
+            launcher = await launchers.create(
+                viewer, name="Webinar launcher", integration_id=first.id, choice=launchers.AssetChoice()
+            )
+            collaborator = await User.get(email=COLLABORATOR_EMAIL)
+            await launchers.set_collaborators(viewer, launcher.id, [collaborator.id])
+        return Demo(ADMIN_EMAIL, COLLABORATOR_EMAIL)
+    finally:
+        await Tortoise.close_connections()
