@@ -39,6 +39,20 @@ class SyncTrigger(enum.Enum):
     CREDENTIALS_CHANGED = "CREDENTIALS_CHANGED"
 
 
+class JobKind(enum.Enum):
+    SYNC = "SYNC"
+    PROVISION_CAMPAIGN = "PROVISION_CAMPAIGN"
+    RENAME_PROGRAM = "RENAME_PROGRAM"
+    ASSETS_FOLDER = "ASSETS_FOLDER"
+
+
+class JobState(enum.Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
 class Account(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
@@ -92,6 +106,10 @@ class PlatformIntegration(Model):
     next_sync_attempt_at = fields.DatetimeField(null=True)
     # Set when credentials change: the next sync is a full one.
     needs_full_sync = fields.BooleanField(default=True)
+    last_full_sync_at = fields.DatetimeField(null=True)
+    # The worker that owns this integration: all its Marketo calls go through that worker's token and limiter.
+    lease_owner = fields.CharField(max_length=100, null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     deleted_at = fields.DatetimeField(null=True)
 
@@ -223,3 +241,33 @@ class SyncRun(Model):
 
     class Meta:
         table = "sync_run"
+
+
+class Job(Model):
+    """Durable work for the Marketo worker: a row survives any process that dies while running it."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(JobKind, max_length=30)
+    platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
+        "models.PlatformIntegration", related_name="jobs", on_delete=fields.CASCADE
+    )
+    # Lower runs first: a campaign waiting for its program goes before a bulk sync of the same integration.
+    priority = fields.IntField(default=10)
+    state = fields.CharEnumField(JobState, max_length=20, default=JobState.PENDING)
+    run_after = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    sync_run: fields.ForeignKeyNullableRelation[SyncRun] = fields.ForeignKeyField(
+        "models.SyncRun", related_name="jobs", null=True, on_delete=fields.CASCADE
+    )
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="jobs", null=True, on_delete=fields.CASCADE
+    )
+    launcher: fields.ForeignKeyNullableRelation[Launcher] = fields.ForeignKeyField(
+        "models.Launcher", related_name="jobs", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "job"

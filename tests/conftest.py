@@ -27,6 +27,7 @@ from jeto.settings import Settings
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 
 TABLES = [
+    "job",
     "campaign",
     "launcher_collaborator",
     "launcher",
