@@ -10,11 +10,11 @@ from typing import Protocol
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from domain import defaults, entitlements
+from domain import defaults, entitlements, syncs
 from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
-from domain.models import Account, ConnectionStatus, Launcher, PlatformIntegration
+from domain.models import Account, ConnectionStatus, Launcher, PlatformIntegration, SyncTrigger
 from domain.names import clean_name, name_error
 from domain.viewer import Viewer
 
@@ -120,6 +120,8 @@ async def create(
                 is_default=defaults.default_for_new_integration(used),
                 is_trial=admission is entitlements.Admission.TRIAL,
             )
+            # The first sync also tests the connection; queued in this transaction, so it cannot be lost.
+            await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
         # Only the unique-name index can fire here: a concurrent request took the name first.
         raise Rejected([_name_taken_error(("input", "name"))]) from None
@@ -186,6 +188,8 @@ async def update(
                 raise Rejected([_name_taken_error(("input", "name"))])
             if changes:
                 await PlatformIntegration.filter(id=integration.id).update(**changes)
+            if credentials_changed:
+                await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
         raise Rejected([_name_taken_error(("input", "name"))]) from None
     await integration.refresh_from_db()

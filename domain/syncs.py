@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from domain.models import PlatformIntegration, SyncRun, SyncTrigger
+from domain import jobs
+from domain.models import JobKind, PlatformIntegration, SyncRun, SyncTrigger
 from domain.sync_state import BUSY, SyncState
+
+
+async def active_run(integration_id: int) -> SyncRun | None:
+    """The run queued, running, or waiting between two attempts, if there is one."""
+    return (
+        await SyncRun.filter(platform_integration_id=integration_id)
+        .filter(Q(state__in=[s.value for s in BUSY]) | Q(state=SyncState.ERROR.value, next_attempt_at__not_isnull=True))
+        .order_by("-id")
+        .first()
+    )
 
 
 async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
@@ -13,12 +25,11 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
     async with in_transaction():
         # Locking the integration row makes two simultaneous requests agree on one run.
         await PlatformIntegration.filter(id=integration_id).select_for_update().get()
-        current = await SyncRun.filter(
-            platform_integration_id=integration_id, state__in=[s.value for s in BUSY]
-        ).order_by("-id").first()
+        current = await active_run(integration_id)
         if current is not None:
             return current
         run = await SyncRun.create(platform_integration_id=integration_id, trigger=trigger, state=SyncState.QUEUED)
+        await jobs.enqueue(JobKind.SYNC, integration_id, priority=jobs.BULK, sync_run_id=run.id)
         await PlatformIntegration.filter(id=integration_id).update(
             sync_state=SyncState.QUEUED, sync_error=None, next_sync_attempt_at=None
         )

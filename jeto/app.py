@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ from jeto.secret_box import SecretBox
 from jeto.services import Services
 from jeto.settings import Settings
 from marketo.pool import MarketoPool
+from marketo.worker.runner import Worker, WorkerSettings
 from resolvers.context import Context
 from resolvers.errors import UNAUTHENTICATED
 from schema import schema
@@ -79,6 +82,21 @@ class GraphQLEndpoint:
         await self._graphql(scope, receive, send)
 
 
+def make_worker(settings: Settings, services: Services) -> Worker:
+    return Worker(
+        pool=services.marketo,
+        credentials=services.credentials,
+        publish=services.publish,
+        settings=WorkerSettings(sync_cadence=timedelta(minutes=settings.sync_interval_minutes)),
+    )
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def healthz(_: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
@@ -101,7 +119,7 @@ def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTranspor
             Broadcast(settings.broadcast_url) as broadcast,
             MarketoPool(transport=marketo_transport) as marketo,
         ):
-            app.state.services = Services(
+            services = Services(
                 settings=settings,
                 secret_box=SecretBox(settings.secret_key),
                 authenticator=Authenticator(settings, http),
@@ -109,10 +127,13 @@ def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTranspor
                 broadcast=broadcast,
                 marketo=marketo,
             )
-            try:
+            app.state.services = services
+            async with contextlib.AsyncExitStack() as stack:
+                if settings.worker:
+                    services.worker = make_worker(settings, services)
+                    task = asyncio.create_task(services.worker.run())
+                    stack.push_async_callback(_stop, task)
                 yield
-            finally:
-                await app.state.services.drain()
 
     return Starlette(
         routes=[

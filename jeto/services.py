@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 from broadcaster import Broadcast
 
 from domain import events, platform_integrations
-from domain.models import ConnectionStatus, PlatformIntegration, SyncTrigger
+from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
+from marketo.worker.runner import Worker
 
 log = logging.getLogger("jeto.services")
 
@@ -31,7 +32,7 @@ class Services:
     http: httpx.AsyncClient
     broadcast: Broadcast
     marketo: MarketoPool
-    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    worker: Worker | None = None
 
     def credentials(self, integration: PlatformIntegration) -> MarketoCredentials:
         return MarketoCredentials(
@@ -56,13 +57,11 @@ class Services:
         await self.publish(integration.account_id, events.sync_status_changed(integration.id))
         return status
 
-    async def integration_connected(self, integration: PlatformIntegration, trigger: SyncTrigger) -> None:
-        """After new credentials are committed: test them without holding the request open."""
-        self._run_in_background(self.test_connection(integration))
-
-    async def sync_queued(self, integration_id: int) -> None:
-        integration = await PlatformIntegration.get(id=integration_id)
-        await self.publish(integration.account_id, events.sync_status_changed(integration_id))
+    async def sync_queued(self, integration: PlatformIntegration) -> None:
+        """After a sync was queued and committed: tell subscribers, and this process's worker if it has one."""
+        await self.publish(integration.account_id, events.sync_status_changed(integration.id))
+        if self.worker is not None:
+            self.worker.wake()
 
     async def publish(self, account_id: int, event: events.Event) -> None:
         """Called after the commit, never inside a transaction: subscribers re-read the rows."""
@@ -70,13 +69,3 @@ class Services:
             await self.broadcast.publish(channel=events.account_channel(account_id), message=event.encode())
         except Exception as error:  # a lost event must not fail the change that was committed
             log.warning("could not publish %s: %s", event.kind, type(error).__name__)
-
-    def _run_in_background(self, work: object) -> None:
-        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def drain(self) -> None:
-        """Waits for background work (tests, and a clean shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)

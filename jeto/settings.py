@@ -46,6 +46,7 @@ class Settings:
     marketo_allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     smtp_url: Secret | None = None
     allowed_origins: tuple[str, ...] = ()
+    sync_interval_minutes: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -65,6 +66,7 @@ class Settings:
             marketo_allowed_hosts=hosts,
             smtp_url=Secret(env["JETO_SMTP_URL"]) if env.get("JETO_SMTP_URL") else None,
             allowed_origins=tuple(o.strip() for o in env.get("JETO_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+            sync_interval_minutes=float(env.get("JETO_SYNC_INTERVAL_MINUTES", "60")),
         )
 
     def warn_about_development_keys(self) -> None:

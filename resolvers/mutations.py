@@ -72,7 +72,7 @@ async def create_platform_integration(
         return payloads.CreatePlatformIntegrationPayload(
             trial_confirmation=payloads.TrialConfirmation.of(created.trial_confirmation)
         )
-    await services.integration_connected(created.integration, SyncTrigger.CREDENTIALS_CHANGED)
+    await services.sync_queued(created.integration)
     return payloads.CreatePlatformIntegrationPayload(platform_integration=PlatformIntegration(model=created.integration))
 
 
@@ -90,7 +90,7 @@ async def update_platform_integration(
         allowed_hosts=services.settings.marketo_allowed_hosts,
     )
     if updated.credentials_changed:
-        await services.integration_connected(updated.integration, SyncTrigger.CREDENTIALS_CHANGED)
+        await services.sync_queued(updated.integration)
     return payloads.PlatformIntegrationPayload(platform_integration=PlatformIntegration(model=updated.integration))
 
 
@@ -116,7 +116,7 @@ async def sync_platform_integration(info: Info, id: strawberry.ID) -> payloads.S
         info.context.viewer, _pk(id, "PlatformIntegration", "id"), ("id",)
     )
     run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
-    await info.context.services.sync_queued(integration.id)
+    await info.context.services.sync_queued(integration)
     return payloads.SyncPayload(sync_run=SyncRun(model=run))
 
 

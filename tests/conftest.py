@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from jeto import database
 from jeto.app import create_app
 from jeto.auth import issue_development_token
 from jeto.settings import Settings
+from marketo.worker.runner import Worker, WorkerSettings
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 
 TABLES = [
@@ -89,6 +91,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         broadcast_url=os.environ.get("JETO_TEST_BROADCAST_URL", "memory://"),
         marketo_allowed_hosts=("*.mktorest.com", "127.0.0.1"),
+        worker=False,  # tests that need the worker start their own, so every other test is deterministic
     )
 
 
@@ -110,7 +113,6 @@ async def app(settings: Settings, simulator: Simulator) -> AsyncIterator[Any]:
     async with LifespanManager(application):
         await _empty_tables()
         yield application
-        await application.state.services.drain()
 
 
 @dataclass
@@ -162,8 +164,19 @@ class World:
     def anonymous(self) -> Caller:
         return Caller(self.http, None)
 
-    async def settle(self) -> None:
-        await self.app.state.services.drain()
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    def worker(self, **settings: Any) -> Worker:
+        """A worker of this app's services; retries come at once unless told otherwise."""
+        settings.setdefault("retry_delay", lambda attempt: timedelta(0))
+        return Worker(
+            pool=self.services.marketo,
+            credentials=self.services.credentials,
+            publish=self.services.publish,
+            settings=WorkerSettings(**settings),
+        )
 
 
 @pytest_asyncio.fixture

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import itertools
 
-from domain.models import MarketoFolder, MarketoProgram, PlatformIntegration
+from domain.models import Job, JobState, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
+from domain.sync_state import SyncState
 from schema.ids import encode_id
 from tests.api.operations import CREATE_PI, pi_input
 
 _marketo_ids = itertools.count(1000)
 
 
-async def integration(admin, name: str, munchkin: str, **extra) -> str:
+async def integration(admin, name: str, munchkin: str, *, synced: bool = True, **extra) -> str:
+    """Creates an integration over the API; `synced` then marks its first sync done, as a worker would."""
     data = await admin(CREATE_PI, {"input": pi_input(name=name, munchkin=munchkin, **extra)})
     payload = data["createPlatformIntegration"]
     assert payload["userErrors"] == [], payload
-    return payload["platformIntegration"]["id"]
+    integration_id = payload["platformIntegration"]["id"]
+    if synced:
+        await Job.filter(platform_integration_id=pk(integration_id)).update(state=JobState.DONE)
+        await SyncRun.filter(platform_integration_id=pk(integration_id)).update(state=SyncState.COMPLETED)
+        await PlatformIntegration.filter(id=pk(integration_id)).update(sync_state=SyncState.COMPLETED)
+    return integration_id
 
 
 def pk(global_id: str) -> int:

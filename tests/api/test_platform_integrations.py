@@ -153,7 +153,7 @@ async def test_connection_test_against_the_simulator_records_the_status(world, s
     good, _ = simulator.endpoints("http://127.0.0.1")
     credentials = {k: good[k] for k in ("clientId", "clientSecret", "restEndpoint")}
     pi = (await create_pi(admin, credentials=credentials))["platformIntegration"]
-    await world.settle()  # creating an integration tests its connection in the background
+    await world.worker().run_until_idle()  # the first sync tests the connection
     stored = await PlatformIntegration.get(name="Main")
     assert stored.connection_status.value == "CONNECTED"
 

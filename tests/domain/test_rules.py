@@ -217,3 +217,32 @@ def test_global_ids_round_trip_and_reject_garbage():
     assert decode_id(encode_id("Launcher", 42)) == ("Launcher", 42)
     for garbage in ["", "!!!", encode_id("Launcher", 1)[:-2] + "@@", "TGF1bmNoZXI6eA"]:
         assert decode_id(garbage) is None
+
+
+# sync policy
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from domain import sync_policy  # noqa: E402
+
+
+def test_retries_back_off_and_stop():
+    delays = [sync_policy.retry_delay(a).total_seconds() for a in range(1, 7)]
+    assert delays == [5, 15, 45, 135, 300, 300]
+    assert sync_policy.should_retry(1, True) and not sync_policy.should_retry(5, True)
+    assert not sync_policy.should_retry(1, False)
+
+
+def test_a_sync_is_full_after_new_credentials_or_once_a_day():
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    assert sync_policy.sync_is_full(needs_full_sync=True, last_full_sync_at=now, now=now)
+    assert sync_policy.sync_is_full(needs_full_sync=False, last_full_sync_at=None, now=now)
+    assert not sync_policy.sync_is_full(needs_full_sync=False, last_full_sync_at=now - timedelta(hours=2), now=now)
+    assert sync_policy.sync_is_full(needs_full_sync=False, last_full_sync_at=now - timedelta(hours=25), now=now)
+
+
+def test_recurring_sync_cadence():
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    assert sync_policy.due_for_recurring_sync(None, now, timedelta(minutes=60))
+    assert not sync_policy.due_for_recurring_sync(now - timedelta(minutes=59), now, timedelta(minutes=60))
+    assert sync_policy.due_for_recurring_sync(now - timedelta(minutes=60), now, timedelta(minutes=60))

@@ -1,0 +1,1 @@
+"""The Marketo worker: durable jobs, one lease per integration, sync and provisioning."""

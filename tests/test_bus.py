@@ -1,0 +1,344 @@
+"""The event bus: memory, Redis (redis-py 8, idle, restart) and PostgreSQL backends, against real servers.
+
+Redis and PostgreSQL tests use JETO_TEST_REDIS_URL / JETO_TEST_POSTGRES_URL; with the variable
+unset they skip when the default local server does not answer, with it set they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from broadcaster import Broadcast, Event
+from redis import asyncio as aioredis
+
+from jeto.bus import EventBusUnavailable, bus_healthy, open_broadcast
+from jeto.bus_postgres import PostgresNotifyBackend
+from jeto.bus_redis import RedisPubSubBackend
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def channel_name(label: str) -> str:
+    return f"jeto-test-{label}-{uuid.uuid4().hex[:10]}"
+
+
+async def receive(subscriber: object, seconds: float = 3.0) -> Event:
+    async with asyncio.timeout(seconds):
+        return await subscriber.get()  # type: ignore[attr-defined,no-any-return]
+
+
+async def _server_url(variable: str, default: str, answers: object) -> str:
+    url = os.environ.get(variable)
+    try:
+        async with asyncio.timeout(2):
+            await answers(url or default)  # type: ignore[operator]
+    except Exception as error:
+        if url:
+            pytest.fail(f"{variable} is set but the server does not answer: {type(error).__name__}")
+        pytest.skip(f"no server at {default} ({type(error).__name__}); set {variable}")
+    return url or default
+
+
+async def _redis_answers(url: str) -> None:
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def _postgres_answers(url: str) -> None:
+    connection = await asyncpg.connect(url, timeout=1)
+    await connection.close()
+
+
+@pytest_asyncio.fixture
+async def redis_url() -> str:
+    return await _server_url("JETO_TEST_REDIS_URL", DEFAULT_REDIS_URL, _redis_answers)
+
+
+@pytest_asyncio.fixture
+async def postgres_url() -> str:
+    return await _server_url("JETO_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL, _postgres_answers)
+
+
+@pytest_asyncio.fixture
+async def redis_bus(redis_url: str) -> AsyncIterator[Broadcast]:
+    async with open_broadcast(redis_url) as broadcast:
+        yield broadcast
+
+
+@pytest_asyncio.fixture
+async def redis_raw(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+# -- choosing the backend ---------------------------------------------------------------------
+
+
+def test_the_url_scheme_picks_the_backend() -> None:
+    assert isinstance(open_broadcast("redis://127.0.0.1:6379/0")._backend, RedisPubSubBackend)
+    assert isinstance(open_broadcast("rediss://user:secret@example.test:6380")._backend, RedisPubSubBackend)
+    assert isinstance(open_broadcast("postgres://u@h/db")._backend, PostgresNotifyBackend)
+    assert isinstance(open_broadcast("postgresql://u@h/db")._backend, PostgresNotifyBackend)
+
+
+@pytest.mark.parametrize("url", ["kafka://localhost:9092", "redis-stream://localhost", "nats://x", "", "localhost:6379"])
+def test_an_unknown_scheme_is_refused_naming_the_supported_ones(url: str) -> None:
+    with pytest.raises(ValueError, match="memory, redis, rediss, postgres, postgresql") as raised:
+        open_broadcast(url)
+    assert "\n" not in str(raised.value)
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+async def test_memory_roundtrip() -> None:
+    async with asyncio.timeout(5), open_broadcast("memory://") as broadcast:
+        assert bus_healthy(broadcast)
+        async with broadcast.subscribe("room") as subscriber:
+            await broadcast.publish("room", "hello")
+            assert await receive(subscriber) == Event("room", "hello")
+
+
+# -- Redis ------------------------------------------------------------------------------------
+
+
+async def test_redis_roundtrip(redis_bus: Broadcast) -> None:
+    channel = channel_name("roundtrip")
+    async with asyncio.timeout(10):
+        assert bus_healthy(redis_bus)
+        async with redis_bus.subscribe(channel) as subscriber:
+            await redis_bus.publish(channel, "hello")  # no sleep: subscribe() waits for Redis's confirmation
+            assert await receive(subscriber) == Event(channel, "hello")
+            await redis_bus.publish(channel, "é ✓")
+            assert (await receive(subscriber)).message == "é ✓"
+
+
+async def test_redis_delivers_50_concurrent_publishes_in_order_per_publisher(redis_bus: Broadcast) -> None:
+    channel = channel_name("concurrent")
+    publishers, each = 10, 5
+
+    async def publisher(p: int) -> None:
+        for n in range(each):
+            await redis_bus.publish(channel, f"{p}:{n}")
+
+    async with asyncio.timeout(10), redis_bus.subscribe(channel) as subscriber:
+        await asyncio.gather(*(publisher(p) for p in range(publishers)))
+        received = [(await receive(subscriber)).message for _ in range(publishers * each)]
+    assert sorted(received) == sorted(f"{p}:{n}" for p in range(publishers) for n in range(each))
+    for p in range(publishers):
+        assert [m for m in received if m.startswith(f"{p}:")] == [f"{p}:{n}" for n in range(each)]
+
+
+async def test_redis_two_subscribers_of_one_channel_both_receive(redis_bus: Broadcast) -> None:
+    channel = channel_name("fanout")
+    async with asyncio.timeout(10):
+        async with redis_bus.subscribe(channel) as first, redis_bus.subscribe(channel) as second:
+            await redis_bus.publish(channel, "to both")
+            assert await receive(first) == Event(channel, "to both")
+            assert await receive(second) == Event(channel, "to both")
+
+
+async def test_redis_unsubscribing_the_last_subscriber_stops_delivery(
+    redis_url: str, redis_raw: aioredis.Redis
+) -> None:
+    gone, kept = channel_name("gone"), channel_name("kept")
+    backend = RedisPubSubBackend(redis_url)
+    await backend.connect()
+    try:
+        async with asyncio.timeout(10):
+            await backend.subscribe(gone)
+            await backend.subscribe(kept)
+            await backend.publish(gone, "before")
+            assert await backend.next_published() == Event(gone, "before")
+
+            await backend.unsubscribe(gone)
+            await asyncio.sleep(0.2)  # UNSUBSCRIBE has no acknowledgement we wait for
+            assert await redis_raw.publish(gone, "after") == 0, "Redis still has a subscriber"
+            await backend.publish(gone, "after")
+            await backend.publish(kept, "marker")
+            assert await backend.next_published() == Event(kept, "marker")
+    finally:
+        await backend.disconnect()
+
+    async with asyncio.timeout(10), open_broadcast(redis_url) as broadcast:
+        channel = channel_name("last")
+        async with broadcast.subscribe(channel), broadcast.subscribe(channel) as subscriber:
+            await broadcast.publish(channel, "while subscribed")
+            assert await receive(subscriber) == Event(channel, "while subscribed")
+            assert (await redis_raw.pubsub_numsub(channel)) == [(channel.encode(), 1)]
+        await asyncio.sleep(0.2)
+        assert (await redis_raw.pubsub_numsub(channel)) == [(channel.encode(), 0)]
+
+
+async def test_redis_still_delivers_after_6_seconds_idle(redis_bus: Broadcast) -> None:
+    channel = channel_name("idle")
+    async with asyncio.timeout(15), redis_bus.subscribe(channel) as subscriber:
+        await asyncio.sleep(6)  # redis-py 8.0.0 killed an idle listener after 5 s
+        assert bus_healthy(redis_bus)
+        await redis_bus.publish(channel, "still here")
+        assert await receive(subscriber) == Event(channel, "still here")
+
+
+async def test_redis_that_does_not_answer_fails_at_connect() -> None:
+    port = _free_port()
+    with pytest.raises(EventBusUnavailable, match=f"127.0.0.1:{port}") as raised:
+        async with asyncio.timeout(10):
+            await RedisPubSubBackend(f"redis://user:s3cret@127.0.0.1:{port}").connect()
+    assert "s3cret" not in str(raised.value)
+
+
+# -- Redis restart ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway redis-server on a fixed port that can be stopped and started again."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+    async def answering(self) -> None:
+        url = f"redis://127.0.0.1:{self.port}"
+        async with asyncio.timeout(5):
+            while True:
+                try:
+                    await _redis_answers(url)
+                    return
+                except Exception:
+                    await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    server = RedisServer(_free_port())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_redis_subscribers_receive_again_after_a_restart(redis_server: RedisServer) -> None:
+    redis_server.start()
+    await redis_server.answering()
+    channel = channel_name("restart")
+    async with asyncio.timeout(30), open_broadcast(f"redis://127.0.0.1:{redis_server.port}") as broadcast:
+        async with broadcast.subscribe(channel) as subscriber:
+            await broadcast.publish(channel, "before")
+            assert await receive(subscriber) == Event(channel, "before")
+
+            redis_server.stop()
+            with pytest.raises(EventBusUnavailable):
+                await broadcast.publish(channel, "lost")
+            await asyncio.sleep(0.5)
+            assert not bus_healthy(broadcast)
+
+            redis_server.start()
+            await redis_server.answering()
+            restarted = asyncio.get_running_loop().time()
+            received: Event | None = None
+            while received is None:
+                assert asyncio.get_running_loop().time() - restarted < 10, "no delivery 10 s after Redis came back"
+                try:
+                    await broadcast.publish(channel, "after")
+                    received = await receive(subscriber, seconds=0.5)
+                except (EventBusUnavailable, TimeoutError):
+                    pass
+            assert received == Event(channel, "after")
+            assert bus_healthy(broadcast)
+            assert not broadcast._listener_task.done()
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def postgres_bus(postgres_url: str) -> AsyncIterator[Broadcast]:
+    async with open_broadcast(postgres_url) as broadcast:
+        yield broadcast
+
+
+async def test_postgres_roundtrip(postgres_bus: Broadcast) -> None:
+    channel = channel_name("pg")
+    async with asyncio.timeout(10):
+        assert bus_healthy(postgres_bus)
+        async with postgres_bus.subscribe(channel) as subscriber:
+            await postgres_bus.publish(channel, "hello")
+            assert await receive(subscriber) == Event(channel, "hello")
+
+
+async def test_postgres_delivers_20_concurrent_publishes(postgres_bus: Broadcast) -> None:
+    channel = channel_name("pg-concurrent")
+    async with asyncio.timeout(10), postgres_bus.subscribe(channel) as subscriber:
+        await asyncio.gather(*(postgres_bus.publish(channel, str(n)) for n in range(20)))
+        received = [(await receive(subscriber)).message for _ in range(20)]
+    assert sorted(received, key=int) == [str(n) for n in range(20)]
+
+
+async def test_postgres_refuses_payloads_it_cannot_send(postgres_bus: Broadcast) -> None:
+    channel = channel_name("pg-big")
+    async with asyncio.timeout(10), postgres_bus.subscribe(channel) as subscriber:
+        with pytest.raises(ValueError, match="at most 7999"):
+            await postgres_bus.publish(channel, "x" * 8001)
+        with pytest.raises(ValueError, match="at most 7999"):
+            await postgres_bus.publish(channel, "é" * 4000)  # 8000 bytes
+        with pytest.raises(ValueError, match="must be str"):
+            await postgres_bus.publish(channel, b"bytes")
+        await postgres_bus.publish(channel, "x" * 7999)
+        assert (await receive(subscriber)).message == "x" * 7999
+
+
+async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgres_bus: Broadcast) -> None:
+    channel = channel_name("pg-killed")
+    backend = postgres_bus._backend
+    async with asyncio.timeout(15), postgres_bus.subscribe(channel) as subscriber:
+        pid = backend._listening.get_server_pid()  # type: ignore[attr-defined]
+        killer = await asyncpg.connect(backend._url.reveal())  # type: ignore[attr-defined]
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+        received: Event | None = None
+        while received is None:
+            await postgres_bus.publish(channel, "after")
+            try:
+                received = await receive(subscriber, seconds=0.5)
+            except TimeoutError:
+                pass
+        assert received == Event(channel, "after")
+        assert backend._listening.get_server_pid() != pid  # type: ignore[attr-defined]
