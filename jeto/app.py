@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from broadcaster import Broadcast
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -21,6 +20,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from tortoise.contrib.starlette import RegisterTortoise
 
 from jeto.auth import AuthenticationFailed, Authenticator
+from jeto.bus import open_broadcast
 from jeto.database import tortoise_config
 from jeto.secret_box import SecretBox
 from jeto.services import Services
@@ -116,7 +116,7 @@ def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTranspor
         async with (
             RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False),
             httpx.AsyncClient() as http,
-            Broadcast(settings.broadcast_url) as broadcast,
+            open_broadcast(settings.broadcast_url) as broadcast,
             MarketoPool(transport=marketo_transport) as marketo,
         ):
             services = Services(

@@ -25,7 +25,7 @@ def open_broadcast(url: str) -> Broadcast:
     if scheme in ("redis", "rediss"):
         from jeto.bus_redis import RedisPubSubBackend
 
-        return Broadcast(url)
+        return Broadcast(backend=RedisPubSubBackend(url))
     if scheme in ("postgres", "postgresql"):
         from jeto.bus_postgres import PostgresNotifyBackend
 
