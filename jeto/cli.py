@@ -124,6 +124,42 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         await server.serve()
 
 
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.broadcast_url.startswith("memory://"):
+        raise CommandError(
+            "JETO_BROADCAST_URL is memory://, so the worker's events could not reach any API process: "
+            "set it to redis://… or postgres://…"
+        )
+    asyncio.run(_worker(settings))
+
+
+async def _worker(settings: Settings) -> None:
+    import httpx
+
+    from jeto.app import make_worker
+    from jeto.auth import Authenticator
+    from jeto.bus import open_broadcast
+    from jeto.secret_box import SecretBox
+    from jeto.services import Services
+    from marketo.pool import MarketoPool
+
+    await database.migrate(settings.database_url)
+    await Tortoise.init(config=database.tortoise_config(settings.database_url))
+    try:
+        async with httpx.AsyncClient() as http, open_broadcast(settings.broadcast_url) as broadcast, MarketoPool() as pool:
+            services = Services(
+                settings=settings,
+                secret_box=SecretBox(settings.secret_key),
+                authenticator=Authenticator(settings, http),
+                http=http,
+                broadcast=broadcast,
+                marketo=pool,
+            )
+            await make_worker(settings, services).run()
+    finally:
+        await Tortoise.close_connections()
+
+
 def _cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     from schema import SDL_PATH, sdl
 
@@ -148,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="also run the Marketo simulator and seed a demo account")
     serve.set_defaults(run=_cmd_serve)
 
+    commands.add_parser("worker", help="run only the Marketo worker (beside API processes)").set_defaults(
+        run=_cmd_worker
+    )
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=_cmd_migrate)
 
     create = commands.add_parser("create-account", help="create an account and its first admin")
