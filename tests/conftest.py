@@ -101,6 +101,23 @@ async def _empty_tables() -> None:
         await connection.execute_script(f"DELETE FROM {table}")
 
 
+class SimulatorTransport(httpx.AsyncBaseTransport):
+    """Marketo calls go to the in-process simulator, except those to a loopback port, which go to a real
+    server a test started there: no test sends Marketo traffic anywhere else."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self._in_process = httpx.ASGITransport(app=simulator.app)
+        self._loopback = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "127.0.0.1" and request.url.port is not None:
+            return await self._loopback.handle_async_request(request)
+        return await self._in_process.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._loopback.aclose()
+
+
 @pytest.fixture
 def simulator() -> Simulator:
     """Two simulated Marketo instances, reached in-process: no test sends Marketo traffic anywhere."""
@@ -109,7 +126,7 @@ def simulator() -> Simulator:
 
 @pytest_asyncio.fixture
 async def app(settings: Settings, simulator: Simulator) -> AsyncIterator[Any]:
-    application = create_app(settings, marketo_transport=httpx.ASGITransport(app=simulator.app))
+    application = create_app(settings, marketo_transport=SimulatorTransport(simulator))
     async with LifespanManager(application):
         await _empty_tables()
         yield application

@@ -162,4 +162,4 @@ async def test_connection_test_against_the_simulator_records_the_status(world, s
     assert updated["platformIntegration"]["connectionStatus"] == "UNTESTED"
     tested = (await admin(TEST_PI, {"id": pi["id"]}))["testPlatformIntegrationConnection"]
     assert tested["platformIntegration"]["connectionStatus"] == "INVALID_CREDENTIALS"
-    assert simulator.stats()[good["munchkinId"]]["identity_calls"] >= 2
+    assert simulator.instances[good["munchkinId"]].stats.identity_calls >= 2
