@@ -87,7 +87,10 @@ def make_worker(settings: Settings, services: Services) -> Worker:
         pool=services.marketo,
         credentials=services.credentials,
         publish=services.publish,
-        settings=WorkerSettings(sync_cadence=timedelta(minutes=settings.sync_interval_minutes)),
+        settings=WorkerSettings(
+            sync_cadence=timedelta(minutes=settings.sync_interval_minutes),
+            lease=timedelta(seconds=settings.worker_lease_seconds),
+        ),
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -155,7 +157,11 @@ async def _worker(settings: Settings) -> None:
                 broadcast=broadcast,
                 marketo=pool,
             )
-            await make_worker(settings, services).run()
+            work = asyncio.ensure_future(make_worker(settings, services).run())
+            # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, work.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
     finally:
         await Tortoise.close_connections()
 

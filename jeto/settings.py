@@ -47,6 +47,7 @@ class Settings:
     smtp_url: Secret | None = None
     allowed_origins: tuple[str, ...] = ()
     sync_interval_minutes: float = 60.0
+    worker_lease_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
             smtp_url=Secret(env["JETO_SMTP_URL"]) if env.get("JETO_SMTP_URL") else None,
             allowed_origins=tuple(o.strip() for o in env.get("JETO_ALLOWED_ORIGINS", "").split(",") if o.strip()),
             sync_interval_minutes=float(env.get("JETO_SYNC_INTERVAL_MINUTES", "60")),
+            worker_lease_seconds=float(env.get("JETO_WORKER_LEASE_SECONDS", "30")),
         )
 
     def warn_about_development_keys(self) -> None:

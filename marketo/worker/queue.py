@@ -21,7 +21,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def claim_integration(owner: str, exclude: set[int]) -> int | None:
+async def claim_integration(owner: str, exclude: set[int], lease: timedelta = LEASE) -> int | None:
     """Takes the lease of one integration that has work due and no live owner; None if there is none.
 
     A RUNNING job under a lapsed lease was left by a dead worker, so it counts as work due.
@@ -37,14 +37,14 @@ async def claim_integration(owner: str, exclude: set[int]) -> int | None:
         candidate = await free.order_by("id").select_for_update(skip_locked=True).first()
         if candidate is None:
             return None
-        await PlatformIntegration.filter(id=candidate.id).update(lease_owner=owner, lease_expires_at=moment + LEASE)
+        await PlatformIntegration.filter(id=candidate.id).update(lease_owner=owner, lease_expires_at=moment + lease)
         return candidate.id
 
 
-async def renew(owner: str, integration_id: int) -> bool:
+async def renew(owner: str, integration_id: int, lease: timedelta = LEASE) -> bool:
     """False when the lease was lost (it lapsed and another worker took it): stop working then."""
     updated = await PlatformIntegration.filter(id=integration_id, lease_owner=owner).update(
-        lease_expires_at=now() + LEASE
+        lease_expires_at=now() + lease
     )
     return updated == 1
 

@@ -36,6 +36,7 @@ class WorkerSettings:
     sync_cadence: timedelta = timedelta(minutes=60)
     schedule_interval: float = 30.0
     retry_delay: Callable[[int], timedelta] = sync_policy.retry_delay
+    lease: timedelta = queue.LEASE  # a dead worker's integrations are taken over once this lapses
 
 
 @dataclass
@@ -85,7 +86,7 @@ class Worker:
 
     async def _claim_what_is_due(self) -> None:
         while len(self._tasks) < self.settings.capacity:
-            integration_id = await queue.claim_integration(self.owner, exclude=set(self._tasks))
+            integration_id = await queue.claim_integration(self.owner, exclude=set(self._tasks), lease=self.settings.lease)
             if integration_id is None:
                 return
             task = asyncio.create_task(self._work_on(integration_id))
@@ -113,8 +114,8 @@ class Worker:
 
     async def _keep_lease(self, integration_id: int, worker: asyncio.Task[None]) -> None:
         while True:
-            await asyncio.sleep(queue.LEASE.total_seconds() / 3)
-            if not await queue.renew(self.owner, integration_id):
+            await asyncio.sleep(self.settings.lease.total_seconds() / 3)
+            if not await queue.renew(self.owner, integration_id, self.settings.lease):
                 worker.cancel()
                 raise LeaseLost(integration_id)
 
