@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from domain import launcher_rules
+from domain import jobs, launcher_rules
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
-from domain.models import Launcher, LauncherCollaborator, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
+from domain.models import JobKind, Launcher, LauncherCollaborator, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
 from domain.names import clean_name, name_error
 from domain.sync_state import SyncState, launcher_creation
 from domain.viewer import Viewer
@@ -82,9 +82,13 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
         if isinstance(bound, UserError):
             raise Rejected([bound])
         assets = await _assets(viewer.account_id, bound, choice)
-        return await Launcher.create(
+        launcher = await Launcher.create(
             account_id=viewer.account_id, platform_integration_id=bound, name=clean_name(name), **assets
         )
+        if "assets_folder" not in assets:
+            # The "Jeto" images-and-files folder of the launcher's own instance, found or created there.
+            await jobs.enqueue(JobKind.ASSETS_FOLDER, bound, priority=jobs.INTERACTIVE, launcher_id=launcher.id)
+        return launcher
 
 
 async def get_for_admin(viewer: Viewer, launcher_id: int, field: tuple[str, ...]) -> Launcher:

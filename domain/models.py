@@ -213,6 +213,8 @@ class Campaign(Model):
         "models.MarketoProgram", related_name="campaigns", null=True, on_delete=fields.SET_NULL
     )
     error = fields.TextField(null=True)
+    # Written before the clone call: on a retry, a program of this name in the destination folder is ours.
+    clone_requested_at = fields.DatetimeField(null=True)
     submitted_at = fields.DatetimeField(auto_now_add=True)
     submitted_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="campaigns", on_delete=fields.RESTRICT
@@ -271,3 +273,30 @@ class Job(Model):
 
     class Meta:
         table = "job"
+
+
+class NotificationState(enum.Enum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class Notification(Model):
+    """An email in the outbox: written with the change it tells of, sent (and retried) by the mailer."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="notifications", on_delete=fields.CASCADE
+    )
+    recipients: list = fields.JSONField()
+    subject = fields.CharField(max_length=200)
+    body = fields.TextField()
+    state = fields.CharEnumField(NotificationState, max_length=20, default=NotificationState.PENDING)
+    attempts = fields.IntField(default=0)
+    send_after = fields.DatetimeField()
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"

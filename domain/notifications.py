@@ -2,9 +2,51 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 
 def account_label(account_name: str, integration_name: str, integrations_in_account: int) -> str:
     """'ACCOUNT (INTEGRATION)' when the account has several integrations, else the account alone."""
     if integrations_in_account > 1:
         return f"{account_name} ({integration_name})"
     return account_name
+
+
+CAMPAIGN_SUBJECT = "You have a new Jeto Campaign!"
+
+
+def person(name: str | None, email: str) -> str:
+    return f"{name} ({email})" if name else email
+
+
+def campaign_submitted(
+    *,
+    account: str,
+    launcher: str,
+    campaign: str,
+    submitted_on: datetime,
+    submitted_by: str,
+    marketo_program: str,
+) -> tuple[str, str]:
+    """Subject and body of the email the account's admins get when a campaign is submitted."""
+    lines = [
+        f"Account: {account}",
+        f"Launcher: {launcher}",
+        f"Campaign name: {campaign}",
+        f"Submitted on: {submitted_on.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Submitted by: {submitted_by}",
+        f"Marketo program: {marketo_program}",
+    ]
+    return CAMPAIGN_SUBJECT, "\n".join(lines) + "\n"
+
+
+def sync_failed(*, account: str, integration: str, error: str, failed_on: datetime) -> tuple[str, str]:
+    subject = f"Jeto could not sync {integration}"
+    lines = [
+        f"Account: {account}",
+        f"Platform integration: {integration}",
+        f"Failed on: {failed_on.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Why: {error}",
+        "Jeto will not try again on its own: fix the cause, then sync the integration again.",
+    ]
+    return subject, "\n".join(lines) + "\n"

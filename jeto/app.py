@@ -22,6 +22,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from jeto.auth import AuthenticationFailed, Authenticator
 from jeto.bus import open_broadcast
 from jeto.database import tortoise_config
+from jeto.mailer import Mailer
 from jeto.secret_box import SecretBox
 from jeto.services import Services
 from jeto.settings import Settings
@@ -134,8 +135,8 @@ def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTranspor
             async with contextlib.AsyncExitStack() as stack:
                 if settings.worker:
                     services.worker = make_worker(settings, services)
-                    task = asyncio.create_task(services.worker.run())
-                    stack.push_async_callback(_stop, task)
+                    stack.push_async_callback(_stop, asyncio.create_task(services.worker.run()))
+                    stack.push_async_callback(_stop, asyncio.create_task(Mailer(settings.smtp_url).run()))
                 yield
 
     return Starlette(

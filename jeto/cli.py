@@ -157,13 +157,20 @@ async def _worker(settings: Settings) -> None:
                 broadcast=broadcast,
                 marketo=pool,
             )
-            work = asyncio.ensure_future(make_worker(settings, services).run())
+            work = asyncio.ensure_future(_worker_and_mailer(settings, services))
             # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, work.cancel)
             with contextlib.suppress(asyncio.CancelledError):
                 await work
     finally:
         await Tortoise.close_connections()
+
+
+async def _worker_and_mailer(settings: Settings, services: Any) -> None:
+    from jeto.app import make_worker
+    from jeto.mailer import Mailer
+
+    await asyncio.gather(make_worker(settings, services).run(), Mailer(settings.smtp_url).run())
 
 
 def _cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:

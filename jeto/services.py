@@ -60,6 +60,10 @@ class Services:
     async def sync_queued(self, integration: PlatformIntegration) -> None:
         """After a sync was queued and committed: tell subscribers, and this process's worker if it has one."""
         await self.publish(integration.account_id, events.sync_status_changed(integration.id))
+        self.wake_worker()
+
+    def wake_worker(self) -> None:
+        """Jobs were committed: this process's worker, if it runs one, looks now rather than at its next poll."""
         if self.worker is not None:
             self.worker.wake()
 

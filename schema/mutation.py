@@ -47,3 +47,8 @@ class Mutation:
         resolver=m.update_campaign,
         description="Admins, or collaborators granted the campaign's launcher. A new name renames the program too.",
     )
+    retry_campaign = strawberry.mutation(
+        resolver=m.retry_campaign,
+        description="Admins, or collaborators granted the campaign's launcher. Provisions a FAILED campaign's "
+        "program again, under its current name.",
+    )

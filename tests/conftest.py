@@ -29,6 +29,7 @@ from marketo.worker.runner import Worker, WorkerSettings
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 
 TABLES = [
+    "notification",
     "job",
     "campaign",
     "launcher_collaborator",

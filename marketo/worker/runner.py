@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain import events, sync_policy, syncs
-from domain.models import ConnectionStatus, Job, JobKind, PlatformIntegration, SyncRun, SyncTrigger
+from domain import events, notifications, outbox, sync_policy, syncs
+from domain.models import Account, ConnectionStatus, Job, JobKind, PlatformIntegration, SyncRun, SyncTrigger
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
-from marketo.worker import queue, sync
+from marketo.client import MarketoClient
+from marketo.worker import provisioning, queue, sync
 
 log = logging.getLogger("jeto.worker")
 
@@ -52,6 +53,13 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.handlers.setdefault(JobKind.SYNC, Worker._sync)
+        self.handlers.setdefault(JobKind.PROVISION_CAMPAIGN, provisioning.provision_campaign)
+        self.handlers.setdefault(JobKind.RENAME_PROGRAM, provisioning.rename_program)
+        self.handlers.setdefault(JobKind.ASSETS_FOLDER, provisioning.assets_folder)
+
+    def client_for(self, integration: PlatformIntegration) -> MarketoClient:
+        """Every Marketo call of an integration goes through this process's token cache and limiter."""
+        return self.pool.client(self.credentials(integration))
 
     def wake(self) -> None:
         """New work was queued by this process: look now rather than at the next poll."""
@@ -149,7 +157,7 @@ class Worker:
             await self.announce(integration)
 
         try:
-            await sync.sync_integration(integration, run, self.pool.client(self.credentials(integration)), announce)
+            await sync.sync_integration(integration, run, self.client_for(integration), announce)
             await queue.finish(job)
         except InvalidCredentials as error:
             # Retrying cannot help: the user must enter new credentials.
@@ -157,6 +165,7 @@ class Worker:
                 integration, run, str(error), next_attempt_at=None, connection_status=ConnectionStatus.INVALID_CREDENTIALS
             )
             await queue.fail(job, str(error))
+            await _notify_sync_failed(integration, str(error))
         except MarketoError as error:
             if sync_policy.should_retry(run.attempts, error.retryable):
                 at = await queue.retry_later(job, str(error), self.settings.retry_delay(run.attempts))
@@ -164,6 +173,7 @@ class Worker:
             else:
                 await sync.record_failure(integration, run, str(error), next_attempt_at=None)
                 await queue.fail(job, str(error))
+                await _notify_sync_failed(integration, str(error))
         finally:
             await self.announce(integration)
 
@@ -190,3 +200,14 @@ class Worker:
         if queued:
             self.wake()
         return queued
+
+
+async def _notify_sync_failed(integration: PlatformIntegration, error: str) -> None:
+    account = await Account.get(id=integration.account_id)
+    subject, body = notifications.sync_failed(
+        account=await outbox.account_label(account, integration),
+        integration=integration.name,
+        error=error,
+        failed_on=queue.now(),
+    )
+    await outbox.notify_admins(account.id, subject, body)
