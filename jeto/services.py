@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from broadcaster import Broadcast
@@ -60,6 +61,11 @@ class Services:
     async def sync_queued(self, integration: PlatformIntegration) -> None:
         """After a sync was queued and committed: tell subscribers, and this process's worker if it has one."""
         await self.publish(integration.account_id, events.sync_status_changed(integration.id))
+        self.wake_worker()
+
+    async def campaign_changed(self, campaign: Any) -> None:
+        """After a campaign change was committed: tell its subscribers, and wake the worker for its job."""
+        await self.publish(campaign.account_id, events.campaign_changed(campaign.id))
         self.wake_worker()
 
     def wake_worker(self) -> None:

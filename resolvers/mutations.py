@@ -181,19 +181,19 @@ async def create_campaign(info: Info, input: inputs.CreateCampaignInput) -> payl
     campaign = await campaigns.create(
         info.context.viewer, launcher_id=_pk(input.launcher_id, "Launcher", "input", "launcherId"), name=input.name
     )
-    info.context.services.wake_worker()
+    await info.context.services.campaign_changed(campaign)
     return payloads.CampaignPayload(campaign=Campaign(model=campaign))
 
 
 @user_errors_as(payloads.CampaignPayload)
 async def update_campaign(info: Info, input: inputs.UpdateCampaignInput) -> payloads.CampaignPayload:
     campaign = await campaigns.update(info.context.viewer, _pk(input.id, "Campaign", "input", "id"), name=input.name)
-    info.context.services.wake_worker()
+    await info.context.services.campaign_changed(campaign)
     return payloads.CampaignPayload(campaign=Campaign(model=campaign))
 
 
 @user_errors_as(payloads.CampaignPayload)
 async def retry_campaign(info: Info, id: strawberry.ID) -> payloads.CampaignPayload:
     campaign = await campaigns.retry(info.context.viewer, _pk(id, "Campaign", "id"))
-    info.context.services.wake_worker()
+    await info.context.services.campaign_changed(campaign)
     return payloads.CampaignPayload(campaign=Campaign(model=campaign))
