@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -19,6 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from jeto import graphql_http
 from jeto.auth import AuthenticationFailed, Authenticator
 from jeto.bus import open_broadcast
 from jeto.database import tortoise_config
@@ -36,12 +37,22 @@ from schema import schema
 class JetoGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.scope.get("state", {})
+        if request.scope["type"] == "http" and graphql_http.wants_graphql_response(request):
+            response.media_type = graphql_http.GRAPHQL_RESPONSE
         return Context(
             services=request.app.state.services,
             request=request,
             response=response,
             viewer_or_none=state.get("viewer"),
         )
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE:
+            response.headers["content-type"] = graphql_http.GRAPHQL_RESPONSE
+            if not sub_response.status_code or sub_response.status_code == 200:
+                response.status_code = graphql_http.graphql_response_status(response_data)
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
@@ -70,6 +81,10 @@ class GraphQLEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope, receive)
+            refused = graphql_http.refusal(request)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
             if not _wants_ide(request):
                 services: Services = request.app.state.services
                 try:
