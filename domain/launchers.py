@@ -9,7 +9,16 @@ from tortoise.transactions import in_transaction
 
 from domain import jobs, launcher_rules
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
-from domain.models import JobKind, Launcher, LauncherCollaborator, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
+from domain.models import (
+    JobKind,
+    Launcher,
+    LauncherCollaborator,
+    MarketoFolder,
+    MarketoProgram,
+    PlatformIntegration,
+    Role,
+    User,
+)
 from domain.names import clean_name, name_error
 from domain.sync_state import SyncState, launcher_creation
 from domain.viewer import Viewer

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -17,13 +18,17 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from tortoise import Tortoise
 from tortoise.contrib.starlette import RegisterTortoise
+from tortoise.functions import Count
 
+from domain.models import Job
 from jeto import graphql_http
 from jeto.auth import AuthenticationFailed, Authenticator
-from jeto.bus import open_broadcast
+from jeto.bus import bus_healthy, open_broadcast
 from jeto.database import tortoise_config
 from jeto.mailer import Mailer
+from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
 from jeto.secret_box import SecretBox
 from jeto.services import Services
 from jeto.settings import Settings
@@ -117,7 +122,30 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 async def healthz(_: Request) -> PlainTextResponse:
+    """The process answers."""
     return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """The database and the event bus answer: this process can serve."""
+    services: Services = request.app.state.services
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(3):
+            await Tortoise.get_connection("default").execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # any failure means not ready; the reason is the exception's type only
+        checks["database"] = f"unavailable ({type(error).__name__})"
+    checks["broadcast"] = "ok" if bus_healthy(services.broadcast) else "unavailable"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+
+async def metrics(_: Request) -> Response:
+    for kind, state, count in await Job.annotate(n=Count("id")).group_by("kind", "state").values_list("kind", "state", "n"):
+        JOBS.labels(str(getattr(kind, "value", kind)), str(getattr(state, "value", state))).set(count)
+    body, content_type = metrics_text()
+    return Response(body, media_type=content_type)
 
 
 def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
@@ -159,6 +187,9 @@ def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTranspor
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ],
+        middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )

@@ -18,6 +18,7 @@ from domain.errors import Rejected
 from domain.models import Role, User
 from jeto import database
 from jeto.auth import issue_development_token
+from jeto.observability import configure_logging
 from jeto.settings import Settings
 from marketo.simulator import command as simulator_command
 from schema.ids import decode_id, encode_id
@@ -138,7 +139,6 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 async def _worker(settings: Settings) -> None:
     import httpx
 
-    from jeto.app import make_worker
     from jeto.auth import Authenticator
     from jeto.bus import open_broadcast
     from jeto.secret_box import SecretBox
@@ -238,8 +238,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet = args.command not in ("serve", "worker", "marketo-simulator")
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.command in ("serve", "worker"):
+        configure_logging(logging.INFO)  # JSON lines, for the log pipeline
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(demo=getattr(args, "demo", False))
         args.run(settings, args)

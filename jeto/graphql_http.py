@@ -53,7 +53,7 @@ def wants_graphql_response(request: Any) -> bool:
 
 def graphql_response_status(data: Any) -> int:
     """For application/graphql-response+json: 400 when the request never ran (parse or validation errors)."""
-    if isinstance(data, dict) and data.get("errors") and data.get("data") is None:
-        if all("path" not in error for error in data["errors"]):
-            return 400
+    never_ran = isinstance(data, dict) and data.get("errors") and data.get("data") is None
+    if never_ran and all("path" not in error for error in data["errors"]):
+        return 400
     return 200

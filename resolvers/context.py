@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from domain.viewer import Viewer
-from resolvers.errors import ApiError, UNAUTHENTICATED
+from resolvers.errors import UNAUTHENTICATED, ApiError
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:

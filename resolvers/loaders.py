@@ -11,7 +11,15 @@ from tortoise import Tortoise
 from tortoise.functions import Count
 from tortoise.models import Model
 
-from domain.models import Campaign, Launcher, LauncherCollaborator, MarketoFolder, MarketoProgram, PlatformIntegration, User
+from domain.models import (
+    Campaign,
+    Launcher,
+    LauncherCollaborator,
+    MarketoFolder,
+    MarketoProgram,
+    PlatformIntegration,
+    User,
+)
 
 ModelT = TypeVar("ModelT", bound=Model)
 

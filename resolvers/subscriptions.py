@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from domain import events, models
+from jeto.observability import ACTIVE_SUBSCRIPTIONS
 from resolvers.context import Context
 from resolvers.errors import NotFound
 from resolvers.ids import pk_argument
@@ -22,14 +23,18 @@ Info = strawberry.Info[Context, None]
 async def _account_events(info: Info, kind: str) -> AsyncGenerator[int | None, None]:
     """None first (read the current state now), then the id of every changed object of this kind."""
     channel = events.account_channel(info.context.viewer.account_id)
-    async with info.context.services.broadcast.subscribe(channel) as subscriber:
-        yield None
-        async for message in subscriber:
-            event = events.Event.decode(message.message)
-            if event is not None and event.kind == kind:
-                # Fresh loaders per event: a websocket's context lives as long as the socket.
-                info.context.loaders = Loaders()
-                yield event.id
+    ACTIVE_SUBSCRIPTIONS.inc()
+    try:
+        async with info.context.services.broadcast.subscribe(channel) as subscriber:
+            yield None
+            async for message in subscriber:
+                event = events.Event.decode(message.message)
+                if event is not None and event.kind == kind:
+                    # Fresh loaders per event: a websocket's context lives as long as the socket.
+                    info.context.loaders = Loaders()
+                    yield event.id
+    finally:
+        ACTIVE_SUBSCRIPTIONS.dec()
 
 
 async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> AsyncGenerator[nodes.SyncStatus, None]:

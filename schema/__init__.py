@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from strawberry.types import ExecutionResult
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.types import ExecutionResult
 
 from schema import nodes
 from schema.errors import CodedErrors, with_code
+from schema.metrics import OperationMetrics
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -58,6 +59,7 @@ schema = JetoSchema(
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         CodedErrors,
+        OperationMetrics,
     ],
 )
 

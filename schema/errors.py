@@ -12,6 +12,19 @@ from resolvers.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, ApiError, co
 log = logging.getLogger("jeto.graphql")
 
 
+def code_of(error: GraphQLError) -> str:
+    """The code `with_code` gives this error, without logging anything."""
+    given = (error.extensions or {}).get("code")
+    if given:
+        return str(given)
+    original = error.original_error
+    if isinstance(original, ApiError):
+        return original.code
+    if isinstance(original, GraphQLError):
+        return code_of(original)
+    return BAD_USER_INPUT if original is None else INTERNAL_SERVER_ERROR
+
+
 def with_code(error: GraphQLError) -> GraphQLError:
     if (error.extensions or {}).get("code"):
         return error  # coded already (by the extension, before execute() sees it)

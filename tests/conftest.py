@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,8 @@ from jeto import database
 from jeto.app import create_app
 from jeto.auth import issue_development_token
 from jeto.settings import Settings
-from marketo.worker.runner import Worker, WorkerSettings
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
+from marketo.worker.runner import Worker, WorkerSettings
 
 TABLES = [
     "notification",

@@ -37,8 +37,9 @@ async def blank_database(database_url, tmp_path):
     if not database_url.startswith("postgres"):
         yield f"sqlite://{tmp_path / 'models.sqlite3'}"
         return
-    import asyncpg
     import uuid
+
+    import asyncpg
 
     from tests.conftest import _postgres_admin_dsn
 

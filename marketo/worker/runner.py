@@ -14,10 +14,10 @@ from datetime import timedelta
 
 from domain import events, notifications, outbox, sync_policy, syncs
 from domain.models import Account, ConnectionStatus, Job, JobKind, PlatformIntegration, SyncRun, SyncTrigger
+from marketo.client import MarketoClient
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
-from marketo.client import MarketoClient
 from marketo.worker import provisioning, queue, sync
 
 log = logging.getLogger("jeto.worker")

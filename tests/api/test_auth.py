@@ -17,7 +17,6 @@ from starlette.routing import Route
 from domain import accounts
 from domain.models import Role
 from jeto.auth import issue_development_token
-from jeto.settings import Secret
 from tests.conftest import Caller
 
 VIEWER = "{ viewer { email role } }"

@@ -48,3 +48,59 @@ async def test_graphql_response_json_uses_status_codes(world):
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and body["errors"][0]["path"] == ["node"]
     # Plain application/json keeps the older convention: 200 with errors.
     assert (await admin.post("{ viewer { nope } }")).status_code == 200
+
+
+async def test_health_readiness_and_metrics(world):
+    assert (await world.http.get("/healthz")).text == "ok"
+    ready = await world.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "database": "ok", "broadcast": "ok"}
+    _, admin = await world.account()
+    await admin.post("query Dashboard { viewer { email } }")
+    await admin.post("query Broken { viewer { nope } }")
+    await factories.integration(admin, "US", "111-AAA-111", synced=False)
+    metrics = (await world.http.get("/metrics")).text
+    assert 'jeto_graphql_requests_total{operation="Dashboard",outcome="ok",type="query"} 1.0' in metrics
+    assert 'jeto_graphql_errors_total{code="BAD_USER_INPUT"}' in metrics
+    assert 'jeto_graphql_request_seconds_count{operation="Dashboard",type="query"} 1.0' in metrics
+    assert 'jeto_jobs{kind="SYNC",state="PENDING"} 1.0' in metrics
+    assert "jeto_active_subscriptions" in metrics
+
+
+async def test_readiness_fails_when_the_database_is_gone(world):
+    from tortoise import Tortoise
+
+    await Tortoise.get_connection("default").close()
+    original = Tortoise.get_connection("default").execute_query
+
+    async def broken(*args, **kwargs):
+        raise ConnectionError("database away")
+
+    Tortoise.get_connection("default").execute_query = broken
+    try:
+        ready = await world.http.get("/readyz")
+    finally:
+        Tortoise.get_connection("default").execute_query = original
+    assert ready.status_code == 503 and ready.json()["database"] == "unavailable (ConnectionError)"
+
+
+async def test_logs_are_json_lines_with_the_request_id_and_operation(world):
+    import io
+    import json
+    import logging
+
+    from jeto.observability import configure_logging
+
+    stream = io.StringIO()
+    previous = logging.getLogger().handlers[:]
+    configure_logging(logging.INFO, stream=stream)
+    try:
+        _, admin = await world.account()
+        response = await admin.post("query Probe { viewer { email } }", **{"x-request-id": "req-123"})
+        assert response.headers["x-request-id"] == "req-123"
+        generated = (await admin.post("{ viewer { email } }")).headers["x-request-id"]
+    finally:
+        logging.getLogger().handlers[:] = previous
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    probe = [line for line in lines if line.get("request_id") == "req-123"]
+    assert probe and probe[-1]["operation"] == "Probe" and probe[-1]["name"] == "jeto.graphql"
+    assert len(generated) == 32 and any(line.get("request_id") == generated for line in lines)

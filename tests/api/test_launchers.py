@@ -2,7 +2,7 @@
 
 import pytest
 from tortoise import Tortoise
-from tortoise.exceptions import OperationalError, IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 
 from domain.models import Launcher
 from tests.api import factories

@@ -102,8 +102,8 @@ async def test_the_database_refuses_a_second_default(world):
     account_id, admin = await world.account(limit=3)
     await create_pi(admin, name="A")
     await create_pi(admin, name="B", munchkin="222-BBB-222")
-    from tortoise.exceptions import IntegrityError
     import pytest
+    from tortoise.exceptions import IntegrityError
 
     with pytest.raises(IntegrityError):
         await PlatformIntegration.filter(account_id=account_id).update(is_default=True)

@@ -5,7 +5,6 @@ import contextlib
 import gc
 
 import httpx
-import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 

@@ -1,7 +1,5 @@
 """Notification emails: the copy, the account line with the integration's name, SMTP delivery and retries."""
 
-import asyncio
-import dataclasses
 import logging
 import socket
 from datetime import UTC, datetime

@@ -34,7 +34,8 @@ async def test_two_workers_share_the_integrations_and_one_killed_mid_sync_loses_
     simulator = create_simulator(SimulatorConfig(instances=4, folders=6, programs=1500, latency=0.03))
     _, admin = await world.account(limit=4)
     async with running_simulator(simulator) as base_url:
-        pis = [await connect(admin, simulator, i, f"PI {i}", base_url) for i in range(4)]
+        for i in range(4):
+            await connect(admin, simulator, i, f"PI {i}", base_url)
         logs = [open(tmp_path / f"worker-{n}.log", "wb") for n in (1, 2)]  # noqa: SIM115 - closed below
         first, second = start_worker(database_url, logs[0]), start_worker(database_url, logs[1])
         workers = {first.pid: first, second.pid: second}

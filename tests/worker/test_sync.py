@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain.models import Job, JobState, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
+from domain.models import Job, JobState, MarketoProgram, PlatformIntegration, SyncRun
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 from tests.api import factories
 from tests.api.operations import ACCOUNT, CREATE_LAUNCHER, CREATE_PI, SYNC_PI

@@ -1,0 +1,87 @@
+"""What operators see: JSON logs carrying the request id and operation, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+operation_name: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation_name", default=None)
+
+REGISTRY = CollectorRegistry()
+GRAPHQL_REQUESTS = Counter(
+    "jeto_graphql_requests_total", "GraphQL operations by name, type and outcome", ["operation", "type", "outcome"],
+    registry=REGISTRY,
+)
+GRAPHQL_LATENCY = Histogram(
+    "jeto_graphql_request_seconds", "GraphQL operation latency", ["operation", "type"], registry=REGISTRY
+)
+GRAPHQL_ERRORS = Counter("jeto_graphql_errors_total", "GraphQL errors by code", ["code"], registry=REGISTRY)
+ACTIVE_SUBSCRIPTIONS = Gauge("jeto_active_subscriptions", "Subscriptions open now", registry=REGISTRY)
+JOBS = Gauge("jeto_jobs", "Worker jobs by kind and state", ["kind", "state"], registry=REGISTRY)
+MARKETO_CALLS = Counter(
+    "jeto_marketo_calls_total", "Marketo REST calls by instance and outcome", ["instance", "outcome"], registry=REGISTRY
+)
+MARKETO_ERRORS = Counter(
+    "jeto_marketo_errors_total", "Marketo errors by instance and code", ["instance", "code"], registry=REGISTRY
+)
+MARKETO_THROTTLE_WAIT = Counter(
+    "jeto_marketo_throttle_wait_seconds_total", "Seconds calls waited for an instance's limits", ["instance"],
+    registry=REGISTRY,
+)
+MARKETO_TOKEN_REFRESHES = Counter(
+    "jeto_marketo_token_refreshes_total", "Identity calls made for a token", ["instance"], registry=REGISTRY
+)
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.operation = operation_name.get()
+        return True
+
+
+def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
+    """One JSON object a line; the request id and the GraphQL operation ride along when there are some."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}{request_id}{operation}", style="{"))
+    handler.addFilter(_ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+
+
+class RequestIdMiddleware:
+    """Takes the caller's X-Request-ID (or makes one), logs under it, and returns it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if given and len(given) <= 100 and given.isprintable() else uuid.uuid4().hex
+        token = request_id.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+
+def metrics_text() -> tuple[bytes, str]:
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

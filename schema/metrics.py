@@ -1,0 +1,36 @@
+"""Counts, times and logs every GraphQL operation."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+
+from jeto.observability import GRAPHQL_ERRORS, GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_name
+from schema.errors import code_of
+
+log = logging.getLogger("jeto.graphql")
+
+
+class OperationMetrics(SchemaExtension):
+    """Counts and times every operation, by name, and counts errors by code."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        operation_name.set(self.execution_context.operation_name)
+        yield
+        context = self.execution_context
+        name = context.operation_name or "anonymous"
+        kind = context.operation_type.value if context.operation_type else "unknown"
+        operation_name.set(name)
+        result: Any = context.result
+        errors = list(getattr(result, "errors", None) or []) + list(context.pre_execution_errors or [])
+        for error in errors:
+            GRAPHQL_ERRORS.labels(code_of(error)).inc()
+        elapsed = time.perf_counter() - started
+        GRAPHQL_REQUESTS.labels(name, kind, "error" if errors else "ok").inc()
+        GRAPHQL_LATENCY.labels(name, kind).observe(elapsed)
+        log.info("%s %s", kind, name, extra={"duration_ms": round(elapsed * 1000, 1), "errors": len(errors)})
