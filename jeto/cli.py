@@ -121,7 +121,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
                 f"\nAdmin token ({seeded.admin_email}, 12 h):\n  Authorization: Bearer {token}"
                 f"\nCollaborator: `jeto token {seeded.collaborator_email}`\n"
             )
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=None)
+        )
         if banner:
             asyncio.get_running_loop().call_later(0.5, print, banner)
         await server.serve()
@@ -171,6 +173,28 @@ async def _worker_and_mailer(settings: Settings, services: Any) -> None:
     from jeto.mailer import Mailer
 
     await asyncio.gather(make_worker(settings, services).run(), Mailer(settings.smtp_url).run())
+
+
+def _cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
+    from jeto.sync_command import SyncFailed, sync
+
+    decoded = decode_id(args.platform_integration_id)
+    if decoded and decoded[0] == "PlatformIntegration":
+        integration_id = decoded[1]
+    elif args.platform_integration_id.isdigit():
+        integration_id = int(args.platform_integration_id)
+    else:
+        raise CommandError(f"'{args.platform_integration_id}' is not a platform integration id.")
+
+    async def work() -> str:
+        try:
+            return await sync(settings, integration_id, wait=args.wait, timeout=args.timeout)
+        except SyncFailed as failure:
+            raise CommandError(str(failure)) from None
+        except TimeoutError:
+            raise CommandError(f"The sync did not end within {args.timeout:.0f} s; is a worker running?") from None
+
+    print(asyncio.run(_with_database(settings, work)))
 
 
 def _cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
@@ -225,6 +249,12 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("email", metavar="EMAIL")
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
     token.set_defaults(run=_cmd_token)
+
+    sync = commands.add_parser("sync", help="queue a sync of a platform integration; --wait follows it live")
+    sync.add_argument("platform_integration_id", metavar="PI_ID")
+    sync.add_argument("--wait", action="store_true", help="show its progress and end with a summary")
+    sync.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
+    sync.set_defaults(run=_cmd_sync)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL) to schema.graphql")
     export.add_argument("--output", "-o", default=None, help="another file to write it to")

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from tortoise import Tortoise
 
 from domain import accounts, launchers, platform_integrations
-from domain.models import Launcher, PlatformIntegration, Role, User
+from domain.models import Launcher, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
 from domain.viewer import Viewer
 from jeto.database import tortoise_config
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
+from marketo.credentials import MarketoCredentials
+from marketo.pool import MarketoPool
+from marketo.worker.runner import Worker
 
 ADMIN_EMAIL = "admin@demo.jeto.test"
 COLLABORATOR_EMAIL = "collaborator@demo.jeto.test"
@@ -47,13 +50,41 @@ async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
                 await platform_integrations.create(viewer, name=name, confirm_trial=True, **common)
             else:
                 await platform_integrations.update(viewer, existing.id, name=None, **common)
+        await _sync_now(box)
         if not await Launcher.filter(account_id=admin.account_id).exists():
             first = await PlatformIntegration.get(account_id=admin.account_id, name=INSTANCE_NAMES[0])
+            folder = await MarketoFolder.filter(platform_integration_id=first.id, marketo_type="Folder", is_system=False).first()
+            template = await MarketoProgram.filter(platform_integration_id=first.id).order_by("id").first()
             launcher = await launchers.create(
-                viewer, name="Webinar launcher", integration_id=first.id, choice=launchers.AssetChoice()
+                viewer,
+                name="Webinar launcher",
+                integration_id=first.id,
+                choice=launchers.AssetChoice(
+                    destination_folder_id=folder.id if folder else None,
+                    template_program_id=template.id if template else None,
+                ),
             )
             collaborator = await User.get(email=COLLABORATOR_EMAIL)
             await launchers.set_collaborators(viewer, launcher.id, [collaborator.id])
+            await _sync_now(box)  # the launcher's "Jeto" assets folder
         return Demo(ADMIN_EMAIL, COLLABORATOR_EMAIL)
     finally:
         await Tortoise.close_connections()
+
+
+async def _sync_now(box: SecretBox) -> None:
+    """Both instances synced before the server starts, so the demo shows real folders and programs."""
+
+    async def publish(account_id: int, event: object) -> None:
+        return None  # nobody subscribes before the server starts
+
+    def credentials(integration: PlatformIntegration) -> MarketoCredentials:
+        return MarketoCredentials(
+            rest_endpoint=integration.rest_endpoint,
+            identity_endpoint=integration.identity_endpoint,
+            client_id=integration.client_id,
+            client_secret=box.open(integration.client_secret_encrypted),
+        )
+
+    async with MarketoPool() as pool:
+        await Worker(pool=pool, credentials=credentials, publish=publish).run_until_idle()

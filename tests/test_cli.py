@@ -60,3 +60,40 @@ def test_a_second_account_with_the_same_admin_is_refused(run):
     assert run("create-account", "A", "--admin", "same@acme.test").returncode == 0
     again = run("create-account", "B", "--admin", "same@acme.test")
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_sync_wait_follows_the_sync_to_its_summary(run, tmp_path):
+    """`jeto serve` (with its worker) syncs a simulated instance while `jeto sync --wait` shows it."""
+    import json
+    import socket
+    import time
+
+    assert run("migrate").returncode == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+    server = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--demo", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        import sqlite3
+
+        db = sqlite3.connect(tmp_path / "cli.sqlite3")
+        pi_id = db.execute("SELECT id FROM platform_integration ORDER BY id LIMIT 1").fetchone()[0]
+        result = run("sync", str(pi_id), "--wait", "--timeout", "60")
+        assert result.returncode == 0, result.stderr
+        assert "COMPLETED" in result.stdout
+        summary = result.stdout.strip().splitlines()[-1]
+        assert summary.startswith("Synced North America: ") and "programs" in summary
+        failed = run("sync", "999999")
+        assert failed.returncode == 1 and failed.stderr.startswith("jeto: No platform integration")
+        json.dumps(summary)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
