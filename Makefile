@@ -2,25 +2,38 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+ASSETS := jeto/graphiql/node_modules/graphiql/graphiql.min.js
 
-.PHONY: serve test schema bench clean
+.PHONY: serve test assets schema lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
 	touch $@
 
-serve: $(BIN)/.installed
+# GraphiQL's JavaScript comes from the npm registry at setup, so the page needs no CDN (nor internet) to load.
+$(ASSETS): jeto/graphiql/package-lock.json
+	npm ci --prefix jeto/graphiql --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: $(ASSETS)
+
+serve: $(BIN)/.installed $(ASSETS)
 	$(BIN)/jeto serve --demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(ASSETS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 schema: $(BIN)/.installed
 	$(BIN)/jeto export-schema
 
+lint: $(BIN)/.installed
+	$(BIN)/ruff check domain schema resolvers jeto marketo tests bench
+
 bench: $(BIN)/.installed
 	$(BIN)/python bench/marketo_parallel.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/subscriptions.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache jeto.sqlite3*
+	rm -rf $(VENV) .pytest_cache jeto.sqlite3* jeto/graphiql/node_modules

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from tortoise.functions import Count
 
 from domain.models import Job
-from jeto import graphql_http
+from jeto import graphiql, graphql_http
 from jeto.auth import AuthenticationFailed, Authenticator
 from jeto.bus import bus_healthy, open_broadcast
 from jeto.database import tortoise_config
@@ -40,6 +41,18 @@ from schema import schema
 
 
 class JetoGraphQL(GraphQL[Context, None]):
+    def __init__(self, *args: Any, demo: DemoAccess | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._demo = demo
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        demo = self._demo
+        return graphiql.page(
+            request.url.path,
+            token=demo.token if demo else None,
+            default_integration_id=demo.integration_id if demo else None,
+        )
+
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.scope.get("state", {})
         if request.scope["type"] == "http" and graphql_http.wants_graphql_response(request):
@@ -148,10 +161,24 @@ async def metrics(_: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
-    """`marketo_transport` lets tests and the demo route Marketo calls to an in-process simulator."""
+@dataclass(frozen=True)
+class DemoAccess:
+    """What `serve --demo` pre-fills in GraphiQL: a token and an integration id to try things on."""
+
+    token: str
+    integration_id: str | None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    marketo_transport: httpx.AsyncBaseTransport | None = None,
+    demo: DemoAccess | None = None,
+) -> Starlette:
+    """`marketo_transport` lets tests route Marketo calls to an in-process simulator."""
     graphql = JetoGraphQL(
         schema,
+        demo=demo,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
         allowed_origins=list(settings.allowed_origins),
     )
@@ -186,6 +213,8 @@ def create_app(settings: Settings, *, marketo_transport: httpx.AsyncBaseTranspor
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
+            Route("/graphiql/assets/{name}", graphiql.asset),
+            Route("/favicon.ico", lambda _: Response(status_code=204)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

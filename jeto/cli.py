@@ -104,17 +104,19 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from jeto import demo
-    from jeto.app import create_app
+    from jeto.app import DemoAccess, create_app
     from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 
     await database.migrate(settings.database_url)
     async with contextlib.AsyncExitStack() as stack:
         banner = ""
+        access = None
         if args.demo:
             simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
             base_url = await stack.enter_async_context(running_simulator(simulator))
             seeded = await demo.seed(settings, simulator.endpoints(base_url))
             token = issue_development_token(settings, seeded.admin_email, 12 * 3600)
+            access = DemoAccess(token=token, integration_id=encode_id("PlatformIntegration", seeded.integration_id))
             banner = (
                 f"\nJeto demo: GraphiQL at http://{args.host}:{args.port}/graphql"
                 f"\nMarketo simulator at {base_url}"
@@ -122,7 +124,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
                 f"\nCollaborator: `jeto token {seeded.collaborator_email}`\n"
             )
         server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=None)
+            uvicorn.Config(
+                create_app(settings, demo=access), host=args.host, port=args.port, log_level="info", log_config=None
+            )
         )
         if banner:
             asyncio.get_running_loop().call_later(0.5, print, banner)

@@ -25,6 +25,7 @@ INSTANCE_NAMES = ("North America", "EMEA")
 class Demo:
     admin_email: str
     collaborator_email: str
+    integration_id: int
 
 
 async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
@@ -67,7 +68,8 @@ async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
             collaborator = await User.get(email=COLLABORATOR_EMAIL)
             await launchers.set_collaborators(viewer, launcher.id, [collaborator.id])
             await _sync_now(box)  # the launcher's "Jeto" assets folder
-        return Demo(ADMIN_EMAIL, COLLABORATOR_EMAIL)
+        default = await PlatformIntegration.get(account_id=admin.account_id, is_default=True, deleted_at=None)
+        return Demo(ADMIN_EMAIL, COLLABORATOR_EMAIL, default.id)
     finally:
         await Tortoise.close_connections()
 

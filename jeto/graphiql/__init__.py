@@ -1,0 +1,86 @@
+"""GraphiQL served by Jeto itself, from assets installed with npm at setup (never from a CDN at page load)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+
+HERE = Path(__file__).resolve().parent
+# Installed by `npm ci` in this folder (the Makefile and the Dockerfile do it); JETO_GRAPHIQL_ASSETS overrides.
+NODE_MODULES = Path(os.environ.get("JETO_GRAPHIQL_ASSETS", HERE / "node_modules"))
+ASSETS = {
+    "graphiql.min.js": NODE_MODULES / "graphiql" / "graphiql.min.js",
+    "graphiql.min.css": NODE_MODULES / "graphiql" / "graphiql.min.css",
+    "react.production.min.js": NODE_MODULES / "react" / "umd" / "react.production.min.js",
+    "react-dom.production.min.js": NODE_MODULES / "react-dom" / "umd" / "react-dom.production.min.js",
+    "jeto-graphiql.js": HERE / "jeto-graphiql.js",
+}
+
+EXAMPLES: list[dict[str, Any]] = [
+    {
+        "query": """# Your account, its Marketo instances and what they hold.
+query Dashboard {
+  viewer { email role }
+  account {
+    name
+    syncState
+    launcherCreation { allowed reason message }
+    platformIntegrations {
+      id name isDefault connectionStatus
+      syncStatus { state foldersSynced programsSynced lastSucceededAt }
+    }
+    launchers(first: 10) {
+      totalCount
+      edges { node { id name platformIntegration { name } templateProgram { name } campaigns(first: 3) { edges { node { name status } } } } }
+    }
+  }
+}""",
+    },
+    {"query": ""},  # the mutation, filled in by _examples with a real id
+    {
+        "query": """# Every change of every instance's sync status, live.
+subscription Watch {
+  accountSyncStatus { platformIntegrationId state foldersSynced programsSynced error }
+}""",
+    },
+]
+
+
+def _examples(default_integration_id: str | None) -> list[dict[str, Any]]:
+    examples = [dict(example) for example in EXAMPLES]
+    examples[1] = {
+        "query": """# Queue a sync of an instance; open the Watch tab first to see it happen.
+mutation Sync($id: ID!) {
+  syncPlatformIntegration(id: $id) {
+    syncRun { id state trigger queuedAt }
+    userErrors { code field message }
+  }
+}""",
+        "variables": {"id": default_integration_id or "paste a platform integration id here"},
+    }
+    return examples
+
+
+def page(path: str, *, token: str | None, default_integration_id: str | None) -> HTMLResponse:
+    if not ASSETS["graphiql.min.js"].exists():
+        return HTMLResponse(
+            "<h1>GraphiQL assets are not installed</h1><p>Run <code>make assets</code> "
+            "(<code>npm ci --prefix jeto/graphiql</code>) and reload.</p>",
+            status_code=503,
+        )
+    config = {"path": path, "token": token, "examples": _examples(default_integration_id)}
+    # </ cannot close the script element that carries the JSON.
+    payload = json.dumps(config).replace("</", "<\\/")
+    return HTMLResponse((HERE / "index.html").read_text().replace("__JETO_CONFIG__", payload))
+
+
+async def asset(request: Request) -> Response:
+    target = ASSETS.get(request.path_params["name"])
+    if target is None or not target.exists():
+        return PlainTextResponse("Not found", status_code=404)
+    return FileResponse(target, headers={"cache-control": "public, max-age=86400"})
