@@ -19,6 +19,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _host(row: PlatformIntegration) -> str:
+    return row.lease_owner.split(":")[0]
+
+
 def start_worker(database_url: str, log) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -53,7 +57,10 @@ async def test_two_workers_share_the_integrations_and_one_killed_mid_sync_loses_
                         victim = int(syncing[0].lease_owner.split(":")[1])
                         workers[victim].send_signal(signal.SIGKILL)
                         workers[victim].wait()
-                        killed = (victim, syncing[0].id)
+                        held = {r.id for r in await PlatformIntegration.filter(lease_owner__startswith=f"{_host(syncing[0])}:{victim}:")}
+                        for pk in held:
+                            owners.setdefault(pk, set()).add(victim)
+                        killed = (victim, syncing[0].id, held)
                     if killed and all(r.sync_state is SyncState.COMPLETED for r in rows):
                         break
                     await asyncio.sleep(0.05)
@@ -69,10 +76,12 @@ async def test_two_workers_share_the_integrations_and_one_killed_mid_sync_loses_
             for log in logs:
                 log.close()
     assert killed is not None
-    victim, interrupted = killed
+    victim, interrupted, held = killed
     survivor = next(pid for pid in workers if pid != victim)
-    assert owners[interrupted] == {victim, survivor}  # taken over once the lease lapsed
-    assert all(len(seen) == 1 for pk, seen in owners.items() if pk != interrupted)  # one owner at a time
+    assert interrupted in held
+    for pk in held:
+        assert owners[pk] == {victim, survivor}  # taken over once the lease lapsed
+    assert all(len(seen) == 1 for pk, seen in owners.items() if pk not in held)  # one owner each
     assert len(set().union(*owners.values())) == 2  # both workers took work
     assert await Job.filter(state=JobState.DONE).count() == 4
     assert await Job.exclude(state=JobState.DONE).count() == 0
