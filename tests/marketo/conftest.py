@@ -6,19 +6,12 @@ from typing import Any
 
 import pytest
 
-from marketo import InstanceLimits, MarketoCredentials, MarketoPool, RetryPolicy
+from marketo import InstanceLimits, MarketoPool, RetryPolicy
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator, running_simulator
 
 FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05)
 
 StartSimulator = Callable[..., Awaitable[tuple[Simulator, str]]]
-
-
-def credentials_of(simulator: Simulator, base_url: str, index: int = 0) -> MarketoCredentials:
-    endpoint = simulator.endpoints(base_url)[index]
-    return MarketoCredentials(
-        endpoint["restEndpoint"], endpoint["identityEndpoint"], endpoint["clientId"], endpoint["clientSecret"]
-    )
 
 
 @pytest.fixture
