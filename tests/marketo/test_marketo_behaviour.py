@@ -163,16 +163,20 @@ async def test_a_blocked_instance_does_not_delay_another(start_simulator, make_p
     blocked = simulator.instances[MID]
     blocked.faults.gate = asyncio.Event()
     pool = make_pool(page_size=20, limits=InstanceLimits(max_in_flight=10))
-    slow = asyncio.ensure_future(pool.client(credentials_of(simulator, base, 0)).list_programs())
-    await wait_until(lambda: blocked.stats.in_flight >= 1)
-    # Instance A now holds calls open indefinitely; instance B must finish regardless.
-    free = await asyncio.wait_for(pool.client(credentials_of(simulator, base, 1)).list_programs(), 10)
-    assert len(free) == 120
-    assert not slow.done()
-    assert simulator.instances[OTHER].stats.by_operation["browse_programs"] >= 6
-    assert blocked.stats.by_operation["browse_programs"] == blocked.stats.in_flight  # none finished
-    blocked.faults.gate.set()
-    assert len(await slow) == 120
+    stuck = pool.client(credentials_of(simulator, base, 0))
+    slow = asyncio.ensure_future(asyncio.gather(stuck.list_programs(), *(stuck.get_program_by_name(f"p{i}") for i in range(12))))
+    try:
+        await wait_until(lambda: blocked.stats.in_flight == 10)
+        # Instance A now holds its full 10 calls open indefinitely; instance B must finish regardless.
+        free = await asyncio.wait_for(pool.client(credentials_of(simulator, base, 1)).list_programs(), 5)
+        assert len(free) == 120
+        assert not slow.done()
+        assert simulator.instances[OTHER].stats.by_operation["browse_programs"] >= 6
+        assert blocked.stats.calls == blocked.stats.in_flight == 10  # none of A's calls finished
+    finally:
+        blocked.faults.gate.set()
+    listing, *_ = await asyncio.wait_for(slow, 10)
+    assert len(listing) == 120
 
 
 async def test_a_throttled_instance_does_not_delay_another(start_simulator, make_pool) -> None:

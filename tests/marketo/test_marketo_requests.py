@@ -245,3 +245,23 @@ async def test_retries_give_up_with_a_retryable_typed_error(mock, make_pool) -> 
     assert len(route.calls) == 3
     assert caught.value.retryable is True
     assert "try again later" in str(caught.value)
+
+
+async def test_a_606_holds_the_instance_for_a_window_before_retrying(mock, make_pool) -> None:
+    import time
+
+    from marketo import InstanceLimits
+
+    sent: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(time.monotonic())
+        if len(sent) == 1:
+            return httpx.Response(200, json=fail("606", "Max rate limit '100' exceeded with in '20' secs"))
+        return httpx.Response(200, json=ok([program(1)]))
+
+    mock.get(f"{ASSET}/program/byName.json").mock(side_effect=answer)
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=0.2, max_in_flight=5))
+    assert await pool.client(CREDENTIALS).get_program_by_name("x") is not None
+    assert len(sent) == 2
+    assert sent[1] - sent[0] >= 0.2 - 0.005
