@@ -247,7 +247,7 @@ async def _browse_programs(instance: SimulatedInstance, request: Request, params
     offset = int_param(params, "offset", 0, low=0, high=10**9)
     earliest = datetime_param(params, "earliestUpdatedAt")
     latest = datetime_param(params, "latestUpdatedAt")
-    programs = sorted(instance.store.programs.values(), key=lambda p: p.id)
+    programs = instance.store.programs_in_order()
     if earliest or latest:
         # Marketo matches programs created or updated within the range.
         def in_range(moment: Any) -> bool:

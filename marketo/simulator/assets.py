@@ -65,6 +65,7 @@ class AssetStore:
         self.programs: dict[int, ProgramRecord] = {}
         self._next_folder_id = 1000
         self._next_program_id = 1000
+        self._programs_in_order: list[ProgramRecord] | None = None
 
     # Building
 
@@ -78,11 +79,18 @@ class AssetStore:
 
     def add_program(self, record: ProgramRecord) -> ProgramRecord:
         self.programs[record.id] = record
+        self._programs_in_order = None
         self._next_program_id = max(self._next_program_id, record.id + 1)
         return record
 
     def new_program_id(self) -> int:
         return self._next_program_id
+
+    def programs_in_order(self) -> list[ProgramRecord]:
+        """By id, as browse pages them; kept between calls since paging asks for it per page."""
+        if self._programs_in_order is None:
+            self._programs_in_order = sorted(self.programs.values(), key=lambda p: p.id)
+        return self._programs_in_order
 
     # Tree
 
