@@ -17,6 +17,7 @@ from .identity import request_token
 from .limits import InstanceLimiter, InstanceLimits
 from .rest import RestCaller
 from .tokens import TokenCache
+from .transport import PerInstanceTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
@@ -50,13 +51,9 @@ class MarketoPool:
         self._sleep = sleep
         self._rng = rng
         self._owns_http = http_client is None
-        # No pool-wide connection cap: the per-instance in-flight caps bound connections, and a
-        # global cap would make instances queue behind each other's slow calls.
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-        )
+        # Connections are pooled per instance (see transport.py): a pool-wide cap would make
+        # instances queue behind each other's slow calls.
+        self._http = http_client or httpx.AsyncClient(transport=transport or PerInstanceTransport(), timeout=timeout)
         self._tokens: dict[tuple[str, str], TokenCache] = {}
         self._limiters: dict[str, InstanceLimiter] = {}
 
@@ -78,7 +75,14 @@ class MarketoPool:
         if limiter is None:
             limiter = self._limiters[credentials.instance_key] = InstanceLimiter(self.limits, self._clock)
         caller = RestCaller(
-            self._http, credentials.rest_endpoint, tokens, limiter, retry=self.retry, sleep=self._sleep, rng=self._rng
+            self._http,
+            credentials.rest_endpoint,
+            tokens,
+            limiter,
+            instance=credentials.instance_key,
+            retry=self.retry,
+            sleep=self._sleep,
+            rng=self._rng,
         )
         return MarketoClient(
             credentials, caller, tokens, page_size=self.page_size, page_concurrency=self.limits.max_in_flight

@@ -20,6 +20,7 @@ from .errors import (
 )
 from .limits import InstanceLimiter
 from .tokens import TokenCache
+from .transport import INSTANCE_EXTENSION
 
 
 class RestCaller:
@@ -30,10 +31,12 @@ class RestCaller:
         tokens: TokenCache,
         limiter: InstanceLimiter,
         *,
+        instance: str,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random | None = None,
     ) -> None:
+        self._extensions = {INSTANCE_EXTENSION: instance}
         self._http = http
         self._base = rest_endpoint
         self._tokens = tokens
@@ -66,6 +69,7 @@ class RestCaller:
                         params=_clean(params),
                         data=_clean(form),
                         headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+                        extensions=self._extensions,
                     )
                 body, error = _read(response)
             except httpx.TimeoutException:
