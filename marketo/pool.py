@@ -15,6 +15,7 @@ from .client import MAX_PAGE_SIZE, MarketoClient
 from .credentials import MarketoCredentials
 from .identity import request_token
 from .limits import InstanceLimiter, InstanceLimits
+from .models import AccessToken
 from .rest import RestCaller
 from .tokens import TokenCache
 from .transport import PerInstanceTransport
@@ -55,6 +56,7 @@ class MarketoPool:
         # instances queue behind each other's slow calls.
         self._http = http_client or httpx.AsyncClient(transport=transport or PerInstanceTransport(), timeout=timeout)
         self._tokens: dict[tuple[str, str], TokenCache] = {}
+        self._latest: dict[tuple[str, str], MarketoCredentials] = {}
         self._limiters: dict[str, InstanceLimiter] = {}
 
     async def __aenter__(self) -> MarketoPool:
@@ -89,15 +91,17 @@ class MarketoPool:
         )
 
     def _token_cache(self, credentials: MarketoCredentials) -> TokenCache:
+        # The latest credentials for a service win: a rotated secret must be used at the next
+        # refresh even though the cached token (and the cache) stay shared.
+        self._latest[credentials.token_key] = credentials
         cache = self._tokens.get(credentials.token_key)
         if cache is None:
+            key = credentials.token_key
 
-            async def fetch():  # type: ignore[no-untyped-def]
+            async def fetch() -> AccessToken:
                 return await request_token(
-                    self._http, credentials, retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
+                    self._http, self._latest[key], retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
                 )
 
-            cache = self._tokens[credentials.token_key] = TokenCache(
-                fetch, margin=self.token_margin, clock=self._clock, sleep=self._sleep
-            )
+            cache = self._tokens[key] = TokenCache(fetch, margin=self.token_margin, clock=self._clock, sleep=self._sleep)
         return cache

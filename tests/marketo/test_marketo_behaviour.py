@@ -221,3 +221,14 @@ async def test_folders_and_program_lifecycle_against_the_simulator(start_simulat
     assert caught.value.code == "709" and not caught.value.retryable
     with pytest.raises(InvalidRequest):
         await client.create_folder("Orphan", FolderRef(424242, "Folder"))
+
+
+async def test_a_rotated_secret_is_used_at_the_next_refresh(start_simulator, make_pool) -> None:
+    simulator, base = await start_simulator(programs=5)
+    pool = make_pool()
+    good = credentials_of(simulator, base)
+    stale = MarketoCredentials(good.rest_endpoint, good.identity_endpoint, good.client_id, "old-secret")  # type: ignore[arg-type]
+    with pytest.raises(InvalidCredentials):
+        await pool.client(stale).get_token()
+    assert (await pool.client(good).get_token()).expires_in > 0
+    assert simulator.instances[MID].stats.identity_calls == 2
