@@ -28,12 +28,33 @@ sys.path.insert(0, str(ROOT))
 from marketo import InstanceLimits, MarketoCredentials, MarketoPool  # noqa: E402
 
 
-def start_simulator(instances: int, programs: int, latency: float, token_ttl: float) -> tuple[subprocess.Popen, list[dict], str]:
+def start_simulator(
+    instances: int, programs: int, latency: float, token_ttl: float
+) -> tuple[subprocess.Popen, list[dict], str]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    command = [sys.executable, "-m", "marketo.simulator", "--port", "0", "--instances", str(instances),
-               "--programs", str(programs), "--folders", "30", "--latency", str(latency),
-               "--calls-per-window", "100", "--window-seconds", "20", "--max-concurrent", "10",
-               "--token-ttl", str(token_ttl)]
+    command = [
+        sys.executable,
+        "-m",
+        "marketo.simulator",
+        "--port",
+        "0",
+        "--instances",
+        str(instances),
+        "--programs",
+        str(programs),
+        "--folders",
+        "30",
+        "--latency",
+        str(latency),
+        "--calls-per-window",
+        "100",
+        "--window-seconds",
+        "20",
+        "--max-concurrent",
+        "10",
+        "--token-ttl",
+        str(token_ttl),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     endpoints, admin = [], ""
     assert process.stdout is not None
@@ -62,7 +83,9 @@ async def run(k: int, programs: int, latency: float, token_ttl: float) -> dict:
     try:
         async with MarketoPool(limits=limits) as pool:
             clients = [
-                pool.client(MarketoCredentials(e["restEndpoint"], e["identityEndpoint"], e["clientId"], e["clientSecret"]))
+                pool.client(
+                    MarketoCredentials(e["restEndpoint"], e["identityEndpoint"], e["clientId"], e["clientSecret"])
+                )
                 for e in endpoints
             ]
             started = time.perf_counter()
@@ -98,19 +121,26 @@ def main() -> None:
     args = parser.parse_args()
 
     limits = InstanceLimits()
-    print(f"each instance: {args.programs} programs, {args.latency:.2f} s latency per call; server limits "
-          f"100 calls/20 s, 10 concurrent; client limits {limits.calls_per_window} calls/"
-          f"{limits.window_seconds:.0f} s, {limits.max_in_flight} in flight; token lifetime {args.token_ttl:.0f} s")
-    print(f"{'K':>3} {'wall s':>7} {'bound s':>8} {'wall/bound':>10} {'calls/inst':>10} {'identity/inst':>13} "
-          f"{'606':>4} {'615':>4} {'max in flight':>13}")
+    print(
+        f"each instance: {args.programs} programs, {args.latency:.2f} s latency per call; server limits "
+        f"100 calls/20 s, 10 concurrent; client limits {limits.calls_per_window} calls/"
+        f"{limits.window_seconds:.0f} s, {limits.max_in_flight} in flight; token lifetime {args.token_ttl:.0f} s"
+    )
+    print(
+        f"{'K':>3} {'wall s':>7} {'bound s':>8} {'wall/bound':>10} {'calls/inst':>10} {'identity/inst':>13} "
+        f"{'606':>4} {'615':>4} {'max in flight':>13}"
+    )
     results = []
     for k in args.instances:
         result = asyncio.run(run(k, args.programs, args.latency, args.token_ttl))
         results.append(result)
         identity = "/".join(map(str, result["identity"]))
-        print(f"{k:>3} {result['wall']:>7.2f} {result['bound']:>8.2f} {result['wall'] / result['bound']:>10.2f} "
-              f"{result['calls']:>10} {identity:>13} {result['rate_limited']:>4} {result['concurrency_limited']:>4} "
-              f"{result['max_in_flight']:>13}", flush=True)
+        print(
+            f"{k:>3} {result['wall']:>7.2f} {result['bound']:>8.2f} {result['wall'] / result['bound']:>10.2f} "
+            f"{result['calls']:>10} {identity:>13} {result['rate_limited']:>4} {result['concurrency_limited']:>4} "
+            f"{result['max_in_flight']:>13}",
+            flush=True,
+        )
     first, last = results[0], results[-1]
     ratio = last["wall"] / first["wall"]
     print(f"wall time K={last['k']} / K={first['k']}: {ratio:.2f}x")

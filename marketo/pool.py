@@ -103,5 +103,7 @@ class MarketoPool:
                     self._http, self._latest[key], retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
                 )
 
-            cache = self._tokens[key] = TokenCache(fetch, margin=self.token_margin, clock=self._clock, sleep=self._sleep)
+            cache = self._tokens[key] = TokenCache(
+                fetch, margin=self.token_margin, clock=self._clock, sleep=self._sleep
+            )
         return cache

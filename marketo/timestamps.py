@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def parse_marketo_datetime(value: str | None) -> datetime | None:
@@ -17,7 +17,7 @@ def parse_marketo_datetime(value: str | None) -> datetime | None:
         text = text.replace("Z", "", 1)
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -33,5 +33,5 @@ def format_query_datetime(value: datetime) -> str:
 
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

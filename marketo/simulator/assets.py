@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..timestamps import format_marketo_datetime
@@ -196,7 +196,9 @@ class AssetStore:
             )
         )
 
-    def update_program(self, program_id: int, name: str | None, description: str | None, now: datetime) -> ProgramRecord:
+    def update_program(
+        self, program_id: int, name: str | None, description: str | None, now: datetime
+    ) -> ProgramRecord:
         program = self.program(program_id)
         if name is not None and name != program.name:
             self._check_program_name(name)
@@ -254,8 +256,9 @@ class AssetStore:
             url=None if folder.is_system else f"{UI_HOST}/#MF{folder.id}A1",
         )
 
-    def _folder_entry(self, ref: Ref, *, parent: Ref | None, created_at: datetime, updated_at: datetime,
-                      **fields: Any) -> dict[str, Any]:
+    def _folder_entry(
+        self, ref: Ref, *, parent: Ref | None, created_at: datetime, updated_at: datetime, **fields: Any
+    ) -> dict[str, Any]:
         return {
             "name": fields["name"],
             "description": fields["description"],
@@ -297,4 +300,4 @@ class AssetStore:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)

@@ -58,8 +58,9 @@ async def test_clients_of_the_same_service_share_a_token(start_simulator, make_p
 
 
 async def test_alone_on_an_instance_the_client_never_gets_606_or_615(start_simulator, make_pool) -> None:
-    simulator, base = await start_simulator(programs=300, calls_per_window=10, window_seconds=0.5,
-                                            max_concurrent=3, latency=0.005)
+    simulator, base = await start_simulator(
+        programs=300, calls_per_window=10, window_seconds=0.5, max_concurrent=3, latency=0.005
+    )
     pool = make_pool(limits=InstanceLimits(calls_per_window=8, window_seconds=0.5, max_in_flight=3), page_size=20)
     programs = await pool.client(credentials_of(simulator, base)).list_programs()
     stats = simulator.instances[MID].stats
@@ -75,7 +76,9 @@ async def test_other_integrations_spending_the_window_cause_606_which_is_waited_
     # Two processes, each believing it has 8 of the instance's 10 calls per window.
     ours, theirs = make_pool(limits=limits, page_size=20), make_pool(limits=limits, page_size=20)
     credentials = credentials_of(simulator, base)
-    mine, others = await asyncio.gather(ours.client(credentials).list_programs(), theirs.client(credentials).list_programs())
+    mine, others = await asyncio.gather(
+        ours.client(credentials).list_programs(), theirs.client(credentials).list_programs()
+    )
     assert len(mine) == len(others) == 200
     assert simulator.instances[MID].stats.rate_limited > 0
 
@@ -107,8 +110,15 @@ async def test_a_token_expiring_in_the_middle_of_paging_is_renewed_once(start_si
 
 @pytest.mark.parametrize(
     "fault",
-    [{"error_rates": {"604": 0.3}}, {"error_rates": {"608": 0.3}}, {"error_rates": {"611": 0.3}},
-     {"error_rates": {"713": 0.3}}, {"error_rates": {"719": 0.3}}, {"http_502_rate": 0.3}, {"drop_rate": 0.3}],
+    [
+        {"error_rates": {"604": 0.3}},
+        {"error_rates": {"608": 0.3}},
+        {"error_rates": {"611": 0.3}},
+        {"error_rates": {"713": 0.3}},
+        {"error_rates": {"719": 0.3}},
+        {"http_502_rate": 0.3},
+        {"drop_rate": 0.3},
+    ],
     ids=["604", "608", "611", "713", "719", "http-502", "drop"],
 )
 async def test_transient_faults_are_retried_until_the_listing_is_complete(start_simulator, make_pool, fault) -> None:
@@ -164,7 +174,9 @@ async def test_a_blocked_instance_does_not_delay_another(start_simulator, make_p
     blocked.faults.gate = asyncio.Event()
     pool = make_pool(page_size=20, limits=InstanceLimits(max_in_flight=10))
     stuck = pool.client(credentials_of(simulator, base, 0))
-    slow = asyncio.ensure_future(asyncio.gather(stuck.list_programs(), *(stuck.get_program_by_name(f"p{i}") for i in range(12))))
+    slow = asyncio.ensure_future(
+        asyncio.gather(stuck.list_programs(), *(stuck.get_program_by_name(f"p{i}") for i in range(12)))
+    )
     try:
         await wait_until(lambda: blocked.stats.in_flight == 10)
         # Instance A now holds its full 10 calls open indefinitely; instance B must finish regardless.

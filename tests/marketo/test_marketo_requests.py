@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 import httpx
@@ -34,7 +34,12 @@ def token_body(value: str = "tok-1:int", expires_in: int = 3599) -> dict:
 
 def ok(result: list[dict] | None) -> dict:
     if not result:
-        return {"success": True, "errors": [], "requestId": "1#2", "warnings": ["No assets found for the given search criteria."]}
+        return {
+            "success": True,
+            "errors": [],
+            "requestId": "1#2",
+            "warnings": ["No assets found for the given search criteria."],
+        }
     return {"success": True, "errors": [], "requestId": "1#2", "warnings": [], "result": result}
 
 
@@ -43,15 +48,31 @@ def fail(code: str, message: str = "error") -> dict:
 
 
 def program(id: int) -> dict:
-    return {"id": id, "name": f"P{id}", "type": "Default", "channel": "Content",
-            "folder": {"type": "Folder", "value": 20, "folderName": "F"}, "status": "",
-            "createdAt": "2024-01-01T00:00:00Z+0000", "updatedAt": "2024-01-02T00:00:00Z+0000"}
+    return {
+        "id": id,
+        "name": f"P{id}",
+        "type": "Default",
+        "channel": "Content",
+        "folder": {"type": "Folder", "value": 20, "folderName": "F"},
+        "status": "",
+        "createdAt": "2024-01-01T00:00:00Z+0000",
+        "updatedAt": "2024-01-02T00:00:00Z+0000",
+    }
 
 
 def folder(id: int, kind: str = "Folder") -> dict:
-    return {"id": id, "name": f"F{id}", "folderId": {"id": id, "type": kind}, "folderType": "Marketing Folder",
-            "parent": {"id": 14, "type": "Folder"}, "path": f"/Marketing Activities/F{id}", "isSystem": False,
-            "createdAt": "2024-01-01T00:00:00Z+0000", "updatedAt": "2024-01-01T00:00:00Z+0000", "url": None}
+    return {
+        "id": id,
+        "name": f"F{id}",
+        "folderId": {"id": id, "type": kind},
+        "folderType": "Marketing Folder",
+        "parent": {"id": 14, "type": "Folder"},
+        "path": f"/Marketing Activities/F{id}",
+        "isSystem": False,
+        "createdAt": "2024-01-01T00:00:00Z+0000",
+        "updatedAt": "2024-01-01T00:00:00Z+0000",
+        "url": None,
+    }
 
 
 def form_of(request: httpx.Request) -> dict[str, str]:
@@ -95,7 +116,7 @@ async def test_program_paging_sends_offset_max_return_and_the_updated_since_filt
     route = mock.get(f"{ASSET}/programs.json").mock(
         side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
     )
-    since = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    since = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     programs = await client.list_programs(earliest_updated_at=since)
     assert [p.id for p in programs] == [1, 2, 3, 4, 5]
     first = route.calls[0].request.url.params
@@ -169,7 +190,10 @@ async def test_a_refused_token_is_refreshed_and_the_call_replayed_once(mock, cli
         side_effect=[httpx.Response(200, json=token_body("old")), httpx.Response(200, json=token_body("new"))]
     )
     route = mock.get(f"{ASSET}/program/byName.json").mock(
-        side_effect=[httpx.Response(200, json=fail("602", "Access token expired")), httpx.Response(200, json=ok([program(1)]))]
+        side_effect=[
+            httpx.Response(200, json=fail("602", "Access token expired")),
+            httpx.Response(200, json=ok([program(1)])),
+        ]
     )
     assert (await client.get_program_by_name("x")) is not None
     assert len(identity.calls) == 2
@@ -186,7 +210,10 @@ async def test_a_token_refused_twice_surfaces_as_an_error(mock, client) -> None:
 
 async def test_a_dying_token_from_identity_is_not_used(mock, make_pool) -> None:
     identity = mock.post(f"{HOST}/identity/oauth/token").mock(
-        side_effect=[httpx.Response(200, json=token_body("dying", 0)), httpx.Response(200, json=token_body("fresh", 3600))]
+        side_effect=[
+            httpx.Response(200, json=token_body("dying", 0)),
+            httpx.Response(200, json=token_body("fresh", 3600)),
+        ]
     )
     route = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
     await make_pool().client(CREDENTIALS).get_program_by_name("x")
@@ -205,8 +232,10 @@ async def test_quota_and_permission_errors_are_not_retried(mock, client, code, e
 
 @pytest.mark.parametrize(
     ("status", "body"),
-    [(401, {"error": "invalid_client", "error_description": "Bad client credentials"}),
-     (401, {"error": "unauthorized", "error_description": "No client with requested id: client-1"})],
+    [
+        (401, {"error": "invalid_client", "error_description": "Bad client credentials"}),
+        (401, {"error": "unauthorized", "error_description": "No client with requested id: client-1"}),
+    ],
 )
 async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client, status, body) -> None:
     identity = mock.post(f"{HOST}/identity/oauth/token").respond(status, json=body)
@@ -229,7 +258,9 @@ async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client
     ],
 )
 async def test_transient_failures_are_retried(mock, client, answers) -> None:
-    route = mock.post(f"{ASSET}/program/1.json").mock(side_effect=[*answers, httpx.Response(200, json=ok([program(1)]))])
+    route = mock.post(f"{ASSET}/program/1.json").mock(
+        side_effect=[*answers, httpx.Response(200, json=ok([program(1)]))]
+    )
     renamed = await client.rename_program(1, "n")
     assert renamed.id == 1
     assert len(route.calls) == 2

@@ -31,7 +31,11 @@ async def token_of(http: httpx.AsyncClient, simulator: Simulator, mid: str = MID
     instance = simulator.instances[mid]
     answer = await http.post(
         f"/{mid}/identity/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": instance.client_id, "client_secret": instance.client_secret},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": instance.client_id,
+            "client_secret": instance.client_secret,
+        },
     )
     return answer.json()["access_token"]
 
@@ -48,7 +52,9 @@ def test_munchkin_ids_are_deterministic_and_shaped_like_marketos() -> None:
 def test_endpoints_give_each_instance_its_own_prefix_and_credentials(simulator: Simulator) -> None:
     endpoints = simulator.endpoints("http://127.0.0.1:9000/")
     assert [e["restEndpoint"] for e in endpoints] == [
-        "http://127.0.0.1:9000/100-AAA-001/rest", "http://127.0.0.1:9000/100-AAB-002/rest"]
+        "http://127.0.0.1:9000/100-AAA-001/rest",
+        "http://127.0.0.1:9000/100-AAB-002/rest",
+    ]
     assert endpoints[0]["identityEndpoint"] == "http://127.0.0.1:9000/100-AAA-001/identity"
     assert endpoints[0]["clientId"] != endpoints[1]["clientId"]
 
@@ -57,7 +63,11 @@ async def test_identity_returns_the_same_token_with_a_falling_lifetime(simulator
     instance = simulator.instances[MID]
     now = [500.0]
     instance.clock = lambda: now[0]
-    params = {"grant_type": "client_credentials", "client_id": instance.client_id, "client_secret": instance.client_secret}
+    params = {
+        "grant_type": "client_credentials",
+        "client_id": instance.client_id,
+        "client_secret": instance.client_secret,
+    }
     first = await http.get(f"/{MID}/identity/oauth/token", params=params)  # query parameters
     now[0] += 75.5
     second = await http.post(f"/{MID}/identity/oauth/token", data=params)  # form body
@@ -74,10 +84,14 @@ async def test_identity_returns_the_same_token_with_a_falling_lifetime(simulator
 
 async def test_identity_answers_bad_credentials_with_marketos_401_bodies(simulator, http) -> None:
     instance = simulator.instances[MID]
-    bad_secret = await http.post(f"/{MID}/identity/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": instance.client_id, "client_secret": "wrong"})
-    unknown = await http.post(f"/{MID}/identity/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "wrong"})
+    bad_secret = await http.post(
+        f"/{MID}/identity/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": instance.client_id, "client_secret": "wrong"},
+    )
+    unknown = await http.post(
+        f"/{MID}/identity/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "wrong"},
+    )
     assert bad_secret.status_code == 401
     assert bad_secret.json() == {"error": "invalid_client", "error_description": "Bad client credentials"}
     assert unknown.status_code == 401
@@ -86,8 +100,10 @@ async def test_identity_answers_bad_credentials_with_marketos_401_bodies(simulat
 
 async def test_credentials_of_one_instance_do_not_open_another(simulator, http) -> None:
     other = simulator.instances["100-AAB-002"]
-    answer = await http.post(f"/{MID}/identity/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": other.client_id, "client_secret": other.client_secret})
+    answer = await http.post(
+        f"/{MID}/identity/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": other.client_id, "client_secret": other.client_secret},
+    )
     assert answer.status_code == 401
     token = await token_of(http, simulator, "100-AAB-002")
     rejected = await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))
@@ -119,19 +135,31 @@ async def test_program_pages_use_marketos_envelope_and_end_with_the_warning(simu
     assert set(program["folder"]) == {"type", "value", "folderName"}
     assert re.fullmatch(r"https://.+/#(PG|ME|NP|EBP)\d+A1", program["url"])
     end = (await http.get(f"/{MID}/rest/asset/v1/programs.json", params={"offset": 40}, headers=auth(token))).json()
-    assert end == {"success": True, "errors": [], "requestId": end["requestId"],
-                   "warnings": ["No assets found for the given search criteria."]}
-    too_many = (await http.get(f"/{MID}/rest/asset/v1/programs.json", params={"maxReturn": 201}, headers=auth(token))).json()
+    assert end == {
+        "success": True,
+        "errors": [],
+        "requestId": end["requestId"],
+        "warnings": ["No assets found for the given search criteria."],
+    }
+    too_many = (
+        await http.get(f"/{MID}/rest/asset/v1/programs.json", params={"maxReturn": 201}, headers=auth(token))
+    ).json()
     assert too_many["success"] is False
 
 
 async def test_updated_at_filter_matches_created_or_updated_in_range(simulator, http) -> None:
     token = await token_of(http, simulator)
-    everything = (await http.get(f"/{MID}/rest/asset/v1/programs.json", params={"maxReturn": 200}, headers=auth(token))).json()["result"]
+    everything = (
+        await http.get(f"/{MID}/rest/asset/v1/programs.json", params={"maxReturn": 200}, headers=auth(token))
+    ).json()["result"]
     pivot = sorted(p["updatedAt"] for p in everything)[15]
-    recent = (await http.get(f"/{MID}/rest/asset/v1/programs.json",
-                             params={"maxReturn": 200, "earliestUpdatedAt": pivot.replace("Z+0000", "Z")},
-                             headers=auth(token))).json()["result"]
+    recent = (
+        await http.get(
+            f"/{MID}/rest/asset/v1/programs.json",
+            params={"maxReturn": 200, "earliestUpdatedAt": pivot.replace("Z+0000", "Z")},
+            headers=auth(token),
+        )
+    ).json()["result"]
     assert 0 < len(recent) < len(everything)
     assert all(p["updatedAt"] >= pivot or p["createdAt"] >= pivot for p in recent)
 
@@ -146,13 +174,16 @@ async def test_the_sliding_window_answers_606_and_does_not_count_identity(simula
     other = simulator.instances["100-AAB-002"]
     assert other.stats.calls == 0  # the other instance's window is untouched
     other_token = await token_of(http, simulator, "100-AAB-002")
-    assert (await http.get(f"/100-AAB-002/rest/asset/v1/programs.json", headers=auth(other_token))).json()["success"]
+    assert (await http.get("/100-AAB-002/rest/asset/v1/programs.json", headers=auth(other_token))).json()["success"]
 
 
 async def test_daily_quota_answers_607(simulator, http) -> None:
     simulator.instances[MID].limits.daily_quota = 2
     token = await token_of(http, simulator)
-    codes = [(await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))).json().get("errors") for _ in range(3)]
+    codes = [
+        (await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))).json().get("errors")
+        for _ in range(3)
+    ]
     assert codes == [[], [], [{"code": "607", "message": "Daily quota reached"}]]
 
 
@@ -161,7 +192,9 @@ async def test_calls_beyond_the_concurrency_cap_get_615(simulator, http) -> None
     instance.limits.max_concurrent = 2
     instance.faults.gate = asyncio.Event()
     token = await token_of(http, simulator)
-    held = [asyncio.ensure_future(http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))) for _ in range(2)]
+    held = [
+        asyncio.ensure_future(http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))) for _ in range(2)
+    ]
     while instance.stats.in_flight < 2:
         await asyncio.sleep(0.001)
     refused = await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))
@@ -174,8 +207,13 @@ async def test_calls_beyond_the_concurrency_cap_get_615(simulator, http) -> None
 @pytest.mark.parametrize("root", ['{"id":14,"type":"Folder"}', "{'id': 14, 'type': Folder}", "14"])
 async def test_folder_browse_accepts_json_lenient_json_and_bare_ids(simulator, http, root: str) -> None:
     token = await token_of(http, simulator)
-    page = (await http.get(f"/{MID}/rest/asset/v1/folders.json",
-                           params={"root": root, "maxDepth": 1, "maxReturn": 200}, headers=auth(token))).json()
+    page = (
+        await http.get(
+            f"/{MID}/rest/asset/v1/folders.json",
+            params={"root": root, "maxDepth": 1, "maxReturn": 200},
+            headers=auth(token),
+        )
+    ).json()
     folders = page["result"]
     assert folders[0]["name"] == "Marketing Activities" and folders[0]["folderType"] == "Zone"
     assert folders[0]["isSystem"] is True and folders[0]["parent"] is None and folders[0]["url"] is None
@@ -186,22 +224,43 @@ async def test_folder_browse_accepts_json_lenient_json_and_bare_ids(simulator, h
 
 async def test_create_folder_and_clone_program_from_form_bodies(simulator, http) -> None:
     token = await token_of(http, simulator)
-    created = (await http.post(f"/{MID}/rest/asset/v1/folders.json", headers=auth(token),
-                               data={"name": "Launch", "parent": '{"id":14,"type":"Folder"}'})).json()["result"][0]
+    created = (
+        await http.post(
+            f"/{MID}/rest/asset/v1/folders.json",
+            headers=auth(token),
+            data={"name": "Launch", "parent": '{"id":14,"type":"Folder"}'},
+        )
+    ).json()["result"][0]
     assert created["path"] == "/Marketing Activities/Launch" and created["folderType"] == "Marketing Folder"
-    again = (await http.post(f"/{MID}/rest/asset/v1/folders.json", headers=auth(token),
-                             data={"name": "Launch", "parent": '{"id":14,"type":"Folder"}'})).json()
+    again = (
+        await http.post(
+            f"/{MID}/rest/asset/v1/folders.json",
+            headers=auth(token),
+            data={"name": "Launch", "parent": '{"id":14,"type":"Folder"}'},
+        )
+    ).json()
     assert again["success"] is False and again["errors"][0]["code"] == "709"
-    missing_parent = (await http.post(f"/{MID}/rest/asset/v1/folders.json", headers=auth(token),
-                                      data={"name": "X", "parent": '{"id":99999,"type":"Folder"}'})).json()
+    missing_parent = (
+        await http.post(
+            f"/{MID}/rest/asset/v1/folders.json",
+            headers=auth(token),
+            data={"name": "X", "parent": '{"id":99999,"type":"Folder"}'},
+        )
+    ).json()
     assert missing_parent["errors"][0]["code"] == "710"
     source = next(iter(simulator.instances[MID].store.programs.values()))
-    clone = (await http.post(f"/{MID}/rest/asset/v1/program/{source.id}/clone.json", headers=auth(token),
-                             data={"name": "Launch copy", "folder": f'{{"id":{created["id"]},"type":"Folder"}}'})).json()
+    clone = (
+        await http.post(
+            f"/{MID}/rest/asset/v1/program/{source.id}/clone.json",
+            headers=auth(token),
+            data={"name": "Launch copy", "folder": f'{{"id":{created["id"]},"type":"Folder"}}'},
+        )
+    ).json()
     assert clone["result"][0]["folder"]["value"] == created["id"]
     assert clone["result"][0]["type"] == source.type and clone["result"][0]["channel"] == source.channel
-    by_name = (await http.get(f"/{MID}/rest/asset/v1/program/byName.json", params={"name": "Launch copy"},
-                              headers=auth(token))).json()
+    by_name = (
+        await http.get(f"/{MID}/rest/asset/v1/program/byName.json", params={"name": "Launch copy"}, headers=auth(token))
+    ).json()
     assert by_name["result"][0]["id"] == clone["result"][0]["id"]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,7 +33,9 @@ def test_secret_prints_as_stars_everywhere() -> None:
 
 
 def test_credentials_wrap_a_plain_string_secret_and_key_by_instance_and_service() -> None:
-    credentials = MarketoCredentials("https://123-ABC-456.mktorest.com/rest/", "https://123-ABC-456.mktorest.com/identity", "id", "plain")  # type: ignore[arg-type]
+    credentials = MarketoCredentials(
+        "https://123-ABC-456.mktorest.com/rest/", "https://123-ABC-456.mktorest.com/identity", "id", "plain"
+    )  # type: ignore[arg-type]
     assert isinstance(credentials.client_secret, Secret)
     assert "plain" not in repr(credentials)
     assert credentials.rest_endpoint == "https://123-ABC-456.mktorest.com/rest"
@@ -46,11 +48,11 @@ def test_credentials_wrap_a_plain_string_secret_and_key_by_instance_and_service(
     ["2015-05-21T22:45:13Z+0000", "2015-05-21T22:45:13Z", "2015-05-21T22:45:13+00:00", "2015-05-21T22:45:13"],
 )
 def test_marketo_datetimes_parse_to_aware_utc(text: str) -> None:
-    assert parse_marketo_datetime(text) == datetime(2015, 5, 21, 22, 45, 13, tzinfo=timezone.utc)
+    assert parse_marketo_datetime(text) == datetime(2015, 5, 21, 22, 45, 13, tzinfo=UTC)
 
 
 def test_datetime_formats_round_trip() -> None:
-    moment = datetime(2024, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    moment = datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert format_marketo_datetime(moment) == "2024-02-03T04:05:06Z+0000"
     assert parse_marketo_datetime(format_marketo_datetime(moment)) == moment
     assert format_query_datetime(moment) == "2024-02-03T04:05:06Z"
@@ -59,22 +61,43 @@ def test_datetime_formats_round_trip() -> None:
 
 def test_program_parses_marketos_folder_shape() -> None:
     program = Program.from_json(
-        {"id": 1107, "name": "AAA2", "description": "d", "createdAt": "2015-05-21T22:45:13Z+0000",
-         "updatedAt": "2015-05-22T22:45:13Z+0000", "url": "https://app/#PG1107A1", "type": "Default",
-         "channel": "Online Advertising", "folder": {"type": "Program", "value": 1910, "folderName": "F"},
-         "status": "", "workspace": "Default"}
+        {
+            "id": 1107,
+            "name": "AAA2",
+            "description": "d",
+            "createdAt": "2015-05-21T22:45:13Z+0000",
+            "updatedAt": "2015-05-22T22:45:13Z+0000",
+            "url": "https://app/#PG1107A1",
+            "type": "Default",
+            "channel": "Online Advertising",
+            "folder": {"type": "Program", "value": 1910, "folderName": "F"},
+            "status": "",
+            "workspace": "Default",
+        }
     )
     assert program.folder == FolderRef(1910, "Program")
-    assert program.updated_at == datetime(2015, 5, 22, 22, 45, 13, tzinfo=timezone.utc)
+    assert program.updated_at == datetime(2015, 5, 22, 22, 45, 13, tzinfo=UTC)
     assert (program.type, program.channel, program.status) == ("Default", "Online Advertising", "")
 
 
 def test_folder_takes_its_type_from_folder_id() -> None:
     folder = Folder.from_json(
-        {"name": "Group Lists", "description": None, "createdAt": "2020-08-14T20:43:13Z+0000",
-         "updatedAt": "2020-08-14T20:43:13Z+0000", "url": None, "folderId": {"id": 12, "type": "Folder"},
-         "folderType": "List", "parent": {"id": 5, "type": "Folder"}, "path": "/Lead Database/Default/Group Lists",
-         "isArchive": False, "isSystem": True, "accessZoneId": 1, "workspace": "Default", "id": 12}
+        {
+            "name": "Group Lists",
+            "description": None,
+            "createdAt": "2020-08-14T20:43:13Z+0000",
+            "updatedAt": "2020-08-14T20:43:13Z+0000",
+            "url": None,
+            "folderId": {"id": 12, "type": "Folder"},
+            "folderType": "List",
+            "parent": {"id": 5, "type": "Folder"},
+            "path": "/Lead Database/Default/Group Lists",
+            "isArchive": False,
+            "isSystem": True,
+            "accessZoneId": 1,
+            "workspace": "Default",
+            "id": 12,
+        }
     )
     assert folder.ref == FolderRef(12, "Folder")
     assert folder.parent == FolderRef(5, "Folder")
@@ -87,8 +110,14 @@ def test_folder_ref_is_sent_as_compact_json() -> None:
 
 @pytest.mark.parametrize(
     ("code", "kind", "retryable"),
-    [("603", AccessDenied, False), ("607", DailyQuotaExceeded, False), ("604", MarketoUnreachable, True),
-     ("713", MarketoUnreachable, True), ("709", InvalidRequest, False), ("606", None, True)],
+    [
+        ("603", AccessDenied, False),
+        ("607", DailyQuotaExceeded, False),
+        ("604", MarketoUnreachable, True),
+        ("713", MarketoUnreachable, True),
+        ("709", InvalidRequest, False),
+        ("606", None, True),
+    ],
 )
 def test_error_codes_map_to_typed_errors(code: str, kind: type | None, retryable: bool) -> None:
     error = error_for(code, "msg")
