@@ -40,7 +40,9 @@ class MarketoClient:
         self._page_concurrency = page_concurrency
 
     def __repr__(self) -> str:
-        return f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r})"
+        return (
+            f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r})"
+        )
 
     async def get_token(self) -> AccessToken:
         """A valid token; asking for one is how a connection is tested."""
@@ -69,9 +71,7 @@ class MarketoClient:
     async def browse_folders(self, root: FolderRef | None = None, max_depth: int | None = None) -> list[Folder]:
         return [folder async for page in self.iter_folder_pages(root, max_depth) for folder in page]
 
-    async def get_folder_by_name(
-        self, name: str, root: FolderRef | None = None, type: str = "Folder"
-    ) -> Folder | None:
+    async def get_folder_by_name(self, name: str, root: FolderRef | None = None, type: str = "Folder") -> Folder | None:
         params: dict[str, Any] = {"name": name, "type": type}
         if root is not None:
             params["root"] = root.to_param()

@@ -11,6 +11,7 @@ from .backoff import RetryPolicy
 from .credentials import MarketoCredentials
 from .errors import InvalidCredentials, MarketoError, MarketoUnreachable
 from .models import AccessToken
+from .transport import INSTANCE_EXTENSION
 
 
 async def request_token(
@@ -36,7 +37,12 @@ async def request_token(
             await sleep(retry.delay(attempt - 1, rng))
         sent_at = clock()
         try:
-            response = await http.post(url, data=form, headers={"Accept": "application/json"})
+            response = await http.post(
+                url,
+                data=form,
+                headers={"Accept": "application/json"},
+                extensions={INSTANCE_EXTENSION: credentials.instance_key},
+            )
         except httpx.TimeoutException:
             last = MarketoUnreachable("timeout", "Marketo Identity did not answer in time", retryable=True)
             continue

@@ -15,8 +15,10 @@ from .client import MAX_PAGE_SIZE, MarketoClient
 from .credentials import MarketoCredentials
 from .identity import request_token
 from .limits import InstanceLimiter, InstanceLimits
+from .models import AccessToken
 from .rest import RestCaller
 from .tokens import TokenCache
+from .transport import PerInstanceTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
@@ -50,14 +52,11 @@ class MarketoPool:
         self._sleep = sleep
         self._rng = rng
         self._owns_http = http_client is None
-        # No pool-wide connection cap: the per-instance in-flight caps bound connections, and a
-        # global cap would make instances queue behind each other's slow calls.
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-        )
+        # Connections are pooled per instance (see transport.py): a pool-wide cap would make
+        # instances queue behind each other's slow calls.
+        self._http = http_client or httpx.AsyncClient(transport=transport or PerInstanceTransport(), timeout=timeout)
         self._tokens: dict[tuple[str, str], TokenCache] = {}
+        self._latest: dict[tuple[str, str], MarketoCredentials] = {}
         self._limiters: dict[str, InstanceLimiter] = {}
 
     async def __aenter__(self) -> MarketoPool:
@@ -78,22 +77,33 @@ class MarketoPool:
         if limiter is None:
             limiter = self._limiters[credentials.instance_key] = InstanceLimiter(self.limits, self._clock)
         caller = RestCaller(
-            self._http, credentials.rest_endpoint, tokens, limiter, retry=self.retry, sleep=self._sleep, rng=self._rng
+            self._http,
+            credentials.rest_endpoint,
+            tokens,
+            limiter,
+            instance=credentials.instance_key,
+            retry=self.retry,
+            sleep=self._sleep,
+            rng=self._rng,
         )
         return MarketoClient(
             credentials, caller, tokens, page_size=self.page_size, page_concurrency=self.limits.max_in_flight
         )
 
     def _token_cache(self, credentials: MarketoCredentials) -> TokenCache:
+        # The latest credentials for a service win: a rotated secret must be used at the next
+        # refresh even though the cached token (and the cache) stay shared.
+        self._latest[credentials.token_key] = credentials
         cache = self._tokens.get(credentials.token_key)
         if cache is None:
+            key = credentials.token_key
 
-            async def fetch():  # type: ignore[no-untyped-def]
+            async def fetch() -> AccessToken:
                 return await request_token(
-                    self._http, credentials, retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
+                    self._http, self._latest[key], retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
                 )
 
-            cache = self._tokens[credentials.token_key] = TokenCache(
+            cache = self._tokens[key] = TokenCache(
                 fetch, margin=self.token_margin, clock=self._clock, sleep=self._sleep
             )
         return cache

@@ -20,6 +20,7 @@ from .errors import (
 )
 from .limits import InstanceLimiter
 from .tokens import TokenCache
+from .transport import INSTANCE_EXTENSION
 
 
 class RestCaller:
@@ -30,10 +31,12 @@ class RestCaller:
         tokens: TokenCache,
         limiter: InstanceLimiter,
         *,
+        instance: str,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random | None = None,
     ) -> None:
+        self._extensions = {INSTANCE_EXTENSION: instance}
         self._http = http
         self._base = rest_endpoint
         self._tokens = tokens
@@ -54,6 +57,7 @@ class RestCaller:
         url = f"{self._base}/{path.lstrip('/')}"
         token_replayed = False
         attempt = 0
+        body: dict[str, Any] = {}
         while True:
             attempt += 1
             token = await self._tokens.get()
@@ -65,8 +69,9 @@ class RestCaller:
                         params=_clean(params),
                         data=_clean(form),
                         headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+                        extensions=self._extensions,
                     )
-                error = _error_of(response)
+                body, error = _read(response)
             except httpx.TimeoutException:
                 error = MarketoUnreachable("timeout", "Marketo did not answer in time", retryable=True)
             except httpx.TransportError as exc:
@@ -74,7 +79,7 @@ class RestCaller:
                     "connection", f"The connection to Marketo failed ({type(exc).__name__})", retryable=True
                 )
             if error is None:
-                return response.json()
+                return body
 
             if error.code in TOKEN_CODES and not token_replayed:
                 # Replay once with a new token; never drop a newer token another call fetched.
@@ -97,22 +102,23 @@ class RestCaller:
             await self._sleep(self._retry.delay(attempt, self._rng))
 
 
-def _error_of(response: httpx.Response) -> MarketoError | None:
+def _read(response: httpx.Response) -> tuple[dict[str, Any], MarketoError | None]:
+    """The envelope, and the error it carries if any (Marketo reports most errors with HTTP 200)."""
     if response.status_code != 200:
         message = f"Marketo answered HTTP {response.status_code}"
         if response.status_code in (502, 503, 504):
-            return MarketoUnreachable(str(response.status_code), message, retryable=True)
-        return MarketoError(str(response.status_code), message)
+            return {}, MarketoUnreachable(str(response.status_code), message, retryable=True)
+        return {}, MarketoError(str(response.status_code), message)
     try:
         body = response.json()
     except ValueError:
-        return MarketoUnreachable("invalid-json", "Marketo answered with a body that is not JSON", retryable=True)
+        return {}, MarketoUnreachable("invalid-json", "Marketo answered with a body that is not JSON", retryable=True)
     if not isinstance(body, dict):
-        return MarketoUnreachable("invalid-json", "Marketo answered with an unexpected body", retryable=True)
+        return {}, MarketoUnreachable("invalid-json", "Marketo answered with an unexpected body", retryable=True)
     if body.get("success") is False:
         first = (body.get("errors") or [{}])[0]
-        return error_for(str(first.get("code", "unknown")), str(first.get("message", "")))
-    return None
+        return body, error_for(str(first.get("code", "unknown")), str(first.get("message", "")))
+    return body, None
 
 
 def _clean(values: dict[str, Any] | None) -> dict[str, str] | None:

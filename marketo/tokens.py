@@ -44,7 +44,8 @@ class TokenCache:
         token = self._token
         if token is not None and token.is_fresh(self._clock(), self.margin):
             return token
-        if self._refresh is None:
+        if self._refresh is None or self._refresh.done():
+            # A finished refresh whose callback has not run yet must not hand out its old failure.
             self._refresh = asyncio.ensure_future(self._obtain_fresh())
             self._refresh.add_done_callback(self._refresh_done)
         # Shielded: one waiter being cancelled must not cancel the refresh the others share.

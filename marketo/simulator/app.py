@@ -82,7 +82,9 @@ class Simulator:
             Route(f"{asset}/program/byName.json", self._rest("program_by_name", _program_by_name), methods=["GET"]),
             Route(f"{asset}/program/{{id:int}}.json", self._rest("program_by_id", _program_by_id), methods=["GET"]),
             Route(f"{asset}/program/{{id:int}}.json", self._rest("update_program", _update_program), methods=["POST"]),
-            Route(f"{asset}/program/{{id:int}}/clone.json", self._rest("clone_program", _clone_program), methods=["POST"]),
+            Route(
+                f"{asset}/program/{{id:int}}/clone.json", self._rest("clone_program", _clone_program), methods=["POST"]
+            ),
             Route("/{munchkin}/rest/{rest:path}", self._rest("unknown", _not_found), methods=["GET", "POST"]),
             Route("/_admin/stats", self._admin_stats, methods=["GET"]),
             Route("/_admin/endpoints", self._admin_endpoints, methods=["GET"]),
@@ -163,8 +165,13 @@ class Simulator:
 
 def configure(instance: SimulatedInstance, changes: dict[str, Any]) -> None:
     """Apply admin changes: camelCase keys for limits and faults."""
-    limits = {"callsPerWindow": "calls_per_window", "windowSeconds": "window_seconds",
-              "maxConcurrent": "max_concurrent", "dailyQuota": "daily_quota", "tokenTtl": "token_ttl"}
+    limits = {
+        "callsPerWindow": "calls_per_window",
+        "windowSeconds": "window_seconds",
+        "maxConcurrent": "max_concurrent",
+        "dailyQuota": "daily_quota",
+        "tokenTtl": "token_ttl",
+    }
     faults = {"latency": "latency", "http502Rate": "http_502_rate", "dropRate": "drop_rate"}
     for key, value in changes.items():
         if key in limits:
@@ -191,8 +198,13 @@ class _DroppedConnection(Response):
         super().__init__()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"requestId":', "more_body": True})
         raise Drop("connection dropped by the simulator")
 
@@ -247,7 +259,7 @@ async def _browse_programs(instance: SimulatedInstance, request: Request, params
     offset = int_param(params, "offset", 0, low=0, high=10**9)
     earliest = datetime_param(params, "earliestUpdatedAt")
     latest = datetime_param(params, "latestUpdatedAt")
-    programs = sorted(instance.store.programs.values(), key=lambda p: p.id)
+    programs = instance.store.programs_in_order()
     if earliest or latest:
         # Marketo matches programs created or updated within the range.
         def in_range(moment: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..timestamps import format_marketo_datetime
@@ -65,6 +65,7 @@ class AssetStore:
         self.programs: dict[int, ProgramRecord] = {}
         self._next_folder_id = 1000
         self._next_program_id = 1000
+        self._programs_in_order: list[ProgramRecord] | None = None
 
     # Building
 
@@ -78,11 +79,18 @@ class AssetStore:
 
     def add_program(self, record: ProgramRecord) -> ProgramRecord:
         self.programs[record.id] = record
+        self._programs_in_order = None
         self._next_program_id = max(self._next_program_id, record.id + 1)
         return record
 
     def new_program_id(self) -> int:
         return self._next_program_id
+
+    def programs_in_order(self) -> list[ProgramRecord]:
+        """By id, as browse pages them; kept between calls since paging asks for it per page."""
+        if self._programs_in_order is None:
+            self._programs_in_order = sorted(self.programs.values(), key=lambda p: p.id)
+        return self._programs_in_order
 
     # Tree
 
@@ -188,7 +196,9 @@ class AssetStore:
             )
         )
 
-    def update_program(self, program_id: int, name: str | None, description: str | None, now: datetime) -> ProgramRecord:
+    def update_program(
+        self, program_id: int, name: str | None, description: str | None, now: datetime
+    ) -> ProgramRecord:
         program = self.program(program_id)
         if name is not None and name != program.name:
             self._check_program_name(name)
@@ -246,8 +256,9 @@ class AssetStore:
             url=None if folder.is_system else f"{UI_HOST}/#MF{folder.id}A1",
         )
 
-    def _folder_entry(self, ref: Ref, *, parent: Ref | None, created_at: datetime, updated_at: datetime,
-                      **fields: Any) -> dict[str, Any]:
+    def _folder_entry(
+        self, ref: Ref, *, parent: Ref | None, created_at: datetime, updated_at: datetime, **fields: Any
+    ) -> dict[str, Any]:
         return {
             "name": fields["name"],
             "description": fields["description"],
@@ -289,4 +300,4 @@ class AssetStore:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)

@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--daily-quota", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every REST call")
-    parser.add_argument("--error-rates", type=json.loads, default={},
-                        help='injected error codes, e.g. \'{"604": 0.05, "611": 0.01}\'')
+    parser.add_argument(
+        "--error-rates", type=json.loads, default={}, help='injected error codes, e.g. \'{"604": 0.05, "611": 0.01}\''
+    )
     parser.add_argument("--http-502-rate", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
 

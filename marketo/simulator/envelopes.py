@@ -23,12 +23,8 @@ def request_id() -> str:
 def success(result: list[dict[str, Any]]) -> JSONResponse:
     if not result:
         # Marketo's "nothing here": a warning and no result key at all.
-        return JSONResponse(
-            {"success": True, "errors": [], "requestId": request_id(), "warnings": [NO_ASSETS_WARNING]}
-        )
-    return JSONResponse(
-        {"success": True, "errors": [], "requestId": request_id(), "warnings": [], "result": result}
-    )
+        return JSONResponse({"success": True, "errors": [], "requestId": request_id(), "warnings": [NO_ASSETS_WARNING]})
+    return JSONResponse({"success": True, "errors": [], "requestId": request_id(), "warnings": [], "result": result})
 
 
 def failure(code: str, message: str) -> JSONResponse:

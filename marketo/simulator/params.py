@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 
@@ -73,4 +72,4 @@ def datetime_param(params: dict[str, str], name: str) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise AssetError("704", "Invalid date format") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .assets import AssetStore, FolderRecord, ProgramRecord
 
-EPOCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2026, 6, 30, tzinfo=timezone.utc)
+EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
+LATEST = datetime(2026, 6, 30, tzinfo=UTC)
 
 MARKETING_ACTIVITIES = 14
 DESIGN_STUDIO = 26
@@ -27,8 +27,13 @@ PROGRAM_KINDS = [
     ("Event with Webinar", 8, ["Webinar"]),
     ("Engagement", 10, ["Nurture"]),
 ]
-KIND_NOUN = {"Default": "Campaign", "Email": "Email", "Event": "Event", "Event with Webinar": "Webinar",
-             "Engagement": "Nurture"}
+KIND_NOUN = {
+    "Default": "Campaign",
+    "Email": "Email",
+    "Event": "Event",
+    "Event with Webinar": "Webinar",
+    "Engagement": "Nurture",
+}
 
 
 def seed_store(store: AssetStore, *, seed: str, folders: int, programs: int) -> None:

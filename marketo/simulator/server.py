@@ -33,8 +33,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 @asynccontextmanager
-async def running_simulator(simulator: Simulator, host: str = "127.0.0.1", port: int = 0,
-                            log_level: str = "critical") -> AsyncIterator[str]:
+async def running_simulator(
+    simulator: Simulator, host: str = "127.0.0.1", port: int = 0, log_level: str = "critical"
+) -> AsyncIterator[str]:
     """Serve ``simulator`` in this event loop on a real socket; yields the base URL."""
     sock = _bind(host, port)
     server = _server(simulator, log_level)
@@ -51,8 +52,9 @@ async def running_simulator(simulator: Simulator, host: str = "127.0.0.1", port:
         sock.close()
 
 
-async def serve_simulator(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8800,
-                          out: TextIO = sys.stdout) -> None:
+async def serve_simulator(
+    config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8800, out: TextIO = sys.stdout
+) -> None:
     """Serve until cancelled, after printing each instance's connection details as a JSON line."""
     simulator = create_simulator(config)
     async with running_simulator(simulator, host, port, log_level="warning") as base_url:

@@ -1,0 +1,157 @@
+"""K Marketo instances paged in parallel through one MarketoPool, against the simulator.
+
+    python bench/marketo_parallel.py [--instances 1 5 20] [--programs 16000] [--latency 0.2]
+
+The simulator runs as its own process on 127.0.0.1 (a real uvicorn server on a free
+port), so the client's wall time is not inflated by the server's CPU; statistics come
+from its GET /_admin/stats. Limits are Marketo's (100 calls / 20 s, 10 concurrent) on
+the server and the client's defaults (50 / 20 s, 5 in flight) on our side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from marketo import InstanceLimits, MarketoCredentials, MarketoPool  # noqa: E402
+
+
+def start_simulator(
+    instances: int, programs: int, latency: float, token_ttl: float
+) -> tuple[subprocess.Popen, list[dict], str]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    command = [
+        sys.executable,
+        "-m",
+        "marketo.simulator",
+        "--port",
+        "0",
+        "--instances",
+        str(instances),
+        "--programs",
+        str(programs),
+        "--folders",
+        "30",
+        "--latency",
+        str(latency),
+        "--calls-per-window",
+        "100",
+        "--window-seconds",
+        "20",
+        "--max-concurrent",
+        "10",
+        "--token-ttl",
+        str(token_ttl),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    endpoints, admin = [], ""
+    assert process.stdout is not None
+    for line in process.stdout:
+        record = json.loads(line)
+        if "adminStats" in record:
+            admin = record["adminStats"]
+            break
+        endpoints.append(record)
+    if not admin:
+        raise RuntimeError("the simulator did not start")
+    return process, endpoints, admin
+
+
+def lower_bound(calls: int, limits: InstanceLimits, latency: float) -> float:
+    """The least wall time the client's limits and the latency allow for ``calls`` needed calls."""
+    windows = (calls - 1) // limits.calls_per_window
+    in_last_window = calls - windows * limits.calls_per_window
+    # The first page goes alone (it tells whether there are more); the rest go max_in_flight at a time.
+    return windows * limits.window_seconds + latency + math.ceil((in_last_window - 1) / limits.max_in_flight) * latency
+
+
+async def run(k: int, programs: int, latency: float, token_ttl: float) -> dict:
+    process, endpoints, admin = start_simulator(k, programs, latency, token_ttl)
+    limits = InstanceLimits()
+    try:
+        async with MarketoPool(limits=limits) as pool:
+            clients = [
+                pool.client(
+                    MarketoCredentials(e["restEndpoint"], e["identityEndpoint"], e["clientId"], e["clientSecret"])
+                )
+                for e in endpoints
+            ]
+            started = time.perf_counter()
+            listings = await asyncio.gather(*(client.list_programs() for client in clients))
+            wall = time.perf_counter() - started
+        async with httpx.AsyncClient() as http:
+            stats = (await http.get(admin)).json()
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert all(len(listing) == programs for listing in listings), "a listing is incomplete"
+    per_instance = list(stats.values())
+    calls = max(s["calls"] for s in per_instance)
+    needed = programs // 200 + 1  # full pages, then the one that says there are no more
+    return {
+        "k": k,
+        "wall": wall,
+        "bound": lower_bound(needed, limits, latency),
+        "calls": calls,
+        "identity": sorted({s["identityCalls"] for s in per_instance}),
+        "rate_limited": sum(s["rateLimited606"] for s in per_instance),
+        "concurrency_limited": sum(s["concurrencyLimited615"] for s in per_instance),
+        "max_in_flight": max(s["maxInFlight"] for s in per_instance),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--programs", type=int, default=16_000, help="programs per instance (200 per page)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds the simulator adds to each call")
+    parser.add_argument("--token-ttl", type=float, default=3600.0)
+    args = parser.parse_args()
+
+    limits = InstanceLimits()
+    print(
+        f"each instance: {args.programs} programs, {args.latency:.2f} s latency per call; server limits "
+        f"100 calls/20 s, 10 concurrent; client limits {limits.calls_per_window} calls/"
+        f"{limits.window_seconds:.0f} s, {limits.max_in_flight} in flight; token lifetime {args.token_ttl:.0f} s"
+    )
+    print(
+        f"{'K':>3} {'wall s':>7} {'bound s':>8} {'wall/bound':>10} {'calls/inst':>10} {'identity/inst':>13} "
+        f"{'606':>4} {'615':>4} {'max in flight':>13}"
+    )
+    results = []
+    for k in args.instances:
+        result = asyncio.run(run(k, args.programs, args.latency, args.token_ttl))
+        results.append(result)
+        identity = "/".join(map(str, result["identity"]))
+        print(
+            f"{k:>3} {result['wall']:>7.2f} {result['bound']:>8.2f} {result['wall'] / result['bound']:>10.2f} "
+            f"{result['calls']:>10} {identity:>13} {result['rate_limited']:>4} {result['concurrency_limited']:>4} "
+            f"{result['max_in_flight']:>13}",
+            flush=True,
+        )
+    first, last = results[0], results[-1]
+    ratio = last["wall"] / first["wall"]
+    print(f"wall time K={last['k']} / K={first['k']}: {ratio:.2f}x")
+    ok = (
+        ratio <= 1.3
+        and all(r["rate_limited"] == 0 and r["concurrency_limited"] == 0 for r in results)
+        and all(r["identity"] == [1] for r in results)
+    )
+    print("OK: within 1.3x, no 606/615, one identity call per instance" if ok else "NOT OK")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The per-instance limiter, on real time but asserted on recorded timestamps, not durations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from marketo.limits import InstanceLimiter, InstanceLimits
+
+
+async def test_window_admits_the_budget_then_waits_until_the_oldest_call_leaves_it() -> None:
+    limiter = InstanceLimiter(InstanceLimits(calls_per_window=3, window_seconds=0.2, max_in_flight=3))
+    started: list[float] = []
+    finished: list[float] = []
+
+    async def call() -> None:
+        async with limiter.slot():
+            started.append(time.monotonic())
+            await asyncio.sleep(0.01)
+        finished.append(time.monotonic())
+
+    await asyncio.gather(*(call() for _ in range(5)))
+    started.sort()
+    finished.sort()
+    # A slot is held from sending until a window after the answer, so calls 4 and 5 start
+    # no earlier than a window after the first answers came back.
+    assert started[2] - started[0] < 0.2
+    assert started[3] >= finished[0] + 0.2 - 0.01
+    assert started[4] >= finished[1] + 0.2 - 0.01
+
+
+async def test_no_more_than_max_in_flight_at_once() -> None:
+    limiter = InstanceLimiter(InstanceLimits(calls_per_window=100, window_seconds=20, max_in_flight=2))
+    in_flight = peak = 0
+
+    async def call() -> None:
+        nonlocal in_flight, peak
+        async with limiter.slot():
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.005)
+            in_flight -= 1
+
+    await asyncio.gather(*(call() for _ in range(12)))
+    assert peak == 2
+
+
+async def test_a_pause_holds_every_call_for_a_window() -> None:
+    limiter = InstanceLimiter(InstanceLimits(calls_per_window=100, window_seconds=0.1, max_in_flight=5))
+    paused_at = time.monotonic()
+    limiter.pause_window()
+    async with limiter.slot():
+        admitted_at = time.monotonic()
+    assert admitted_at - paused_at >= 0.1 - 0.005
+
+
+async def test_limiters_of_two_instances_are_independent() -> None:
+    busy = InstanceLimiter(InstanceLimits(calls_per_window=1, window_seconds=60, max_in_flight=1))
+    free = InstanceLimiter(InstanceLimits(calls_per_window=1, window_seconds=60, max_in_flight=1))
+    async with busy.slot():
+        pass
+    blocked = asyncio.ensure_future(busy.slot().__aenter__())
+    async with free.slot():
+        pass
+    assert not blocked.done()
+    blocked.cancel()

@@ -1,0 +1,298 @@
+"""The exact requests the client sends, and how it reads answers, checked with respx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+
+from marketo import (
+    AccessDenied,
+    DailyQuotaExceeded,
+    FolderRef,
+    InvalidCredentials,
+    MarketoCredentials,
+    MarketoPool,
+    MarketoUnreachable,
+    TokenRejected,
+)
+
+HOST = "https://123-ABC-456.mktorest.com"
+ASSET = f"{HOST}/rest/asset/v1"
+SECRET = "the-client-secret"
+CREDENTIALS = MarketoCredentials(f"{HOST}/rest", f"{HOST}/identity", "client-1", SECRET)  # type: ignore[arg-type]
+
+
+def token_body(value: str = "tok-1:int", expires_in: int = 3599) -> dict:
+    return {"access_token": value, "token_type": "bearer", "expires_in": expires_in, "scope": "api@acme.com"}
+
+
+def ok(result: list[dict] | None) -> dict:
+    if not result:
+        return {
+            "success": True,
+            "errors": [],
+            "requestId": "1#2",
+            "warnings": ["No assets found for the given search criteria."],
+        }
+    return {"success": True, "errors": [], "requestId": "1#2", "warnings": [], "result": result}
+
+
+def fail(code: str, message: str = "error") -> dict:
+    return {"requestId": "1#2", "success": False, "errors": [{"code": code, "message": message}]}
+
+
+def program(id: int) -> dict:
+    return {
+        "id": id,
+        "name": f"P{id}",
+        "type": "Default",
+        "channel": "Content",
+        "folder": {"type": "Folder", "value": 20, "folderName": "F"},
+        "status": "",
+        "createdAt": "2024-01-01T00:00:00Z+0000",
+        "updatedAt": "2024-01-02T00:00:00Z+0000",
+    }
+
+
+def folder(id: int, kind: str = "Folder") -> dict:
+    return {
+        "id": id,
+        "name": f"F{id}",
+        "folderId": {"id": id, "type": kind},
+        "folderType": "Marketing Folder",
+        "parent": {"id": 14, "type": "Folder"},
+        "path": f"/Marketing Activities/F{id}",
+        "isSystem": False,
+        "createdAt": "2024-01-01T00:00:00Z+0000",
+        "updatedAt": "2024-01-01T00:00:00Z+0000",
+        "url": None,
+    }
+
+
+def form_of(request: httpx.Request) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+
+
+@pytest.fixture
+async def mock() -> respx.MockRouter:
+    with respx.mock(assert_all_called=False) as router:
+        router.post(f"{HOST}/identity/oauth/token").respond(json=token_body())
+        yield router
+
+
+@pytest.fixture
+async def client(make_pool: Callable[..., MarketoPool]):
+    return make_pool(page_size=2).client(CREDENTIALS)
+
+
+async def test_identity_gets_the_credentials_in_a_form_body_never_in_the_url(mock, client) -> None:
+    token = await client.get_token()
+    request = mock.calls.last.request
+    assert request.method == "POST"
+    assert request.url.query == b""
+    assert form_of(request) == {"grant_type": "client_credentials", "client_id": "client-1", "client_secret": SECRET}
+    assert token.expires_in == 3599 and token.scope == "api@acme.com"
+    assert "tok-1" not in repr(token)
+
+
+async def test_the_token_travels_only_in_the_authorization_header(mock, client) -> None:
+    route = mock.get(f"{ASSET}/program/byName.json").respond(json=ok([program(5)]))
+    found = await client.get_program_by_name("Spring Launch")
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == "Bearer tok-1:int"
+    assert "access_token" not in str(request.url)
+    assert request.url.params["name"] == "Spring Launch"
+    assert found is not None and found.id == 5
+
+
+async def test_program_paging_sends_offset_max_return_and_the_updated_since_filter(mock, client) -> None:
+    pages = {0: [program(1), program(2)], 2: [program(3), program(4)], 4: [program(5)]}
+    route = mock.get(f"{ASSET}/programs.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
+    )
+    since = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    programs = await client.list_programs(earliest_updated_at=since)
+    assert [p.id for p in programs] == [1, 2, 3, 4, 5]
+    first = route.calls[0].request.url.params
+    assert first["earliestUpdatedAt"] == "2025-01-02T03:04:05Z"
+    assert first["maxReturn"] == "2" and first["offset"] == "0"
+    assert "latestUpdatedAt" not in first
+    offsets = sorted(int(call.request.url.params["offset"]) for call in route.calls)
+    assert offsets[:3] == [0, 2, 4]
+
+
+async def test_paging_stops_on_the_no_assets_warning_even_after_a_full_page(mock, client) -> None:
+    pages = {0: [program(1), program(2)], 2: [program(3), program(4)]}
+    route = mock.get(f"{ASSET}/programs.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
+    )
+    programs = await client.list_programs()
+    assert [p.id for p in programs] == [1, 2, 3, 4]
+    # Look-ahead is bounded by the in-flight cap (5): pages past the end cost at most that.
+    assert len(route.calls) <= 1 + 5 + 1
+
+
+async def test_a_short_first_page_is_the_only_call(mock, client) -> None:
+    route = mock.get(f"{ASSET}/programs.json").respond(json=ok([program(1)]))
+    assert [p.id for p in await client.list_programs()] == [1]
+    assert len(route.calls) == 1
+
+
+async def test_browsing_folders_sends_root_as_json_and_dedupes_by_id_and_type(mock, client) -> None:
+    pages = {0: [folder(14), folder(20)], 2: [folder(20), folder(20, "Program")], 4: [folder(21)]}
+    route = mock.get(f"{ASSET}/folders.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
+    )
+    folders = await client.browse_folders(root=FolderRef(14, "Folder"), max_depth=5)
+    assert [(f.id, f.type) for f in folders] == [(14, "Folder"), (20, "Folder"), (20, "Program"), (21, "Folder")]
+    params = route.calls[0].request.url.params
+    assert json.loads(params["root"]) == {"id": 14, "type": "Folder"}
+    assert params["maxDepth"] == "5"
+
+
+async def test_create_folder_posts_a_form_with_parent_as_json(mock, client) -> None:
+    route = mock.post(f"{ASSET}/folders.json").respond(json=ok([folder(30)]))
+    created = await client.create_folder("Q3 Webinars", FolderRef(14, "Folder"), description="why")
+    request = route.calls.last.request
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    body = form_of(request)
+    assert body["name"] == "Q3 Webinars" and body["description"] == "why"
+    assert json.loads(body["parent"]) == {"id": 14, "type": "Folder"}
+    assert created.id == 30
+
+
+async def test_clone_and_rename_post_to_the_program_paths(mock, client) -> None:
+    clone = mock.post(f"{ASSET}/program/1107/clone.json").respond(json=ok([program(1200)]))
+    rename = mock.post(f"{ASSET}/program/1200.json").respond(json=ok([program(1200)]))
+    await client.clone_program(1107, "Copy", FolderRef(40, "Folder"))
+    await client.rename_program(1200, "Renamed")
+    body = form_of(clone.calls.last.request)
+    assert body["name"] == "Copy" and json.loads(body["folder"]) == {"id": 40, "type": "Folder"}
+    assert "description" not in body
+    assert form_of(rename.calls.last.request) == {"name": "Renamed"}
+
+
+async def test_not_found_lookups_return_none(mock, client) -> None:
+    mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
+    mock.get(f"{ASSET}/folder/byName.json").respond(json=ok(None))
+    assert await client.get_program_by_name("missing") is None
+    assert await client.get_folder_by_name("missing") is None
+
+
+async def test_a_refused_token_is_refreshed_and_the_call_replayed_once(mock, client) -> None:
+    identity = mock.post(f"{HOST}/identity/oauth/token").mock(
+        side_effect=[httpx.Response(200, json=token_body("old")), httpx.Response(200, json=token_body("new"))]
+    )
+    route = mock.get(f"{ASSET}/program/byName.json").mock(
+        side_effect=[
+            httpx.Response(200, json=fail("602", "Access token expired")),
+            httpx.Response(200, json=ok([program(1)])),
+        ]
+    )
+    assert (await client.get_program_by_name("x")) is not None
+    assert len(identity.calls) == 2
+    assert [c.request.headers["Authorization"] for c in route.calls] == ["Bearer old", "Bearer new"]
+
+
+async def test_a_token_refused_twice_surfaces_as_an_error(mock, client) -> None:
+    route = mock.get(f"{ASSET}/program/byName.json").respond(json=fail("601", "Access token invalid"))
+    with pytest.raises(TokenRejected) as caught:
+        await client.get_program_by_name("x")
+    assert len(route.calls) == 2
+    assert "tok-1" not in str(caught.value)
+
+
+async def test_a_dying_token_from_identity_is_not_used(mock, make_pool) -> None:
+    identity = mock.post(f"{HOST}/identity/oauth/token").mock(
+        side_effect=[
+            httpx.Response(200, json=token_body("dying", 0)),
+            httpx.Response(200, json=token_body("fresh", 3600)),
+        ]
+    )
+    route = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
+    await make_pool().client(CREDENTIALS).get_program_by_name("x")
+    assert len(identity.calls) == 2
+    assert route.calls.last.request.headers["Authorization"] == "Bearer fresh"
+
+
+@pytest.mark.parametrize(("code", "error"), [("607", DailyQuotaExceeded), ("603", AccessDenied)])
+async def test_quota_and_permission_errors_are_not_retried(mock, client, code, error) -> None:
+    route = mock.get(f"{ASSET}/program/byName.json").respond(json=fail(code, "nope"))
+    with pytest.raises(error) as caught:
+        await client.get_program_by_name("x")
+    assert len(route.calls) == 1
+    assert caught.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"error": "invalid_client", "error_description": "Bad client credentials"}),
+        (401, {"error": "unauthorized", "error_description": "No client with requested id: client-1"}),
+    ],
+)
+async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client, status, body) -> None:
+    identity = mock.post(f"{HOST}/identity/oauth/token").respond(status, json=body)
+    with pytest.raises(InvalidCredentials) as caught:
+        await client.get_token()
+    assert len(identity.calls) == 1
+    assert body["error_description"] in str(caught.value)
+    assert "Client Secret" in str(caught.value)
+    assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [httpx.Response(502, text="<html>Bad Gateway</html>")],
+        [httpx.Response(200, json=fail("604", "Request timed out"))],
+        [httpx.Response(200, json=fail("719", "Lock wait timeout exception"))],
+        [httpx.ConnectError("refused")],
+        [httpx.ReadTimeout("slow")],
+    ],
+)
+async def test_transient_failures_are_retried(mock, client, answers) -> None:
+    route = mock.post(f"{ASSET}/program/1.json").mock(
+        side_effect=[*answers, httpx.Response(200, json=ok([program(1)]))]
+    )
+    renamed = await client.rename_program(1, "n")
+    assert renamed.id == 1
+    assert len(route.calls) == 2
+
+
+async def test_retries_give_up_with_a_retryable_typed_error(mock, make_pool) -> None:
+    from marketo import RetryPolicy
+
+    pool = make_pool(retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002))
+    route = mock.get(f"{ASSET}/program/byName.json").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(MarketoUnreachable) as caught:
+        await pool.client(CREDENTIALS).get_program_by_name("x")
+    assert len(route.calls) == 3
+    assert caught.value.retryable is True
+    assert "try again later" in str(caught.value)
+
+
+async def test_a_606_holds_the_instance_for_a_window_before_retrying(mock, make_pool) -> None:
+    import time
+
+    from marketo import InstanceLimits
+
+    sent: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(time.monotonic())
+        if len(sent) == 1:
+            return httpx.Response(200, json=fail("606", "Max rate limit '100' exceeded with in '20' secs"))
+        return httpx.Response(200, json=ok([program(1)]))
+
+    mock.get(f"{ASSET}/program/byName.json").mock(side_effect=answer)
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=0.2, max_in_flight=5))
+    assert await pool.client(CREDENTIALS).get_program_by_name("x") is not None
+    assert len(sent) == 2
+    assert sent[1] - sent[0] >= 0.2 - 0.005

@@ -1,0 +1,86 @@
+"""The command that runs the simulator as a server, and what it prints."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+
+import httpx
+
+from marketo.simulator import SimulatorConfig, serve_simulator
+from marketo.simulator.command import add_arguments, config_from
+
+
+def test_arguments_cover_the_cli_options() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--port",
+            "9100",
+            "--instances",
+            "4",
+            "--folders",
+            "7",
+            "--programs",
+            "300",
+            "--calls-per-window",
+            "40",
+            "--window-seconds",
+            "2.5",
+            "--max-concurrent",
+            "3",
+            "--token-ttl",
+            "90",
+            "--seed",
+            "5",
+            "--latency",
+            "0.1",
+            "--error-rates",
+            '{"604": 0.1}',
+        ]
+    )
+    config = config_from(args)
+    assert args.port == 9100
+    assert config == SimulatorConfig(
+        instances=4,
+        folders=7,
+        programs=300,
+        calls_per_window=40,
+        window_seconds=2.5,
+        max_concurrent=3,
+        token_ttl=90,
+        seed=5,
+        latency=0.1,
+        error_rates={"604": 0.1},
+    )
+
+
+async def test_serve_simulator_prints_one_json_line_per_instance_and_serves_them() -> None:
+    out = io.StringIO()
+    server = asyncio.ensure_future(serve_simulator(SimulatorConfig(instances=2, programs=3), "127.0.0.1", 0, out=out))
+    try:
+        async with asyncio.timeout(5):
+            while out.getvalue().count("\n") < 3:
+                await asyncio.sleep(0.01)
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        instances = [line for line in lines if "restEndpoint" in line]
+        assert len(instances) == 2
+        assert set(instances[0]) >= {"restEndpoint", "identityEndpoint", "clientId", "clientSecret"}
+        async with httpx.AsyncClient() as http:
+            token = await http.post(
+                f"{instances[1]['identityEndpoint']}/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": instances[1]["clientId"],
+                    "client_secret": instances[1]["clientSecret"],
+                },
+            )
+            assert token.json()["token_type"] == "bearer"
+            stats = (await http.get(lines[-1]["adminStats"])).json()
+        assert stats["100-AAB-002"]["identityCalls"] == 1 and stats["100-AAA-001"]["identityCalls"] == 0
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
