@@ -7,30 +7,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from marketo.credentials import Secret
+
 log = logging.getLogger("jeto.settings")
 
 DEV_JWT_SECRET = "jeto-development-jwt-secret-change-me"
 DEV_SECRET_KEY = "jeto-development-secret-key-change-me"
 DEFAULT_ALLOWED_HOSTS = ("*.mktorest.com",)
 LOOPBACK_PATTERNS = ("127.0.0.1", "localhost", "::1")
-
-
-class Secret:
-    """A string that prints as stars, so a key never reaches a log or a traceback."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -53,6 +54,8 @@ class MarketoCredentials:
         return f"{parts.scheme}://{parts.netloc}{parts.path.removesuffix('/rest')}"
 
     @property
-    def token_key(self) -> tuple[str, str]:
-        """Marketo issues one token per custom service, so tokens are shared per client id."""
-        return (self.identity_endpoint, self.client_id)
+    def token_key(self) -> tuple[str, str, str]:
+        """Marketo issues one token per custom service, so tokens are shared per client id; the secret's
+        fingerprint is part of the key, so a wrong secret is never answered with a token the right one got."""
+        fingerprint = hashlib.sha256(self.client_secret.reveal().encode()).hexdigest()[:16]
+        return (self.identity_endpoint, self.client_id, fingerprint)

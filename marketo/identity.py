@@ -58,6 +58,13 @@ async def request_token(
                 str((body or {}).get("error") or response.status_code),
                 f"Marketo Identity refused the credentials: {description}",
             )
+        if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+            # No Identity service there (404, 405…): waiting will not make one appear.
+            raise MarketoUnreachable(
+                str(response.status_code),
+                f"Marketo Identity answered HTTP {response.status_code}: check the identity endpoint",
+                retryable=False,
+            )
         if response.status_code >= 500 or body is None or "access_token" not in body:
             last = MarketoUnreachable(
                 str(response.status_code), f"Marketo Identity answered HTTP {response.status_code}", retryable=True

@@ -55,8 +55,7 @@ class MarketoPool:
         # Connections are pooled per instance (see transport.py): a pool-wide cap would make
         # instances queue behind each other's slow calls.
         self._http = http_client or httpx.AsyncClient(transport=transport or PerInstanceTransport(), timeout=timeout)
-        self._tokens: dict[tuple[str, str], TokenCache] = {}
-        self._latest: dict[tuple[str, str], MarketoCredentials] = {}
+        self._tokens: dict[tuple[str, str, str], TokenCache] = {}
         self._limiters: dict[str, InstanceLimiter] = {}
 
     async def __aenter__(self) -> MarketoPool:
@@ -91,16 +90,14 @@ class MarketoPool:
         )
 
     def _token_cache(self, credentials: MarketoCredentials) -> TokenCache:
-        # The latest credentials for a service win: a rotated secret must be used at the next
-        # refresh even though the cached token (and the cache) stay shared.
-        self._latest[credentials.token_key] = credentials
+        # One cache per service and secret: a rotated (or mistyped) secret gets its own Identity call.
         cache = self._tokens.get(credentials.token_key)
         if cache is None:
             key = credentials.token_key
 
             async def fetch() -> AccessToken:
                 return await request_token(
-                    self._http, self._latest[key], retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
+                    self._http, credentials, retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
                 )
 
             cache = self._tokens[key] = TokenCache(

@@ -40,7 +40,10 @@ def test_credentials_wrap_a_plain_string_secret_and_key_by_instance_and_service(
     assert "plain" not in repr(credentials)
     assert credentials.rest_endpoint == "https://123-ABC-456.mktorest.com/rest"
     assert credentials.instance_key == "https://123-ABC-456.mktorest.com"
-    assert credentials.token_key == ("https://123-ABC-456.mktorest.com/identity", "id")
+    assert credentials.token_key[:2] == ("https://123-ABC-456.mktorest.com/identity", "id")
+    other_secret = MarketoCredentials(credentials.rest_endpoint, credentials.identity_endpoint, "id", "another")  # type: ignore[arg-type]
+    assert other_secret.token_key != credentials.token_key
+    assert credentials.client_secret.reveal() not in repr(credentials.token_key)
 
 
 @pytest.mark.parametrize(
