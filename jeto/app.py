@@ -29,7 +29,7 @@ from jeto.auth import AuthenticationFailed, Authenticator
 from jeto.bus import bus_healthy, open_broadcast
 from jeto.database import tortoise_config
 from jeto.mailer import Mailer
-from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
+from jeto.observability import JOBS, MarketoMetrics, RequestIdMiddleware, metrics_text
 from jeto.secret_box import SecretBox
 from jeto.services import Services
 from jeto.settings import Settings
@@ -191,7 +191,7 @@ def create_app(
             RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False),
             httpx.AsyncClient() as http,
             open_broadcast(settings.broadcast_url) as broadcast,
-            MarketoPool(transport=marketo_transport) as marketo,
+            MarketoPool(transport=marketo_transport, observer=MarketoMetrics()) as marketo,
         ):
             services = Services(
                 settings=settings,

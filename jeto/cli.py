@@ -66,7 +66,9 @@ def _cmd_add_user(settings: Settings, args: argparse.Namespace) -> None:
     account_id = _account_pk(args.account_id)
 
     async def work() -> int:
-        user = await accounts.add_user(account_id, args.email, Role(args.role.upper()), name=args.name, subject=args.subject)
+        user = await accounts.add_user(
+            account_id, args.email, Role(args.role.upper()), name=args.name, subject=args.subject
+        )
         return user.id
 
     print(encode_id("User", asyncio.run(_with_database(settings, work))))
@@ -147,6 +149,7 @@ async def _worker(settings: Settings) -> None:
 
     from jeto.auth import Authenticator
     from jeto.bus import open_broadcast
+    from jeto.observability import MarketoMetrics
     from jeto.secret_box import SecretBox
     from jeto.services import Services
     from marketo.pool import MarketoPool
@@ -154,7 +157,11 @@ async def _worker(settings: Settings) -> None:
     await database.migrate(settings.database_url)
     await Tortoise.init(config=database.tortoise_config(settings.database_url))
     try:
-        async with httpx.AsyncClient() as http, open_broadcast(settings.broadcast_url) as broadcast, MarketoPool() as pool:
+        async with (
+            httpx.AsyncClient() as http,
+            open_broadcast(settings.broadcast_url) as broadcast,
+            MarketoPool(observer=MarketoMetrics()) as pool,
+        ):
             services = Services(
                 settings=settings,
                 secret_box=SecretBox(settings.secret_key),

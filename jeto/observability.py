@@ -85,3 +85,18 @@ class RequestIdMiddleware:
 
 def metrics_text() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class MarketoMetrics:
+    """The Marketo client's observer: its calls, errors, throttle waits and token refreshes per instance."""
+
+    def call_finished(self, instance: str, outcome: str) -> None:
+        MARKETO_CALLS.labels(instance, "ok" if outcome == "ok" else "error").inc()
+        if outcome != "ok":
+            MARKETO_ERRORS.labels(instance, outcome).inc()
+
+    def throttled(self, instance: str, seconds: float) -> None:
+        MARKETO_THROTTLE_WAIT.labels(instance).inc(seconds)
+
+    def token_requested(self, instance: str) -> None:
+        MARKETO_TOKEN_REFRESHES.labels(instance).inc()

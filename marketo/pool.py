@@ -16,6 +16,7 @@ from .credentials import MarketoCredentials
 from .identity import request_token
 from .limits import InstanceLimiter, InstanceLimits
 from .models import AccessToken
+from .observer import CallObserver, NoObserver
 from .rest import RestCaller
 from .tokens import TokenCache
 from .transport import PerInstanceTransport
@@ -43,7 +44,9 @@ class MarketoPool:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
+        self.observer = observer or NoObserver()
         self.limits = limits or InstanceLimits()
         self.retry = retry or RetryPolicy()
         self.token_margin = token_margin
@@ -84,6 +87,8 @@ class MarketoPool:
             retry=self.retry,
             sleep=self._sleep,
             rng=self._rng,
+            observer=self.observer,
+            clock=self._clock,
         )
         return MarketoClient(
             credentials, caller, tokens, page_size=self.page_size, page_concurrency=self.limits.max_in_flight
@@ -96,6 +101,7 @@ class MarketoPool:
             key = credentials.token_key
 
             async def fetch() -> AccessToken:
+                self.observer.token_requested(credentials.instance_key)
                 return await request_token(
                     self._http, credentials, retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
                 )

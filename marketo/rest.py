@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from .errors import (
     error_for,
 )
 from .limits import InstanceLimiter
+from .observer import CallObserver, NoObserver
 from .tokens import TokenCache
 from .transport import INSTANCE_EXTENSION
 
@@ -35,7 +37,12 @@ class RestCaller:
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random | None = None,
+        observer: CallObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._instance = instance
+        self._observer = observer or NoObserver()
+        self._clock = clock
         self._extensions = {INSTANCE_EXTENSION: instance}
         self._http = http
         self._base = rest_endpoint
@@ -62,7 +69,11 @@ class RestCaller:
             attempt += 1
             token = await self._tokens.get()
             try:
+                asked = self._clock()
                 async with self._limiter.slot():
+                    waited = self._clock() - asked
+                    if waited > 0.001:
+                        self._observer.throttled(self._instance, waited)
                     response = await self._http.request(
                         method,
                         url,
@@ -78,6 +89,7 @@ class RestCaller:
                 error = MarketoUnreachable(
                     "connection", f"The connection to Marketo failed ({type(exc).__name__})", retryable=True
                 )
+            self._observer.call_finished(self._instance, "ok" if error is None else error.code)
             if error is None:
                 return body
 

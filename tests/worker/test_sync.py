@@ -180,3 +180,28 @@ async def test_recurring_syncs_are_queued_on_their_cadence(world, simulator):
     runs = (await status(admin, pi))["syncRuns"]["edges"]
     assert [r["node"]["trigger"] for r in runs] == ["SCHEDULED", "CREDENTIALS_CHANGED"]
     assert runs[0]["node"]["state"] == "COMPLETED"
+
+
+def _metric(text: str, name: str, label: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{") and label in line
+    )
+
+
+async def test_marketo_calls_errors_waits_and_token_refreshes_are_metrics_per_instance(world, simulator):
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Measured")
+    instance = f'instance="http://127.0.0.1/{munchkin}"'
+    before = (await world.http.get("/metrics")).text
+    simulator.instances[munchkin].faults.error_rates = {"604": 0.2}
+    await world.worker().run_until_idle()
+    after = (await world.http.get("/metrics")).text
+    stats = simulator.instances[munchkin].stats
+
+    def grew(name: str) -> float:
+        return _metric(after, name, instance) - _metric(before, name, instance)
+
+    assert grew("jeto_marketo_calls_total") == stats.calls
+    assert grew("jeto_marketo_errors_total") == stats.faults["604"] > 0
+    assert grew("jeto_marketo_token_refreshes_total") == stats.identity_calls == 1
+    assert "jeto_marketo_throttle_wait_seconds_total" in after
