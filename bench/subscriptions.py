@@ -111,8 +111,9 @@ async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
             after = rss_kib(server.pid)
             async with open_broadcast(redis_url) as bus:
                 for seq in range(1, changes + 1):
-                    await PlatformIntegration.filter(id=pi_pk).update(folders_synced=seq)
+                    # Timed from before the commit: a subscriber still busy with the previous event may read it.
                     sent[seq] = time.perf_counter()
+                    await PlatformIntegration.filter(id=pi_pk).update(folders_synced=seq)
                     await bus.publish(events.account_channel(account.id), events.sync_status_changed(pi_pk).encode())
                     await asyncio.sleep(1 / rate)
                 deadline = time.perf_counter() + 15

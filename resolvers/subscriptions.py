@@ -5,9 +5,13 @@ Subscribing before reading closes the gap in which a change could be missed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
+from typing import Any, TypeVar
 
 import strawberry
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from domain import events, models
 from jeto.observability import ACTIVE_SUBSCRIPTIONS
@@ -18,6 +22,37 @@ from resolvers.loaders import Loaders
 from schema import nodes
 
 Info = strawberry.Info[Context, None]
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+class _SharedReads:
+    """One event reaches every subscriber of an account at once: they share one read of the changed row."""
+
+    def __init__(self) -> None:
+        self._in_flight: dict[tuple[type[Model], int], asyncio.Future[Any]] = {}
+
+    async def get(self, model: type[ModelT], pk: int) -> ModelT | None:
+        key = (model, pk)
+        future = self._in_flight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(model.get_or_none(id=pk))
+            self._in_flight[key] = future
+            future.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return await asyncio.shield(future)
+
+
+_reads = _SharedReads()
+
+
+async def _changed_row(info: Info, model: type[ModelT], pk: int, visible: QuerySet[ModelT]) -> ModelT | None:
+    """The changed row if the viewer may still see it. Admins see their whole account (the channel is the
+    account's), so their check needs no query of its own; a collaborator's grants are read again."""
+    row = await _reads.get(model, pk)
+    if row is None or getattr(row, "deleted_at", None) is not None:
+        return None
+    if info.context.viewer.is_admin:
+        return row if row.account_id == info.context.viewer.account_id else None  # type: ignore[attr-defined]
+    return await visible.filter(id=pk).first()
 
 
 async def _account_events(info: Info, kind: str) -> AsyncGenerator[int | None, None]:
@@ -44,7 +79,11 @@ async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> Asy
         raise NotFound("No platform integration with this id.")
     async for changed in _account_events(info, "sync_status"):
         if changed in (None, pk):
-            row = await visible.filter(id=pk).first()
+            row = await (
+                visible.filter(id=pk).first()
+                if changed is None
+                else _changed_row(info, models.PlatformIntegration, pk, visible)
+            )
             if row is None:
                 return
             yield nodes.SyncStatus.of(row)
@@ -53,7 +92,11 @@ async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> Asy
 async def account_sync_status(info: Info) -> AsyncGenerator[nodes.SyncStatus, None]:
     visible = info.context.viewer.integrations()
     async for changed in _account_events(info, "sync_status"):
-        rows = await (visible.order_by("id") if changed is None else visible.filter(id=changed))
+        if changed is None:
+            rows = await visible.order_by("id")
+        else:
+            row = await _changed_row(info, models.PlatformIntegration, changed, visible)
+            rows = [row] if row is not None else []
         for row in rows:
             yield nodes.SyncStatus.of(row)
 
@@ -65,7 +108,9 @@ async def campaign(info: Info, id: strawberry.ID) -> AsyncGenerator[nodes.Campai
         raise NotFound("No campaign with this id.")
     async for changed in _account_events(info, "campaign"):
         if changed in (None, pk):
-            row: models.Campaign | None = await visible.filter(id=pk).first()
+            row = await (
+                visible.filter(id=pk).first() if changed is None else _changed_row(info, models.Campaign, pk, visible)
+            )
             if row is None:
                 return
             yield nodes.Campaign(model=row)

@@ -13,6 +13,7 @@ from domain.models import ConnectionStatus, MarketoFolder, MarketoProgram, Platf
 from domain.sync_state import SyncState
 from marketo.client import MarketoClient
 from marketo.models import Folder, Program
+from marketo.worker.upsert import upsert
 
 FOLDER_DEPTH = 20  # Marketo's default depth is 2; a sync wants the whole tree
 PROGRESS_INTERVAL = 1.0  # seconds between two progress events, at most
@@ -62,51 +63,40 @@ async def start(integration: PlatformIntegration, run: SyncRun) -> None:
 
 async def _upsert_folders(integration_id: int, folders: list[Folder]) -> None:
     rows = [
-        MarketoFolder(
-            platform_integration_id=integration_id,
-            marketo_id=f.id,
-            marketo_type=f.type,
-            name=f.name[:255],
-            path=f.path[:2000],
-            parent_marketo_id=f.parent.id if f.parent else None,
-            parent_marketo_type=f.parent.type if f.parent else None,
-            folder_type=f.folder_type,
-            is_system=f.is_system,
-            url=f.url,
-            marketo_updated_at=f.updated_at,
-        )
+        {
+            "platform_integration_id": integration_id,
+            "marketo_id": f.id,
+            "marketo_type": f.type,
+            "name": f.name[:255],
+            "path": f.path[:2000],
+            "parent_marketo_id": f.parent.id if f.parent else None,
+            "parent_marketo_type": f.parent.type if f.parent else None,
+            "folder_type": f.folder_type,
+            "is_system": f.is_system,
+            "url": f.url,
+            "marketo_updated_at": f.updated_at,
+        }
         for f in folders
     ]
-    if rows:
-        await MarketoFolder.bulk_create(
-            rows,
-            on_conflict=["platform_integration_id", "marketo_id", "marketo_type"],
-            update_fields=["name", "path", "parent_marketo_id", "parent_marketo_type", "folder_type", "is_system",
-                           "url", "marketo_updated_at"],
-        )
+    await upsert(MarketoFolder, rows, conflict=["platform_integration_id", "marketo_id", "marketo_type"])
 
 
 async def _upsert_programs(integration_id: int, programs: list[Program], folder_ids: dict[tuple[int, str], int]) -> None:
     rows = [
-        MarketoProgram(
-            platform_integration_id=integration_id,
-            marketo_id=p.id,
-            name=p.name[:255],
-            type=p.type,
-            channel=p.channel,
-            status=p.status,
-            folder_id=folder_ids.get((p.folder.id, p.folder.type)) if p.folder else None,
-            url=p.url,
-            marketo_updated_at=p.updated_at,
-        )
+        {
+            "platform_integration_id": integration_id,
+            "marketo_id": p.id,
+            "name": p.name[:255],
+            "type": p.type,
+            "channel": p.channel,
+            "status": p.status,
+            "folder_id": folder_ids.get((p.folder.id, p.folder.type)) if p.folder else None,
+            "url": p.url,
+            "marketo_updated_at": p.updated_at,
+        }
         for p in programs
     ]
-    if rows:
-        await MarketoProgram.bulk_create(
-            rows,
-            on_conflict=["platform_integration_id", "marketo_id"],
-            update_fields=["name", "type", "channel", "status", "folder_id", "url", "marketo_updated_at"],
-        )
+    await upsert(MarketoProgram, rows, conflict=["platform_integration_id", "marketo_id"])
 
 
 async def sync_integration(
