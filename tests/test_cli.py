@@ -97,3 +97,9 @@ def test_sync_wait_follows_the_sync_to_its_summary(run, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_worker_alone_refuses_the_in_memory_bus(run):
+    result = run("worker")
+    assert result.returncode == 1
+    assert result.stderr.startswith("jeto: JETO_BROADCAST_URL is memory://") and len(result.stderr.strip().splitlines()) == 1

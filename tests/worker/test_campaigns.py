@@ -175,3 +175,16 @@ async def test_the_campaign_subscription_pushes_each_status_change(world, simula
         assert (await next_payload(ws))["campaign"]["status"] == "PROVISIONING"
         await world.worker().run_until_idle()
         assert (await next_payload(ws))["campaign"] == {"name": "Watched again", "status": "READY", "marketoProgram": {"name": "Watched again"}}
+
+
+async def test_a_waiting_campaign_goes_before_a_bulk_sync_of_the_same_integration(world, simulator):
+    admin, launcher, _, pis = await two_instances(world, simulator)
+    emea = factories.pk(pis["EMEA"][0])
+    sync_run = (await admin("mutation($id: ID!) { syncPlatformIntegration(id: $id) { syncRun { id } } }",
+                            {"id": pis["EMEA"][0]}))["syncPlatformIntegration"]["syncRun"]
+    assert sync_run is not None
+    campaign = await submit(admin, launcher, "Urgent")  # queued after the sync
+    worker = world.worker()
+    assert await queue.claim_integration(worker.owner, set()) == emea
+    first = await queue.next_job(worker.owner, emea)
+    assert first.kind.value == "PROVISION_CAMPAIGN" and first.campaign_id == factories.pk(campaign)
