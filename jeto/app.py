@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,16 +24,12 @@ from tortoise.functions import Count
 
 from domain.models import Job
 from jeto import graphiql, graphql_http
-from jeto.auth import AuthenticationFailed, Authenticator
-from jeto.bus import bus_healthy, open_broadcast
+from jeto.auth import AuthenticationFailed
+from jeto.bus import bus_healthy
 from jeto.database import tortoise_config
-from jeto.mailer import Mailer
-from jeto.observability import JOBS, MarketoMetrics, RequestIdMiddleware, metrics_text
-from jeto.secret_box import SecretBox
-from jeto.services import Services
+from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
+from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
-from marketo.pool import MarketoPool
-from marketo.worker.runner import Worker, WorkerSettings
 from resolvers.context import Context
 from resolvers.errors import UNAUTHENTICATED
 from schema import schema
@@ -116,24 +111,6 @@ class GraphQLEndpoint:
         await self._graphql(scope, receive, send)
 
 
-def make_worker(settings: Settings, services: Services) -> Worker:
-    return Worker(
-        pool=services.marketo,
-        credentials=services.credentials,
-        publish=services.publish,
-        settings=WorkerSettings(
-            sync_cadence=timedelta(minutes=settings.sync_interval_minutes),
-            lease=timedelta(seconds=settings.worker_lease_seconds),
-        ),
-    )
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 async def healthz(_: Request) -> PlainTextResponse:
     """The process answers."""
     return PlainTextResponse("ok")
@@ -189,25 +166,17 @@ def create_app(
         settings.warn_about_development_keys()
         async with (
             RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False),
-            httpx.AsyncClient() as http,
-            open_broadcast(settings.broadcast_url) as broadcast,
-            MarketoPool(transport=marketo_transport, observer=MarketoMetrics()) as marketo,
+            open_services(settings, marketo_transport=marketo_transport) as services,
         ):
-            services = Services(
-                settings=settings,
-                secret_box=SecretBox(settings.secret_key),
-                authenticator=Authenticator(settings, http),
-                http=http,
-                broadcast=broadcast,
-                marketo=marketo,
-            )
             app.state.services = services
-            async with contextlib.AsyncExitStack() as stack:
-                if settings.worker:
-                    services.worker = make_worker(settings, services)
-                    stack.push_async_callback(_stop, asyncio.create_task(services.worker.run()))
-                    stack.push_async_callback(_stop, asyncio.create_task(Mailer(settings.smtp_url).run()))
+            background = asyncio.create_task(run_background_work(settings, services)) if settings.worker else None
+            try:
                 yield
+            finally:
+                if background is not None:
+                    background.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await background
 
     return Starlette(
         routes=[

@@ -28,13 +28,18 @@ class CommandError(Exception):
     """A failure worth one line on stderr."""
 
 
-def _account_pk(value: str) -> int:
+def _pk(value: str, type_name: str, what: str) -> int:
+    """A global id of that type, or a plain number, as the database's primary key."""
     decoded = decode_id(value)
-    if decoded and decoded[0] == "Account":
+    if decoded and decoded[0] == type_name:
         return decoded[1]
     if value.isdigit():
         return int(value)
-    raise CommandError(f"'{value}' is not an account id (as printed by `jeto create-account`).")
+    raise CommandError(f"'{value}' is not {what}.")
+
+
+def _account_pk(value: str) -> int:
+    return _pk(value, "Account", "an account id (as printed by `jeto create-account`)")
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -145,32 +150,13 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _worker(settings: Settings) -> None:
-    import httpx
-
-    from jeto.auth import Authenticator
-    from jeto.bus import open_broadcast
-    from jeto.observability import MarketoMetrics
-    from jeto.secret_box import SecretBox
-    from jeto.services import Services
-    from marketo.pool import MarketoPool
+    from jeto.services import open_services, run_background_work
 
     await database.migrate(settings.database_url)
     await Tortoise.init(config=database.tortoise_config(settings.database_url))
     try:
-        async with (
-            httpx.AsyncClient() as http,
-            open_broadcast(settings.broadcast_url) as broadcast,
-            MarketoPool(observer=MarketoMetrics()) as pool,
-        ):
-            services = Services(
-                settings=settings,
-                secret_box=SecretBox(settings.secret_key),
-                authenticator=Authenticator(settings, http),
-                http=http,
-                broadcast=broadcast,
-                marketo=pool,
-            )
-            work = asyncio.ensure_future(_worker_and_mailer(settings, services))
+        async with open_services(settings) as services:
+            work = asyncio.ensure_future(run_background_work(settings, services))
             # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, work.cancel)
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,23 +165,10 @@ async def _worker(settings: Settings) -> None:
         await Tortoise.close_connections()
 
 
-async def _worker_and_mailer(settings: Settings, services: Any) -> None:
-    from jeto.app import make_worker
-    from jeto.mailer import Mailer
-
-    await asyncio.gather(make_worker(settings, services).run(), Mailer(settings.smtp_url).run())
-
-
 def _cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
     from jeto.sync_command import SyncFailed, sync
 
-    decoded = decode_id(args.platform_integration_id)
-    if decoded and decoded[0] == "PlatformIntegration":
-        integration_id = decoded[1]
-    elif args.platform_integration_id.isdigit():
-        integration_id = int(args.platform_integration_id)
-    else:
-        raise CommandError(f"'{args.platform_integration_id}' is not a platform integration id.")
+    integration_id = _pk(args.platform_integration_id, "PlatformIntegration", "a platform integration id")
 
     async def work() -> str:
         try:

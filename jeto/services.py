@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,12 +16,15 @@ from broadcaster import Broadcast
 from domain import events, platform_integrations
 from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
+from jeto.bus import open_broadcast
+from jeto.mailer import Mailer
+from jeto.observability import MarketoMetrics
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
-from marketo.worker.runner import Worker
+from marketo.worker.runner import Worker, WorkerSettings
 
 log = logging.getLogger("jeto.services")
 
@@ -79,3 +85,41 @@ class Services:
             await self.broadcast.publish(channel=events.account_channel(account_id), message=event.encode())
         except Exception as error:  # a lost event must not fail the change that was committed
             log.warning("could not publish %s: %s", event.kind, type(error).__name__)
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings, *, marketo_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Services]:
+    """The process's shared clients, opened together and closed in reverse (the ORM is opened by the caller)."""
+    async with (
+        httpx.AsyncClient() as http,
+        open_broadcast(settings.broadcast_url) as broadcast,
+        MarketoPool(transport=marketo_transport, observer=MarketoMetrics()) as marketo,
+    ):
+        yield Services(
+            settings=settings,
+            secret_box=SecretBox(settings.secret_key),
+            authenticator=Authenticator(settings, http),
+            http=http,
+            broadcast=broadcast,
+            marketo=marketo,
+        )
+
+
+def make_worker(settings: Settings, services: Services) -> Worker:
+    return Worker(
+        pool=services.marketo,
+        credentials=services.credentials,
+        publish=services.publish,
+        settings=WorkerSettings(
+            sync_cadence=timedelta(minutes=settings.sync_interval_minutes),
+            lease=timedelta(seconds=settings.worker_lease_seconds),
+        ),
+    )
+
+
+async def run_background_work(settings: Settings, services: Services) -> None:
+    """The Marketo worker and the mailer, until cancelled."""
+    services.worker = make_worker(settings, services)
+    await asyncio.gather(services.worker.run(), Mailer(settings.smtp_url).run())

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -48,37 +51,51 @@ def _postgres_admin_dsn(url: str) -> tuple[str, str]:
     return base.replace("postgres://", "postgresql://", 1) + "/postgres", name
 
 
+def _on_postgres_server(url: str, statement: str) -> None:
+    """Runs one statement on the server of `url`, connected to its maintenance database."""
+    admin, _ = _postgres_admin_dsn(url)
+
+    async def run() -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One migrated database for the session; each test starts from empty tables."""
     configured = os.environ.get("JETO_TEST_DATABASE_URL")
     if configured and configured.startswith("postgres"):
         url = f"{configured.rstrip('/')}_{uuid.uuid4().hex[:8]}"
-        admin, name = _postgres_admin_dsn(url)
-
-        async def create() -> None:
-            conn = await asyncpg.connect(admin)
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await conn.close()
-
-        asyncio.run(create())
+        _on_postgres_server(url, f'CREATE DATABASE "{_postgres_admin_dsn(url)[1]}"')
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('db') / 'jeto.sqlite3'}"
     asyncio.run(database.migrate(url))
     yield url
     if url.startswith("postgres"):
-        admin, name = _postgres_admin_dsn(url)
+        _on_postgres_server(url, f'DROP DATABASE IF EXISTS "{_postgres_admin_dsn(url)[1]}" WITH (FORCE)')
 
-        async def drop() -> None:
-            conn = await asyncpg.connect(admin)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
 
-        asyncio.run(drop())
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Until something listens on 127.0.0.1:`port`; fails at once if `process` died instead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        assert process.poll() is None, f"the process ended with {process.returncode}"
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +22,7 @@ from redis import asyncio as aioredis
 from jeto.bus import EventBusUnavailable, bus_healthy, open_broadcast
 from jeto.bus_postgres import PostgresNotifyBackend
 from jeto.bus_redis import RedisPubSubBackend
+from tests.conftest import free_port
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -194,7 +194,7 @@ async def test_redis_still_delivers_after_6_seconds_idle(redis_bus: Broadcast) -
 
 
 async def test_redis_that_does_not_answer_fails_at_connect() -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(EventBusUnavailable, match=f"127.0.0.1:{port}") as raised:
         async with asyncio.timeout(10):
             await RedisPubSubBackend(f"redis://user:s3cret@127.0.0.1:{port}").connect()
@@ -202,12 +202,6 @@ async def test_redis_that_does_not_answer_fails_at_connect() -> None:
 
 
 # -- Redis restart ----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
@@ -246,7 +240,7 @@ class RedisServer:
 def redis_server() -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not on PATH")
-    server = RedisServer(_free_port())
+    server = RedisServer(free_port())
     try:
         yield server
     finally:

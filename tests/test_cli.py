@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from jeto.settings import DEV_JWT_SECRET
+from tests.conftest import free_port, wait_for_port
 
 
 @pytest.fixture
@@ -64,24 +65,13 @@ def test_a_second_account_with_the_same_admin_is_refused(run):
 
 def test_sync_wait_follows_the_sync_to_its_summary(run, tmp_path):
     """`jeto serve` (with its worker) syncs a simulated instance while `jeto sync --wait` shows it."""
-    import json
-    import socket
-    import time
-
     assert run("migrate").returncode == 0
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
     server = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--demo", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+        wait_for_port(port, server)
         import sqlite3
 
         db = sqlite3.connect(tmp_path / "cli.sqlite3")
@@ -93,7 +83,6 @@ def test_sync_wait_follows_the_sync_to_its_summary(run, tmp_path):
         assert summary.startswith("Synced North America: ") and "programs" in summary
         failed = run("sync", "999999")
         assert failed.returncode == 1 and failed.stderr.startswith("jeto: No platform integration")
-        json.dumps(summary)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -1,10 +1,8 @@
 """GraphiQL in headless Chromium, against `jeto serve --demo`, with no internet: a query and a subscription run."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,28 +17,18 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import async_playwright  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port, wait_for_port  # noqa: E402
 
 
 @pytest.fixture
 def demo_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}"}
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--demo", "--port", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
+        wait_for_port(port, server)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -17,7 +16,7 @@ from starlette.routing import Route
 from domain import accounts
 from domain.models import Role
 from jeto.auth import issue_development_token
-from tests.conftest import Caller
+from tests.conftest import Caller, free_port
 
 VIEWER = "{ viewer { email role } }"
 
@@ -39,12 +38,6 @@ async def test_no_token_a_bad_token_or_an_unknown_user_get_401(world):
     assert (await admin(VIEWER))["viewer"]["role"] == "ADMIN"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest_asyncio.fixture
 async def identity_provider():
     """A key pair made here and a JWKS served on loopback by a real HTTP server."""
@@ -57,7 +50,7 @@ async def identity_provider():
         fetched.append(1)
         return JSONResponse({"keys": [jwk]})
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/jwks.json", jwks)]), host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:

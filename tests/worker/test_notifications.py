@@ -1,7 +1,6 @@
 """Notification emails: the copy, the account line with the integration's name, SMTP delivery and retries."""
 
 import logging
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +12,7 @@ from jeto.mailer import Mailer
 from jeto.settings import Secret
 from tests.api import factories
 from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER
+from tests.conftest import free_port
 from tests.worker.test_campaigns import two_instances
 
 
@@ -23,12 +23,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
         return "250 OK"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
