@@ -14,8 +14,9 @@ from domain import defaults, entitlements, syncs
 from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
-from domain.models import Account, ConnectionStatus, Launcher, PlatformIntegration, SyncTrigger
+from domain.models import Account, ConnectionStatus, Job, JobState, Launcher, PlatformIntegration, SyncRun, SyncTrigger
 from domain.names import clean_name, name_error
+from domain.sync_state import BUSY, SyncState
 from domain.viewer import Viewer
 
 
@@ -215,7 +216,15 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
         await _lock_account(viewer.account_id)
         in_use = await Launcher.filter(platform_integration_id=integration.id, deleted_at=None).count()
         reject_if_any([deletion_error(in_use)])
-        await PlatformIntegration.filter(id=integration.id).update(deleted_at=datetime.now(UTC), is_default=False)
+        now = datetime.now(UTC)
+        await PlatformIntegration.filter(id=integration.id).update(deleted_at=now, is_default=False)
+        # Nothing is left waiting for an integration no worker will claim again.
+        await Job.filter(platform_integration_id=integration.id, state=JobState.PENDING).update(
+            state=JobState.FAILED, last_error="The integration was deleted.", finished_at=now
+        )
+        await SyncRun.filter(platform_integration_id=integration.id, state__in=[s.value for s in BUSY]).update(
+            state=SyncState.ERROR, error="The integration was deleted.", finished_at=now, next_attempt_at=None
+        )
         if integration.is_default:
             remaining = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
             successor = defaults.successor_default(

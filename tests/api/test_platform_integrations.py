@@ -1,6 +1,7 @@
 """Platform integrations over HTTP: creation, the plan limit and trial, the default, edits and deletion."""
 
 from domain.models import PlatformIntegration
+from schema.ids import decode_id
 from tests.api.operations import ACCOUNT, CREATE_PI, DELETE_PI, SET_DEFAULT, TEST_PI, UPDATE_PI, pi_input
 
 
@@ -119,6 +120,12 @@ async def test_deleting_the_default_makes_the_oldest_remaining_one_default(world
     account = (await admin(ACCOUNT))["account"]
     assert account["defaultPlatformIntegration"]["id"] == second
     assert [pi["id"] for pi in account["platformIntegrations"]] == [second, third]
+    # Its queued sync is not left waiting for a worker that will never claim it.
+    from domain.models import Job, JobState, SyncRun
+
+    first_pk = decode_id(first)[1]
+    assert await Job.filter(platform_integration_id=first_pk, state=JobState.PENDING).count() == 0
+    assert (await SyncRun.get(platform_integration_id=first_pk)).error == "The integration was deleted."
 
 
 async def test_updating_credentials_keeps_the_secret_when_omitted_and_validates_endpoints(world):
