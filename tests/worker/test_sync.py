@@ -205,3 +205,20 @@ async def test_marketo_calls_errors_waits_and_token_refreshes_are_metrics_per_in
     assert grew("jeto_marketo_errors_total") == stats.faults["604"] > 0
     assert grew("jeto_marketo_token_refreshes_total") == stats.identity_calls == 1
     assert "jeto_marketo_throttle_wait_seconds_total" in after
+
+
+async def test_new_credentials_during_a_running_sync_queue_another_run_that_tests_them(world, simulator):
+    from domain import syncs
+    from domain.models import SyncTrigger
+    from tests.api.operations import UPDATE_PI
+
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    await SyncRun.all().update(state="SYNCING")  # the first sync has started with the old credentials
+    await PlatformIntegration.all().update(sync_state="SYNCING")
+    updated = (await admin(UPDATE_PI, {"input": {"id": pi, "credentials": {"clientSecret": "new-but-wrong-secret"}}}))
+    assert updated["updatePlatformIntegration"]["userErrors"] == []
+    runs = await SyncRun.all().order_by("id")
+    assert [(r.trigger.value, r.state.value) for r in runs] == [("CREDENTIALS_CHANGED", "SYNCING"), ("CREDENTIALS_CHANGED", "QUEUED")]
+    # A manual sync meanwhile joins the queued run rather than adding a third.
+    assert (await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)).id == runs[1].id
