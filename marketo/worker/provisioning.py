@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from domain import events, sync_policy
-from domain.models import Campaign, CampaignStatus, Job, Launcher, MarketoFolder, MarketoProgram, PlatformIntegration
+from domain import events, jobs, sync_policy
+from domain.models import (
+    Campaign,
+    CampaignStatus,
+    Job,
+    JobKind,
+    Launcher,
+    MarketoFolder,
+    MarketoProgram,
+    PlatformIntegration,
+)
 from marketo.errors import MarketoError
 from marketo.models import Folder, FolderRef, Program
 from marketo.worker import queue
@@ -87,7 +96,14 @@ async def _run_campaign_job(worker: Worker, job: Job, work) -> None:  # noqa: AN
         await _settle(worker, job, campaign, {"status": CampaignStatus.FAILED, "error": message})
         raise
     row = await _save_program(integration.id, program)
-    await _settle(worker, job, campaign, {"status": CampaignStatus.READY, "error": None, "marketo_program_id": row.id})
+    # READY only if the campaign still has the name the program got: renamed meanwhile, it is renamed again.
+    ready = await Campaign.filter(id=campaign.id, name=program.name).update(
+        status=CampaignStatus.READY, error=None, marketo_program_id=row.id
+    )
+    if not ready:
+        await Campaign.filter(id=campaign.id).update(marketo_program_id=row.id)
+        await jobs.enqueue(JobKind.RENAME_PROGRAM, integration.id, priority=jobs.INTERACTIVE, campaign_id=campaign.id)
+    await worker.publish(campaign.account_id, events.campaign_changed(campaign.id))
     await queue.finish(job)
 
 

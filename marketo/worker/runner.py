@@ -174,6 +174,11 @@ class Worker:
                 await sync.record_failure(integration, run, str(error), next_attempt_at=None)
                 await queue.fail(job, str(error))
                 await _notify_sync_failed(integration, str(error))
+        except Exception:
+            # Never leave the integration SYNCING (it would block launchers); the cause is logged by _run.
+            message = "Jeto could not finish this sync because of an internal error: sync again, or contact support."
+            await sync.record_failure(integration, run, message, next_attempt_at=None)
+            raise
         finally:
             await self.announce(integration)
 

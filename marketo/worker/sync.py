@@ -61,19 +61,24 @@ async def start(integration: PlatformIntegration, run: SyncRun) -> None:
         )
 
 
+def _cut(value: str | None, length: int) -> str | None:
+    """Marketo's texts fit our columns (PostgreSQL refuses what does not)."""
+    return value[:length] if value else value
+
+
 async def _upsert_folders(integration_id: int, folders: list[Folder]) -> None:
     rows = [
         {
             "platform_integration_id": integration_id,
             "marketo_id": f.id,
-            "marketo_type": f.type,
+            "marketo_type": f.type[:20],
             "name": f.name[:255],
             "path": f.path[:2000],
             "parent_marketo_id": f.parent.id if f.parent else None,
-            "parent_marketo_type": f.parent.type if f.parent else None,
-            "folder_type": f.folder_type,
+            "parent_marketo_type": f.parent.type[:20] if f.parent else None,
+            "folder_type": _cut(f.folder_type, 40),
             "is_system": f.is_system,
-            "url": f.url,
+            "url": _cut(f.url, 500),
             "marketo_updated_at": f.updated_at,
         }
         for f in folders
@@ -87,11 +92,11 @@ async def _upsert_programs(integration_id: int, programs: list[Program], folder_
             "platform_integration_id": integration_id,
             "marketo_id": p.id,
             "name": p.name[:255],
-            "type": p.type,
-            "channel": p.channel,
-            "status": p.status,
+            "type": p.type[:40],
+            "channel": _cut(p.channel, 100),
+            "status": _cut(p.status, 40),
             "folder_id": folder_ids.get((p.folder.id, p.folder.type)) if p.folder else None,
-            "url": p.url,
+            "url": _cut(p.url, 500),
             "marketo_updated_at": p.updated_at,
         }
         for p in programs
@@ -146,8 +151,17 @@ async def sync_integration(
         await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **counts)
         await PlatformIntegration.filter(id=integration.id).update(
             sync_state=SyncState.COMPLETED, sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
-            needs_full_sync=False, **({"last_full_sync_at": moment} if full else {}), **counts,
+            **counts,
         )
+        # Only if the credentials are still those this run used: new ones (saved meanwhile) need a full sync
+        # of their own instance, which the run queued behind this one does.
+        await PlatformIntegration.filter(
+            id=integration.id,
+            client_id=integration.client_id,
+            client_secret_encrypted=integration.client_secret_encrypted,
+            rest_endpoint=integration.rest_endpoint,
+            identity_endpoint=integration.identity_endpoint,
+        ).update(needs_full_sync=False, **({"last_full_sync_at": moment} if full else {}))
 
 
 async def record_failure(

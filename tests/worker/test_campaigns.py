@@ -188,3 +188,23 @@ async def test_a_waiting_campaign_goes_before_a_bulk_sync_of_the_same_integratio
     assert await queue.claim_integration(worker.owner, set()) == emea
     first = await queue.next_job(worker.owner, emea)
     assert first.kind.value == "PROVISION_CAMPAIGN" and first.campaign_id == factories.pk(campaign)
+
+
+async def test_a_rename_while_the_program_is_being_created_reaches_marketo(world, simulator):
+    admin, launcher, _, pis = await two_instances(world, simulator)
+    instance = simulator.instances[pis["EMEA"][1]]
+    campaign = await submit(admin, launcher, "First name")
+    instance.faults.gate = asyncio.Event()
+    worker = asyncio.create_task(world.worker().run_until_idle())
+    for _ in range(200):
+        if instance.stats.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    assert instance.stats.in_flight  # Marketo is working on the clone
+    await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Second name"}})
+    instance.faults.gate.set()
+    await worker
+    node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
+    assert node["status"] == "READY" and node["name"] == "Second name"
+    assert node["marketoProgram"]["name"] == "Second name"
+    assert instance.store.programs[node["marketoProgram"]["marketoId"]].name == "Second name"

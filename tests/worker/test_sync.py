@@ -222,3 +222,44 @@ async def test_new_credentials_during_a_running_sync_queue_another_run_that_test
     assert [(r.trigger.value, r.state.value) for r in runs] == [("CREDENTIALS_CHANGED", "SYNCING"), ("CREDENTIALS_CHANGED", "QUEUED")]
     # A manual sync meanwhile joins the queued run rather than adding a third.
     assert (await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)).id == runs[1].id
+
+
+async def test_credentials_changed_during_a_sync_keep_the_next_sync_full(world, simulator):
+    """Pointed at another instance mid-sync: the run queued behind is full, so no row of the old instance stays."""
+    from tests.api.operations import UPDATE_PI
+
+    _, admin = await world.account()
+    pi, first_mid = await connect(admin, simulator, 0, "Main")
+    second = simulator.endpoints("http://127.0.0.1")[1]
+    gate = simulator.instances[first_mid].faults.gate = asyncio.Event()
+    worker = asyncio.create_task(world.worker().run_until_idle())
+    for _ in range(200):
+        if (await status(admin, pi))["syncStatus"]["state"] == "SYNCING":
+            break
+        await asyncio.sleep(0.01)
+    moved = {k: second[k] for k in ("clientId", "clientSecret", "restEndpoint", "identityEndpoint")}
+    await admin(UPDATE_PI, {"input": {"id": pi, "credentials": moved}})
+    gate.set()
+    await worker
+    await world.worker().run_until_idle()  # the run queued behind the first one
+    stored = set(await MarketoProgram.filter(platform_integration_id=factories.pk(pi)).values_list("marketo_id", flat=True))
+    assert stored == set(simulator.instances[second["munchkinId"]].store.programs)
+    assert not (await PlatformIntegration.get(id=factories.pk(pi))).needs_full_sync
+
+
+async def test_an_unexpected_failure_never_leaves_the_integration_syncing(world, simulator, monkeypatch):
+    from marketo.worker import sync as sync_module
+
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(sync_module, "_upsert_programs", broken)
+    await world.worker().run_until_idle()
+    node = await status(admin, pi)
+    assert node["syncStatus"]["state"] == "ERROR" and "internal error" in node["syncStatus"]["error"]
+    assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
+    again = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]["syncRun"]
+    assert again["state"] == "QUEUED"  # a new run, not the dead one
