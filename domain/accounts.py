@@ -19,6 +19,12 @@ def email_error(email: str) -> UserError | None:
     return None
 
 
+async def lock_account(account_id: int) -> Account:
+    """Serialises the use cases that count, re-flag or bind to an account's integrations (FOR UPDATE on
+    PostgreSQL; SQLite's single connection serialises transactions anyway)."""
+    return await Account.filter(id=account_id).select_for_update().get()
+
+
 async def _add_user(account: Account, email: str, role: Role, name: str | None, subject: str | None) -> User:
     error = email_error(email)
     if error:

@@ -47,7 +47,8 @@ async def _notify_submitted(campaign: Campaign, launcher: Launcher) -> None:
 
 
 async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campaign:
-    campaign = await viewer.campaigns().filter(id=campaign_id).first()
+    # A deleted launcher's campaigns stay readable, not editable.
+    campaign = await viewer.campaigns().filter(id=campaign_id, launcher__deleted_at=None).first()
     if campaign is None:
         raise Rejected([not_found("campaign", ("input", "id"))])
     reject_if_any([name_error(name, ("input", "name")) if name is not None else None])
@@ -69,7 +70,7 @@ async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campa
 
 async def retry(viewer: Viewer, campaign_id: int) -> Campaign:
     """A FAILED campaign is provisioned again (under its current name, which may have been fixed meanwhile)."""
-    campaign = await viewer.campaigns().filter(id=campaign_id).first()
+    campaign = await viewer.campaigns().filter(id=campaign_id, launcher__deleted_at=None).first()
     if campaign is None:
         raise Rejected([not_found("campaign", ("id",))])
     if campaign.status is not CampaignStatus.FAILED:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from domain import jobs, launcher_rules
+from domain.accounts import lock_account
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.models import (
     JobKind,
@@ -83,6 +84,8 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
         raise forbidden()
     reject_if_any([name_error(name, ("input", "name"))])
     async with in_transaction():
+        # Under the account lock, no integration can be deleted between our read and our insert.
+        await lock_account(viewer.account_id)
         reject_if_any([await creation_check(viewer.account_id)])
         integrations = await PlatformIntegration.filter(
             account_id=viewer.account_id, deleted_at=None

@@ -11,10 +11,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain import defaults, entitlements, syncs
+from domain.accounts import lock_account
 from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
-from domain.models import Account, ConnectionStatus, Job, JobState, Launcher, PlatformIntegration, SyncRun, SyncTrigger
+from domain.models import ConnectionStatus, Job, JobState, Launcher, PlatformIntegration, SyncRun, SyncTrigger
 from domain.names import clean_name, name_error
 from domain.sync_state import BUSY, SyncState
 from domain.viewer import Viewer
@@ -78,12 +79,6 @@ def _name_taken_error(field: tuple[str, ...]) -> UserError:
     return UserError(UserErrorCode.INVALID_INPUT, "Another platform integration of this account has this name.", field)
 
 
-async def _lock_account(account_id: int) -> Account:
-    """Serialises the use cases that count or re-flag an account's integrations (no-op lock on SQLite,
-    whose single connection serialises transactions anyway)."""
-    return await Account.filter(id=account_id).select_for_update().get()
-
-
 async def create(
     viewer: Viewer,
     *,
@@ -102,7 +97,7 @@ async def create(
     name = clean_name(name)
     try:
         async with in_transaction():
-            account = await _lock_account(viewer.account_id)
+            account = await lock_account(viewer.account_id)
             used = await PlatformIntegration.filter(account_id=account.id, deleted_at=None).count()
             limits = entitlements.PlanLimits.from_data(account.plan_limits)
             admission = entitlements.admit_integration(limits, used, confirm_trial=confirm_trial)
@@ -197,10 +192,21 @@ async def update(
     return Updated(integration, credentials_changed)
 
 
+async def _still_there(viewer: Viewer, integration_id: int) -> PlatformIntegration:
+    """Read again under the account lock: a concurrent request may have deleted it or moved the default."""
+    integration = await PlatformIntegration.get_or_none(
+        id=integration_id, account_id=viewer.account_id, deleted_at=None
+    )
+    if integration is None:
+        raise Rejected([not_found("platform integration", ("id",))])
+    return integration
+
+
 async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegration:
     integration = await get_for_admin(viewer, integration_id, ("id",))
     async with in_transaction():
-        await _lock_account(viewer.account_id)
+        await lock_account(viewer.account_id)
+        integration = await _still_there(viewer, integration.id)
         # Unset first: the partial unique index allows at most one default at any instant.
         await PlatformIntegration.filter(account_id=viewer.account_id, is_default=True).exclude(
             id=integration.id
@@ -213,7 +219,8 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
 async def delete(viewer: Viewer, integration_id: int) -> int:
     integration = await get_for_admin(viewer, integration_id, ("id",))
     async with in_transaction():
-        await _lock_account(viewer.account_id)
+        await lock_account(viewer.account_id)
+        integration = await _still_there(viewer, integration.id)
         in_use = await Launcher.filter(platform_integration_id=integration.id, deleted_at=None).count()
         reject_if_any([deletion_error(in_use)])
         now = datetime.now(UTC)

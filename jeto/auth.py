@@ -12,7 +12,7 @@ import jwt
 
 from domain.models import User
 from domain.viewer import Viewer
-from jeto.settings import Settings
+from jeto.settings import DEV_JWT_SECRET, Settings
 
 log = logging.getLogger("jeto.auth")
 
@@ -85,6 +85,8 @@ class Authenticator:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self._settings = settings
         self._jwks = _JwksCache(settings.jwks_url, http) if settings.jwks_url else None
+        # With SSO configured and no HS256 key of its own, the public development key must not sign anything.
+        self._accept_hs256 = not (settings.jwks_url and settings.jwt_secret.reveal() == DEV_JWT_SECRET)
 
     async def viewer(self, authorization: str | None) -> Viewer:
         user = await self._user(bearer_token(authorization))
@@ -97,7 +99,7 @@ class Authenticator:
             raise AuthenticationFailed("The token is malformed.") from None
         algorithm = header.get("alg")
         try:
-            if algorithm == "HS256":
+            if algorithm == "HS256" and self._accept_hs256:
                 claims = jwt.decode(
                     token, self._settings.jwt_secret.reveal(), algorithms=["HS256"], options={"require": ["sub", "exp"]}
                 )

@@ -10,6 +10,7 @@ from tortoise.queryset import QuerySet
 
 from resolvers.errors import BadUserInput
 from schema.connections import Connection, Edge, PageInfo
+from schema.ids import MAX_PK
 
 MAX_PAGE = 500
 NodeT = TypeVar("NodeT")
@@ -24,7 +25,7 @@ def after_id(cursor: str | None) -> int | None:
         return None
     try:
         kind, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "cursor" and pk.isdigit():
+        if kind == "cursor" and pk.isdigit() and int(pk) <= MAX_PK:
             return int(pk)
     except ValueError:
         pass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+MAX_PK = 2**31 - 1  # primary keys are 32-bit integers: a larger one names no row
+
 
 def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
@@ -19,6 +21,6 @@ def decode_id(value: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, _, pk = raw.partition(":")
-    if not type_name.isidentifier() or not pk.isdigit() or len(pk) > 18:
+    if not type_name.isidentifier() or not pk.isdigit() or int(pk) > MAX_PK:
         return None
     return type_name, int(pk)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from domain import events, notifications, outbox, sync_policy, syncs
 from domain.models import Account, ConnectionStatus, Job, JobKind, PlatformIntegration, SyncRun, SyncTrigger
+from domain.sync_state import SyncState
 from marketo.client import MarketoClient
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
@@ -198,6 +199,8 @@ class Worker:
             last = await SyncRun.filter(platform_integration_id=integration.id).order_by("-id").first()
             if not sync_policy.due_for_recurring_sync(last.queued_at if last else None, moment, self.settings.sync_cadence):
                 continue
+            if last is not None and last.state is SyncState.ERROR and last.next_attempt_at is None:
+                continue  # it failed for good (bad credentials…): the admins were told, and must act first
             if await syncs.active_run(integration.id) is None:
                 await syncs.queue_sync(integration.id, SyncTrigger.SCHEDULED)
                 await self.announce(integration)

@@ -103,3 +103,12 @@ async def test_rs256_tokens_are_checked_against_the_jwks(sso_world, identity_pro
     ):
         assert (await Caller(sso_world, bad).post(VIEWER)).status_code == 401
     assert len(fetched) == 1  # the JWKS is cached, not fetched per request
+
+
+async def test_with_sso_the_public_development_key_signs_nothing(sso_world):
+    from jeto.settings import DEV_JWT_SECRET
+
+    await accounts.create_account("Acme", "sso-owner@acme.test")
+    forged = jwt.encode({"sub": "sso-owner@acme.test", "exp": datetime.now(UTC) + timedelta(minutes=5)}, DEV_JWT_SECRET,
+                        algorithm="HS256")
+    assert (await Caller(sso_world, forged).post(VIEWER)).status_code == 401

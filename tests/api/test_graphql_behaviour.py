@@ -108,3 +108,17 @@ async def test_the_dashboard_costs_the_same_number_of_statements_for_5_and_50_la
     assert data["account"]["launchers"]["totalCount"] == 50
     assert with_5 == with_50, (with_5, with_50)
     assert with_5 <= 16
+
+
+async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world):
+    from schema.ids import encode_id
+
+    _, admin = await world.account()
+    huge = encode_id("Launcher", 99_999_999_999)
+    errors = await admin.errors("query($id: ID!) { node(id: $id) { id } }", {"id": huge})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"cursor:" + b"9" * 30).decode()
+    errors = await admin.errors("query($c: String) { account { launchers(after: $c) { totalCount } } }", {"c": cursor})
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"

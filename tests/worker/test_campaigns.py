@@ -208,3 +208,12 @@ async def test_a_rename_while_the_program_is_being_created_reaches_marketo(world
     assert node["status"] == "READY" and node["name"] == "Second name"
     assert node["marketoProgram"]["name"] == "Second name"
     assert instance.store.programs[node["marketoProgram"]["marketoId"]].name == "Second name"
+
+
+async def test_a_deleted_launcher_campaigns_stay_readable_but_not_editable(world, simulator):
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    campaign = await submit(admin, launcher, "Kept")
+    await admin("mutation($id: ID!) { deleteLauncher(id: $id) { deletedId } }", {"id": launcher})
+    assert (await admin(CAMPAIGN, {"id": campaign}))["node"]["name"] == "Kept"
+    renamed = (await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Changed"}}))["updateCampaign"]
+    assert [e["code"] for e in renamed["userErrors"]] == ["NOT_FOUND"]

@@ -263,3 +263,14 @@ async def test_an_unexpected_failure_never_leaves_the_integration_syncing(world,
     assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
     again = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]["syncRun"]
     assert again["state"] == "QUEUED"  # a new run, not the dead one
+
+
+async def test_an_integration_that_failed_for_good_is_not_resynced_on_the_cadence(world, simulator):
+    _, admin = await world.account()
+    instance = simulator.endpoints("http://127.0.0.1")[0]
+    await admin(CREATE_PI, {"input": {"name": "Wrong", "credentials": {
+        "clientId": instance["clientId"], "clientSecret": "wrong-secret-0000", "restEndpoint": instance["restEndpoint"]}}})
+    worker = world.worker(sync_cadence=timedelta(minutes=60))
+    await worker.run_until_idle()
+    await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
+    assert await worker.queue_due_syncs() == 0
