@@ -34,7 +34,8 @@ class AssetChoice:
     assets_folder_id: int | None = None
 
 
-async def creation_check(account_id: int) -> launcher_rules.UserError | None:
+async def creation_check(account_id: int) -> UserError | None:
+    """Why a launcher cannot be created now (a sync is queued or running), or None."""
     states = await PlatformIntegration.filter(account_id=account_id, deleted_at=None).values_list(
         "name", "sync_state"
     )
