@@ -222,4 +222,5 @@ async def world(app: Any, settings: Settings) -> AsyncIterator[World]:
 
 
 REPO = Path(__file__).resolve().parent.parent
-CONTRACT = REPO.parent / "shared" / "contract" / "api.graphql"
+CONTRACT = REPO / "contract" / "api.graphql"  # our copy, so a clone alone can check the schema against it
+SHARED_CONTRACT = REPO.parent / "shared" / "contract" / "api.graphql"  # the team's, beside a working checkout

@@ -1,7 +1,9 @@
 """schema.graphql is exported from the code, and it still contains the whole contract."""
 
+import pytest
+
 from schema import SDL_PATH, sdl
-from tests.conftest import CONTRACT
+from tests.conftest import CONTRACT, SHARED_CONTRACT
 from tests.contract import missing_from
 
 
@@ -11,6 +13,12 @@ def test_schema_graphql_is_the_code_exported():
 
 def test_the_server_schema_contains_every_part_of_the_contract():
     assert missing_from(CONTRACT.read_text(), sdl()) == []
+
+
+def test_our_copy_of_the_contract_is_the_teams():
+    if not SHARED_CONTRACT.exists():
+        pytest.skip(f"no shared contract beside this clone ({SHARED_CONTRACT}); the copy in contract/ is checked above")
+    assert CONTRACT.read_text() == SHARED_CONTRACT.read_text(), "contract/api.graphql is stale: copy the shared one"
 
 
 def test_the_comparison_notices_what_is_missing():
