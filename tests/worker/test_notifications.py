@@ -19,16 +19,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from domain import outbox
-from domain.models import Notification, NotificationState, User
-from domain.notifications import campaign_submitted
+from domain.models import Campaign, MarketoProgram, Notification, NotificationState, Role, User
+from domain.notifications import campaign_submitted, program_created, program_not_created
 from jeto.mailer import MAX_ATTEMPTS, Mailer, retry_delay
 from jeto.services import run_background_work
 from jeto.settings import Secret, Settings
 from tests.api import factories
 from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, CREATE_PI
 from tests.conftest import free_port
-from tests.worker.test_campaigns import two_instances
+from tests.worker.test_campaigns import RETRY, rename, submit, two_instances
 from tests.worker.test_sync import connect
+
+SUBJECT = "You have a new Jeto Campaign!"
 
 
 class Inbox:
@@ -86,69 +88,78 @@ def test_the_campaign_email_copy():
         campaign="Spring",
         submitted_on=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
         submitted_by="Jane Doe (jane@acme.test)",
-        marketo_program="Spring (created in EMEA)",
+        marketo_program=program_created("Spring", "https://app-sim.marketo.com/#PG1031A1"),
     )
-    assert subject == "You have a new Jeto Campaign!"
+    assert subject == SUBJECT
     assert body.splitlines() == [
         "Account: Acme (EMEA)",
         "Launcher: Webinars",
         "Campaign name: Spring",
         "Submitted on: 2026-11-25 09:30 UTC",
         "Submitted by: Jane Doe (jane@acme.test)",
-        "Marketo program: Spring (created in EMEA)",
+        "Marketo program: Spring (https://app-sim.marketo.com/#PG1031A1)",
     ]
+    assert program_not_created("The launcher has no template program.") == (
+        "could not be created. The launcher has no template program."
+    )
 
 
-async def test_admins_get_the_campaign_email_over_smtp_naming_the_integration_when_there_are_several(
-    world, simulator, smtp_server
-):
+async def test_admins_get_one_email_once_the_program_is_made_naming_it_and_its_link(world, simulator, smtp_server):
     port, inbox = smtp_server
     admin, launcher, _, _ = await two_instances(world, simulator)
-    await User.filter(role="ADMIN").update(name="Ada Admin")
-    collaborator_id, collaborator = await world.user((await User.filter(role="ADMIN").first()).account_id)
-    await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "Spring webinar"}})
-    sent = await Mailer(Secret(f"smtp://127.0.0.1:{port}")).send_due()
-    assert sent == 1 and len(inbox.messages) == 1
-    recipients, content = inbox.messages[0]
-    assert recipients == [(await User.get(role="ADMIN")).email]  # admins only
-    assert "Subject: You have a new Jeto Campaign!" in content
-    assert "Account: Acme (EMEA)" in content
-    assert "Launcher: EMEA webinars" in content and "Campaign name: Spring webinar" in content
-    assert "Submitted by: Ada Admin (" in content and "Marketo program: Spring webinar (created in EMEA)" in content
-
-
-async def test_with_one_integration_the_account_line_is_the_account_name_alone(world):
-    _, admin = await world.account("Solo")
-    await factories.integration(admin, "Only", "111-AAA-111")
-    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
-    await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "C"}})
-    body = (await Notification.get()).body
-    assert "Account: Solo\n" in body
-
-
-async def test_a_sync_that_ends_in_error_notifies_the_admins_with_the_integration_named(world, simulator):
-
-    _, admin = await world.account(limit=2)
-    await connect(admin, simulator, 0, "US")
-    instance = simulator.endpoints("http://127.0.0.1")[1]
-
-    await admin(
-        CREATE_PI,
-        {
-            "input": {
-                "name": "EMEA",
-                "confirmTrial": True,
-                "credentials": {
-                    "clientId": instance["clientId"],
-                    "clientSecret": "wrong-secret-value",
-                    "restEndpoint": instance["restEndpoint"],
-                },
-            }
-        },
-    )
+    ada = await User.get(role="ADMIN")
+    await User.filter(id=ada.id).update(name="Ada Admin")
+    second_admin_id, _ = await world.user(ada.account_id, Role.ADMIN)
+    await world.user(ada.account_id)  # a collaborator: not told
+    campaign_id = await submit(admin, launcher, "Spring webinar")
+    assert await Notification.all().count() == 0  # nothing is known of the program yet
     await world.worker().run_until_idle()
-    mail = await Notification.get(subject="Jeto could not sync EMEA")
-    assert "Account: Acme (EMEA)" in mail.body and "credentials" in mail.body.lower()
+    assert await Mailer(Secret(f"smtp://127.0.0.1:{port}")).send_due() == 1
+    campaign = await Campaign.get(id=factories.pk(campaign_id))
+    program = await MarketoProgram.get(id=campaign.marketo_program_id)
+    assert program.url.startswith("https://app-sim.marketo.com/#") and program.url.endswith(f"{program.marketo_id}A1")
+    [(recipients, content)] = inbox.messages
+    assert recipients == [ada.email, (await User.get(id=second_admin_id)).email]  # every admin, admins only
+    assert parsed(content) == (
+        SUBJECT,
+        "Account: Acme (EMEA)\n"
+        "Launcher: EMEA webinars\n"
+        "Campaign name: Spring webinar\n"
+        f"Submitted on: {submitted_on(campaign)}\n"
+        f"Submitted by: Ada Admin ({ada.email})\n"
+        f"Marketo program: Spring webinar ({program.url})\n",
+    )
+    # Once per campaign: a rename, READY again afterwards, tells nobody.
+    await rename(admin, campaign_id, "Summer webinar")
+    await world.worker().run_until_idle()
+    assert (await Campaign.get(id=campaign.id)).status.value == "READY"
+    assert await Notification.all().count() == 1
+
+
+async def test_a_campaign_whose_program_cannot_be_made_mails_why_once_naming_the_account_alone(world, simulator):
+    _, admin = await world.account("Solo")
+    integration, _ = await connect(admin, simulator, 0, "Only")
+    await world.worker().run_until_idle()
+    payload = await admin(CREATE_LAUNCHER, {"input": {"name": "No template", "platformIntegrationId": integration}})
+    launcher = payload["createLauncher"]["launcher"]["id"]
+    campaign_id = await submit(admin, launcher, "Orphan")
+    await world.worker().run_until_idle()
+    campaign = await Campaign.get(id=factories.pk(campaign_id))
+    submitter = await User.get(id=campaign.submitted_by_id)
+    mail = await Notification.get()
+    assert (mail.subject, mail.body) == (
+        SUBJECT,
+        "Account: Solo\n"
+        "Launcher: No template\n"
+        "Campaign name: Orphan\n"
+        f"Submitted on: {submitted_on(campaign)}\n"
+        f"Submitted by: {submitter.email}\n"
+        "Marketo program: could not be created. "
+        "The launcher has no template program: choose one in the launcher, then retry the campaign.\n",
+    )
+    assert (await admin(RETRY, {"id": campaign_id}))["retryCampaign"]["userErrors"] == []
+    await world.worker().run_until_idle()  # FAILED again
+    assert await Notification.all().count() == 1
 
 
 async def an_email(world):
@@ -290,3 +301,37 @@ async def test_without_smtp_the_email_is_logged(world, caplog):
     await an_email(world)
     assert await Mailer(None).send_due() == 1
     assert "Hello" in caplog.text and "Body" in caplog.text
+
+
+async def wrong_secret_integration(admin, simulator, index, name):
+    instance = simulator.endpoints("http://127.0.0.1")[index]
+    credentials = {
+        "clientId": instance["clientId"],
+        "clientSecret": "wrong-secret-value",
+        "restEndpoint": instance["restEndpoint"],
+    }
+    await admin(CREATE_PI, {"input": {"name": name, "confirmTrial": True, "credentials": credentials}})
+
+
+async def test_a_sync_that_ends_in_error_notifies_the_admins_with_the_integration_named(world, simulator):
+    _, admin = await world.account(limit=2)
+    await connect(admin, simulator, 0, "US")
+    await wrong_secret_integration(admin, simulator, 1, "EMEA")
+    await world.worker().run_until_idle()
+    mail = await Notification.get(subject="Jeto could not sync EMEA")
+    assert "Account: Acme (EMEA)" in mail.body and "credentials" in mail.body.lower()
+
+
+async def test_with_one_integration_the_sync_error_email_names_the_account_alone(world, simulator):
+    _, admin = await world.account("Solo")
+    await wrong_secret_integration(admin, simulator, 0, "Only")
+    await world.worker().run_until_idle()
+    mail = await Notification.get(subject="Jeto could not sync Only")
+    assert mail.body.splitlines()[:2] == ["Account: Solo", "Platform integration: Only"]
+
+
+async def test_creating_a_campaign_never_waits_for_mail(world, simulator):
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    payload = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "Quick"}}))["createCampaign"]
+    assert payload["userErrors"] == [] and payload["campaign"]["status"] == "PROVISIONING"
+    assert await Notification.all().count() == 0
