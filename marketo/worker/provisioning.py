@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from domain import campaign_failures, campaigns, events, jobs, sync_policy
@@ -295,25 +296,69 @@ async def rename_program(worker: Worker, job: Job) -> None:
 async def assets_folder(worker: Worker, job: Job) -> None:
     """Finds the launcher's instance's "Jeto" images-and-files folder, or creates it there."""
     launcher = await Launcher.get_or_none(id=job.launcher_id)
-    if launcher is None or launcher.assets_folder_id is not None:
+    if launcher is None or launcher.deleted_at is not None or launcher.assets_folder_id is not None:
         await queue.finish(job)  # chosen by the user meanwhile: keep their choice
         return
     integration = await PlatformIntegration.get(id=launcher.platform_integration_id)
     client = worker.client_for(integration)
     try:
-        root = await client.get_folder_by_name(IMAGES_AND_FILES)
-        if root is None:
-            await queue.fail(job, f'No "{IMAGES_AND_FILES}" folder in {integration.name}.')
-            return
-        folder = await client.get_folder_by_name(JETO_ASSETS_FOLDER, root=root.ref) or await client.create_folder(
-            JETO_ASSETS_FOLDER, root.ref, description="Images and files of campaigns made with Jeto"
-        )
+        folder = await _jeto_folder(client, launcher, integration)
+    except CannotProvision as problem:
+        await _assets_folder_failed(job, launcher, str(problem))
+        return
     except MarketoError as error:
         if sync_policy.should_retry(job.attempts, error.retryable):
             await queue.retry_later(job, str(error), worker.settings.retry_delay(job.attempts))
         else:
-            await queue.fail(job, str(error))
+            await _assets_folder_failed(job, launcher, str(error))
         return
     row = await _save_folder(integration.id, folder)
-    await Launcher.filter(id=launcher.id, assets_folder_id=None).update(assets_folder_id=row.id)
+    if not await Launcher.filter(id=launcher.id, assets_folder_id=None).update(assets_folder_id=row.id):
+        log.info("launcher %s: an admin chose its assets folder meanwhile; keeping their choice", launcher.id)
     await queue.finish(job)
+
+
+async def _jeto_folder(client: MarketoClient, launcher: Launcher, integration: PlatformIntegration) -> Folder:
+    images = await _images_and_files(client, launcher)
+    if images is None:
+        raise CannotProvision(f'No "{IMAGES_AND_FILES}" folder in {integration.name}.')
+    found = await client.get_folder_by_name(JETO_ASSETS_FOLDER, root=images.ref)
+    return found or await client.create_folder(
+        JETO_ASSETS_FOLDER, images.ref, description="Images and files of campaigns made with Jeto"
+    )
+
+
+async def _images_and_files(client: MarketoClient, launcher: Launcher) -> Folder | None:
+    """The one of the destination folder's workspace when there is one: an instance can have several."""
+    destination = (
+        await MarketoFolder.get_or_none(id=launcher.destination_folder_id) if launcher.destination_folder_id else None
+    )
+    if destination is not None:
+        where = await client.get_folder(FolderRef(destination.marketo_id, destination.marketo_type))
+        if where is not None and where.workspace:
+            found = await client.get_folder_by_name(IMAGES_AND_FILES, workspace=where.workspace)
+            if found is not None:
+                return found
+    return await client.get_folder_by_name(IMAGES_AND_FILES)
+
+
+async def _assets_folder_failed(job: Job, launcher: Launcher, reason: str) -> None:
+    # The launcher keeps no assets folder until its integration's next successful sync queues another try.
+    log.warning("launcher %s got no assets folder (job %s): %s", launcher.id, job.id, reason)
+    await queue.fail(job, reason)
+
+
+async def queue_missing_assets_folders(integration_id: int) -> int:
+    """After a successful sync of an integration: each of its launchers still without an assets folder tries again.
+
+    The worker calls this once the sync is recorded; returns how many jobs were queued.
+    """
+    waiting = Job.filter(kind=JobKind.ASSETS_FOLDER, state__in=queue.ACTIVE, launcher_id__isnull=False).values(
+        "launcher_id"
+    )
+    launchers = await Launcher.filter(
+        platform_integration_id=integration_id, deleted_at=None, assets_folder_id=None
+    ).exclude(id__in=Subquery(waiting))
+    for launcher in launchers:
+        await jobs.enqueue(JobKind.ASSETS_FOLDER, integration_id, launcher_id=launcher.id)
+    return len(launchers)

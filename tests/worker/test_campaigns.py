@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -20,11 +21,11 @@ from domain.models import (
 from marketo.client import MarketoClient
 from marketo.errors import MarketoUnreachable
 from marketo.simulator import SimulatorConfig, create_simulator
-from marketo.simulator.assets import utc_now
+from marketo.simulator.assets import FolderRecord, utc_now
 from marketo.worker import provisioning, queue
 from schema.ids import encode_id
 from tests.api import factories
-from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_CAMPAIGN
+from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_CAMPAIGN, UPDATE_LAUNCHER
 from tests.worker.test_sync import connect
 
 CAMPAIGN = """query($id: ID!) { node(id: $id) { ... on Campaign { name status error
@@ -411,6 +412,102 @@ async def test_a_launcher_without_assets_folder_gets_its_instance_jeto_folder(wo
     assert (await admin(LAUNCHER, {"id": chosen["id"]}))["node"]["assetsFolder"]["id"] == encode_id(
         "MarketoFolder", own.id
     )
+
+
+async def launcher_without_assets_folder(admin, integration, **choices):
+    payload = await admin(
+        CREATE_LAUNCHER, {"input": {"name": "Assets", "platformIntegrationId": integration, **choices}}
+    )
+    return payload["createLauncher"]["launcher"]["id"]
+
+
+async def assets_folder_of(admin, launcher):
+    return (await admin(LAUNCHER, {"id": launcher}))["node"]["assetsFolder"]
+
+
+@pytest.mark.parametrize("cause", ["no Images and Files folder", "credentials changed in Marketo"])
+async def test_a_launcher_left_without_assets_folder_tries_again_after_its_integration_syncs(
+    world, simulator, caplog, cause
+):
+    _, admin = await world.account()
+    emea, mid = await connect(admin, simulator, 1, "EMEA")
+    await world.worker().run_until_idle()
+    instance = simulator.instances[mid]
+    if cause == "no Images and Files folder":
+        images = instance.store.folders.pop(27)
+        expected = 'No "Images and Files" folder in EMEA.'
+    else:
+        secret, instance.client_secret = instance.client_secret, "rotated-in-marketo"
+        instance.expire_tokens()
+        expected = "Bad client credentials"
+    caplog.set_level(logging.WARNING, logger="jeto.worker")
+    launcher = await launcher_without_assets_folder(admin, emea)
+    await world.worker().run_until_idle()
+    assert await assets_folder_of(admin, launcher) is None
+    assert (await Job.get(kind=JobKind.ASSETS_FOLDER)).state is JobState.FAILED
+    assert f"launcher {factories.pk(launcher)} got no assets folder" in caplog.text and expected in caplog.text
+    if cause == "no Images and Files folder":
+        instance.store.add_folder(images)  # an admin fixed it in Marketo
+    else:
+        instance.client_secret = secret  # or gave Jeto the right credentials
+    # What the worker does once a sync of the integration succeeded (see queue_missing_assets_folders):
+    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 1
+    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # queued already
+    await world.worker().run_until_idle()
+    folder = await assets_folder_of(admin, launcher)
+    assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Images and Files/Jeto"
+    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # nobody left without one
+
+
+async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destination(world, simulator):
+    _, admin = await world.account()
+    emea, mid = await connect(admin, simulator, 1, "EMEA")
+    store = simulator.instances[mid].store
+    now = utc_now()
+
+    def folder(name, parent, kind):
+        record = FolderRecord(store.new_folder_id(), name, parent, kind, kind == "Zone", now, now, None, "Partners")
+        return store.add_folder(record)
+
+    activities = folder("Partner activities", None, "Zone")
+    destination = folder("Partner webinars", activities.ref, "Marketing Folder")
+    images = folder("Images and Files", folder("Partner studio", None, "Zone").ref, "Image")
+    await world.worker().run_until_idle()
+    row = await MarketoFolder.get(
+        platform_integration_id=factories.pk(emea), marketo_id=destination.id, marketo_type="Folder"
+    )
+    launcher = await launcher_without_assets_folder(admin, emea, destinationFolderId=encode_id("MarketoFolder", row.id))
+    await world.worker().run_until_idle()
+    made = await assets_folder_of(admin, launcher)
+    assert made["path"] == "/Partner studio/Images and Files/Jeto"
+    record = store.folders[made["marketoId"]]
+    assert record.parent == images.ref and record.workspace == "Partners"
+
+
+async def test_an_assets_folder_an_admin_chooses_while_the_job_runs_is_kept(world, simulator):
+    _, admin = await world.account()
+    emea, mid = await connect(admin, simulator, 1, "EMEA")
+    await world.worker().run_until_idle()
+    instance = simulator.instances[mid]
+    chosen = await MarketoFolder.filter(
+        platform_integration_id=factories.pk(emea), marketo_type="Folder", is_system=False
+    ).first()
+    launcher = await launcher_without_assets_folder(admin, emea)
+    instance.faults.gate = asyncio.Event()
+    worker = asyncio.create_task(world.worker().run_until_idle())
+    for _ in range(200):
+        if instance.stats.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    assert instance.stats.in_flight  # the job is asking Marketo
+    updated = await admin(
+        UPDATE_LAUNCHER, {"input": {"id": launcher, "assetsFolderId": encode_id("MarketoFolder", chosen.id)}}
+    )
+    assert updated["updateLauncher"]["userErrors"] == []
+    instance.faults.gate.set()
+    await worker
+    assert (await assets_folder_of(admin, launcher))["id"] == encode_id("MarketoFolder", chosen.id)
+    assert (await Job.get(kind=JobKind.ASSETS_FOLDER)).state is JobState.DONE
 
 
 async def test_the_campaign_subscription_pushes_each_status_change(world, simulator):
