@@ -376,42 +376,27 @@ async def test_a_launcher_without_assets_folder_gets_its_instance_jeto_folder(wo
     _, admin = await world.account(limit=2)
     (us, us_mid), (emea, emea_mid) = [await connect(admin, simulator, i, name) for i, name in enumerate(("US", "EMEA"))]
     await world.worker().run_until_idle()
-    first = (await admin(CREATE_LAUNCHER, {"input": {"name": "First", "platformIntegrationId": emea}}))[
-        "createLauncher"
-    ]["launcher"]["id"]
-    await world.worker().run_until_idle()
-    second = (await admin(CREATE_LAUNCHER, {"input": {"name": "Second", "platformIntegrationId": emea}}))[
-        "createLauncher"
-    ]["launcher"]["id"]
-    await world.worker().run_until_idle()
-    folders = [(await admin(LAUNCHER, {"id": launcher}))["node"]["assetsFolder"] for launcher in (first, second)]
-    assert folders[0] == folders[1]
-    assert folders[0]["name"] == "Jeto" and folders[0]["platformIntegration"]["id"] == emea
-    assert "Images and Files" in folders[0]["path"]
-    emea_folders = simulator.instances[emea_mid].store.folders
-    assert [f.name for f in emea_folders.values()].count("Jeto") == 1
-    assert simulator.instances[emea_mid].stats.by_operation["create_folder"] == 1  # found, not made, the 2nd time
-    assert calls(simulator, us_mid) == {}
-    # A launcher that names its own assets folder keeps it.
     own = await MarketoFolder.filter(
         platform_integration_id=factories.pk(emea), marketo_type="Folder", is_system=False
     ).first()
-    chosen = (
-        await admin(
-            CREATE_LAUNCHER,
-            {
-                "input": {
-                    "name": "Own",
-                    "platformIntegrationId": emea,
-                    "assetsFolderId": encode_id("MarketoFolder", own.id),
-                }
-            },
-        )
-    )["createLauncher"]["launcher"]
-    await world.worker().run_until_idle()
-    assert (await admin(LAUNCHER, {"id": chosen["id"]}))["node"]["assetsFolder"]["id"] == encode_id(
-        "MarketoFolder", own.id
-    )
+    with untouched(simulator, us_mid):
+        launchers = []
+        for name in ("First", "Second"):
+            payload = await admin(CREATE_LAUNCHER, {"input": {"name": name, "platformIntegrationId": emea}})
+            launchers.append(payload["createLauncher"]["launcher"]["id"])
+            await world.worker().run_until_idle()
+        # A launcher that names its own assets folder keeps it.
+        chosen = {"name": "Own", "platformIntegrationId": emea, "assetsFolderId": encode_id("MarketoFolder", own.id)}
+        launchers.append((await admin(CREATE_LAUNCHER, {"input": chosen}))["createLauncher"]["launcher"]["id"])
+        await world.worker().run_until_idle()
+    first, second, third = [(await admin(LAUNCHER, {"id": launcher}))["node"]["assetsFolder"] for launcher in launchers]
+    assert first == second
+    assert first["name"] == "Jeto" and first["platformIntegration"]["id"] == emea
+    assert "Images and Files" in first["path"]
+    emea_folders = simulator.instances[emea_mid].store.folders
+    assert [f.name for f in emea_folders.values()].count("Jeto") == 1
+    assert simulator.instances[emea_mid].stats.by_operation["create_folder"] == 1  # found, not made, the 2nd time
+    assert third["id"] == encode_id("MarketoFolder", own.id)
 
 
 async def launcher_without_assets_folder(admin, integration, **choices):
