@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tortoise.transactions import in_transaction
 
 from domain import jobs, notifications, outbox
 from domain.errors import Rejected, UserError, UserErrorCode, not_found, reject_if_any
-from domain.models import Account, Campaign, CampaignStatus, JobKind, Launcher, PlatformIntegration, User
+from domain.models import (
+    Account,
+    Campaign,
+    CampaignStatus,
+    JobKind,
+    Launcher,
+    MarketoProgram,
+    PlatformIntegration,
+    User,
+)
 from domain.names import clean_name, name_error
 from domain.viewer import Viewer
 
@@ -25,23 +36,39 @@ async def create(viewer: Viewer, *, launcher_id: int, name: str) -> Campaign:
             submitted_by_id=viewer.user_id,
         )
         await jobs.enqueue(
-            JobKind.PROVISION_CAMPAIGN, launcher.platform_integration_id, priority=jobs.INTERACTIVE, campaign_id=campaign.id
+            JobKind.PROVISION_CAMPAIGN,
+            launcher.platform_integration_id,
+            priority=jobs.INTERACTIVE,
+            campaign_id=campaign.id,
         )
-        await _notify_submitted(campaign, launcher)
     return campaign
 
 
-async def _notify_submitted(campaign: Campaign, launcher: Launcher) -> None:
+async def notify_first_outcome(campaign_id: int) -> None:
+    """The admins' email about a campaign, once: call it in the transaction that records a READY or FAILED.
+
+    Written then rather than at submission, so its "Marketo program" line tells what really happened.
+    """
+    first = await Campaign.filter(id=campaign_id, admins_notified_at=None).update(admins_notified_at=datetime.now(UTC))
+    if not first:
+        return
+    campaign = await Campaign.get(id=campaign_id)
+    launcher = await Launcher.get(id=campaign.launcher_id)
     account = await Account.get(id=campaign.account_id)
     integration = await PlatformIntegration.get(id=launcher.platform_integration_id)
     submitter = await User.get(id=campaign.submitted_by_id)
+    program = await MarketoProgram.get_or_none(id=campaign.marketo_program_id) if campaign.marketo_program_id else None
+    if campaign.status is CampaignStatus.READY and program is not None:
+        program_line = notifications.program_created(program.name, program.url)
+    else:
+        program_line = notifications.program_not_created(campaign.error or "")
     subject, body = notifications.campaign_submitted(
         account=await outbox.account_label(account, integration),
         launcher=launcher.name,
         campaign=campaign.name,
         submitted_on=campaign.submitted_at,
         submitted_by=notifications.person(submitter.name, submitter.email),
-        marketo_program=f"{campaign.name} (created in {integration.name})",
+        marketo_program=program_line,
     )
     await outbox.notify_admins(account.id, subject, body)
 
@@ -61,7 +88,10 @@ async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campa
             changes.update(status=CampaignStatus.PROVISIONING, error=None)
             launcher = await Launcher.get(id=campaign.launcher_id)
             await jobs.enqueue(
-                JobKind.RENAME_PROGRAM, launcher.platform_integration_id, priority=jobs.INTERACTIVE, campaign_id=campaign.id
+                JobKind.RENAME_PROGRAM,
+                launcher.platform_integration_id,
+                priority=jobs.INTERACTIVE,
+                campaign_id=campaign.id,
             )
         await Campaign.filter(id=campaign.id).update(**changes)
     await campaign.refresh_from_db()

@@ -213,8 +213,11 @@ class Campaign(Model):
         "models.MarketoProgram", related_name="campaigns", null=True, on_delete=fields.SET_NULL
     )
     error = fields.TextField(null=True)
-    # Written before the clone call: on a retry, a program of this name in the destination folder is ours.
+    # Written before the clone call, cleared once its outcome is known: while set, a retry looks in the
+    # destination folder for the program whose description carries this campaign's marker, and adopts it.
     clone_requested_at = fields.DatetimeField(null=True)
+    # Written with the admins' email, in the transaction of the first READY or FAILED: they are told once.
+    admins_notified_at = fields.DatetimeField(null=True)
     submitted_at = fields.DatetimeField(auto_now_add=True)
     submitted_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="campaigns", on_delete=fields.RESTRICT

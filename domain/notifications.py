@@ -19,6 +19,15 @@ def person(name: str | None, email: str) -> str:
     return f"{name} ({email})" if name else email
 
 
+def program_created(name: str, url: str | None) -> str:
+    """The "Marketo program" line of a campaign whose program was made: its name, and where to open it."""
+    return f"{name} ({url})" if url else name
+
+
+def program_not_created(reason: str) -> str:
+    return f"could not be created. {reason}"
+
+
 def campaign_submitted(
     *,
     account: str,
@@ -28,7 +37,7 @@ def campaign_submitted(
     submitted_by: str,
     marketo_program: str,
 ) -> tuple[str, str]:
-    """Subject and body of the email the account's admins get when a campaign is submitted."""
+    """Subject and body of the email the account's admins get once a submitted campaign's program is made, or not."""
     lines = [
         f"Account: {account}",
         f"Launcher: {launcher}",

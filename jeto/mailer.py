@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -25,11 +27,25 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** (attempt - 1)))
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Mailer:
-    def __init__(self, smtp_url: Secret | None, *, poll_interval: float = 2.0, sender: str = SENDER) -> None:
+    def __init__(
+        self,
+        smtp_url: Secret | None,
+        *,
+        poll_interval: float = 2.0,
+        sender: str = SENDER,
+        tls_context: ssl.SSLContext | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self._smtp = urlsplit(smtp_url.reveal()) if smtp_url else None
         self._poll_interval = poll_interval
         self._sender = sender
+        self._tls_context = tls_context  # None: the system's trusted certificates
+        self._now = clock
 
     async def run(self) -> None:
         while True:
@@ -45,17 +61,23 @@ class Mailer:
         while (notification := await self._claim()) is not None:
             try:
                 await self._deliver(notification)
-            except (aiosmtplib.SMTPException, OSError) as error:
-                await self._failed(notification, f"{type(error).__name__}: {error}")
+            except Exception as error:  # whatever it is, it is an attempt: MAX_ATTEMPTS ends the retries
+                await self._failed(notification, self._describe(error))
                 continue
             await Notification.filter(id=notification.id).update(
-                state=NotificationState.SENT, sent_at=datetime.now(UTC), last_error=None
+                state=NotificationState.SENT, sent_at=self._now(), last_error=None
             )
             sent += 1
         return sent
 
+    def _describe(self, error: Exception) -> str:
+        """The error in words fit for a log and the outbox row: the SMTP password never appears."""
+        text = f"{type(error).__name__}: {error}"
+        password = unquote(self._smtp.password) if self._smtp and self._smtp.password else ""
+        return text.replace(password, "***") if password else text
+
     async def _claim(self) -> Notification | None:
-        now = datetime.now(UTC)
+        now = self._now()
         async with in_transaction():
             notification = (
                 await Notification.filter(state=NotificationState.PENDING, send_after__lte=now)
@@ -71,13 +93,18 @@ class Mailer:
             return notification
 
     async def _failed(self, notification: Notification, error: str) -> None:
-        log.warning("email %s to %s failed (attempt %s): %s", notification.id, notification.recipients,
-                    notification.attempts, error)
+        log.warning(
+            "email %s to %s failed (attempt %s): %s",
+            notification.id,
+            notification.recipients,
+            notification.attempts,
+            error,
+        )
         if notification.attempts >= MAX_ATTEMPTS:
             await Notification.filter(id=notification.id).update(state=NotificationState.FAILED, last_error=error)
         else:
             await Notification.filter(id=notification.id).update(
-                send_after=datetime.now(UTC) + retry_delay(notification.attempts), last_error=error
+                send_after=self._now() + retry_delay(notification.attempts), last_error=error
             )
 
     async def _deliver(self, notification: Notification) -> None:
@@ -87,8 +114,12 @@ class Mailer:
         message["Subject"] = notification.subject
         message.set_content(notification.body)
         if self._smtp is None:
-            log.info("email (JETO_SMTP_URL unset, not sent) to %s: %s\n%s",
-                     ", ".join(notification.recipients), notification.subject, notification.body)
+            log.info(
+                "email (JETO_SMTP_URL unset, not sent) to %s: %s\n%s",
+                ", ".join(notification.recipients),
+                notification.subject,
+                notification.body,
+            )
             return
         await aiosmtplib.send(
             message,
@@ -97,6 +128,7 @@ class Mailer:
             username=unquote(self._smtp.username) if self._smtp.username else None,
             password=unquote(self._smtp.password) if self._smtp.password else None,
             use_tls=self._smtp.scheme == "smtps",
-            start_tls=None,
+            start_tls=None,  # STARTTLS whenever the server offers it
+            tls_context=self._tls_context,
             timeout=30,
         )

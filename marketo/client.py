@@ -71,13 +71,34 @@ class MarketoClient:
     async def browse_folders(self, root: FolderRef | None = None, max_depth: int | None = None) -> list[Folder]:
         return [folder async for page in self.iter_folder_pages(root, max_depth) for folder in page]
 
-    async def get_folder_by_name(self, name: str, root: FolderRef | None = None, type: str = "Folder") -> Folder | None:
-        params: dict[str, Any] = {"name": name, "type": type}
+    async def get_folder(self, ref: FolderRef) -> Folder | None:
+        envelope = await self._caller.call("GET", f"{ASSET}/folder/{int(ref.id)}.json", params={"type": ref.type})
+        items = page_items(envelope)
+        return Folder.from_json(items[0]) if items else None
+
+    async def get_folder_by_name(
+        self, name: str, root: FolderRef | None = None, type: str = "Folder", workspace: str | None = None
+    ) -> Folder | None:
+        """Marketo cannot search names containing commas: such a name is never found."""
+        params: dict[str, Any] = {"name": name, "type": type, "workSpace": workspace}
         if root is not None:
             params["root"] = root.to_param()
         envelope = await self._caller.call("GET", f"{ASSET}/folder/byName.json", params=params)
         folders = [Folder.from_json(item) for item in page_items(envelope)]
         return next((folder for folder in folders if folder.name == name), folders[0] if folders else None)
+
+    async def folder_content(self, ref: FolderRef) -> list[FolderRef]:
+        """The folders and programs directly in a folder (found even when their names hold commas)."""
+        seen: set[FolderRef] = set()
+        content: list[FolderRef] = []
+        async with aclosing(self._pages(f"folder/{int(ref.id)}/content.json", {"type": ref.type})) as pages:
+            async for page in pages:
+                for item in page:
+                    child = FolderRef(int(item["id"]), str(item.get("type") or "Folder"))
+                    if child not in seen:  # pages are computed per request: an item can show up twice
+                        seen.add(child)
+                        content.append(child)
+        return content
 
     async def create_folder(self, name: str, parent: FolderRef, description: str | None = None) -> Folder:
         form = {"name": name, "parent": parent.to_param(), "description": description}
@@ -113,7 +134,13 @@ class MarketoClient:
             for program in page
         ]
 
+    async def get_program(self, program_id: int) -> Program | None:
+        envelope = await self._caller.call("GET", f"{ASSET}/program/{int(program_id)}.json")
+        items = page_items(envelope)
+        return Program.from_json(items[0]) if items else None
+
     async def get_program_by_name(self, name: str) -> Program | None:
+        """Marketo cannot search names containing commas: such a name is never found."""
         envelope = await self._caller.call("GET", f"{ASSET}/program/byName.json", params={"name": name})
         items = page_items(envelope)
         return Program.from_json(items[0]) if items else None

@@ -78,6 +78,11 @@ class Simulator:
             Route(f"{asset}/folders.json", self._rest("create_folder", _create_folder), methods=["POST"]),
             Route(f"{asset}/folder/byName.json", self._rest("folder_by_name", _folder_by_name), methods=["GET"]),
             Route(f"{asset}/folder/{{id:int}}.json", self._rest("folder_by_id", _folder_by_id), methods=["GET"]),
+            Route(
+                f"{asset}/folder/{{id:int}}/content.json",
+                self._rest("folder_content", _folder_content),
+                methods=["GET"],
+            ),
             Route(f"{asset}/programs.json", self._rest("browse_programs", _browse_programs), methods=["GET"]),
             Route(f"{asset}/program/byName.json", self._rest("program_by_name", _program_by_name), methods=["GET"]),
             Route(f"{asset}/program/{{id:int}}.json", self._rest("program_by_id", _program_by_id), methods=["GET"]),
@@ -231,11 +236,20 @@ async def _folder_by_name(instance: SimulatedInstance, request: Request, params:
     name = params.get("name")
     if not name:
         raise AssetError("701", "name cannot be blank")
+    if "," in name:
+        return success([])  # Marketo cannot search asset names containing commas by name
     kind = params.get("type")
     root = folder_ref_param(params, "root")
-    refs = [f.ref for f in store.folders.values() if f.name == name]
-    refs += [p.ref for p in store.programs.values() if p.name == name]
-    refs = [r for r in refs if (kind is None or r[1] == kind) and (root is None or store.is_under(r, root))]
+    workspace = params.get("workSpace")
+    found = [f for f in store.folders.values() if f.name == name]
+    found += [p for p in store.programs.values() if p.name == name]
+    refs = [
+        f.ref
+        for f in found
+        if (kind is None or f.ref[1] == kind)
+        and (root is None or store.is_under(f.ref, root))
+        and (workspace is None or f.workspace == workspace)
+    ]
     return success([store.folder_json(ref) for ref in sorted(refs)])
 
 
@@ -245,6 +259,17 @@ async def _folder_by_id(instance: SimulatedInstance, request: Request, params: d
         raise AssetError("701", "type cannot be blank")
     ref = (request.path_params["id"], kind)
     return success([instance.store.folder_json(ref)] if instance.store.exists(ref) else [])
+
+
+async def _folder_content(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
+    kind = params.get("type")
+    if kind not in ("Folder", "Program"):
+        raise AssetError("701", "type cannot be blank")
+    max_return = int_param(params, "maxReturn", 20, low=1, high=MAX_RETURN)
+    offset = int_param(params, "offset", 0, low=0, high=10**9)
+    ref = (request.path_params["id"], kind)
+    children = instance.store.children(ref) if instance.store.exists(ref) else []
+    return success([{"id": child[0], "type": child[1]} for child in children[offset : offset + max_return]])
 
 
 async def _create_folder(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
@@ -283,6 +308,8 @@ async def _program_by_name(instance: SimulatedInstance, request: Request, params
     name = params.get("name")
     if not name:
         raise AssetError("701", "name cannot be blank")
+    if "," in name:
+        return success([])  # Marketo cannot search asset names containing commas by name
     found = [p for p in instance.store.programs.values() if p.name == name]
     return success([instance.store.program_json(p, with_tags=True) for p in found])
 
