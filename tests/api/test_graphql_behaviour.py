@@ -122,3 +122,38 @@ async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world
     cursor = base64.urlsafe_b64encode(b"cursor:" + b"9" * 30).decode()
     errors = await admin.errors("query($c: String) { account { launchers(after: $c) { totalCount } } }", {"c": cursor})
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_without_its_message(world, monkeypatch, caplog):
+    from schema import nodes
+
+    secret_message = "password=hunter2-in-an-exception-message"
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+
+    def explode(cls, pi):
+        raise RuntimeError(secret_message)
+
+    def unserializable(cls, pi):
+        status = original(pi)
+        status.state = "NOT-A-STATE"  # the enum cannot serialize this: an internal error, not the caller's
+        return status
+
+    original = nodes.SyncStatus.of
+    query = "{ account { platformIntegrations { syncStatus { state } } } }"
+    cases = ((explode, "RuntimeError", "in explode"), (unserializable, "GraphQLError", "in coerce_output_value"))
+    for replacement, logged_type, frame in cases:
+        caplog.clear()
+        monkeypatch.setattr(nodes.SyncStatus, "of", classmethod(replacement))
+        with caplog.at_level(logging.INFO):
+            response = await admin.post(query)
+        body = response.json()
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+        assert error["message"] == "Internal server error."
+        assert error["path"][:3] == ["account", "platformIntegrations", 0] and error["locations"]
+        assert secret_message not in response.text and "NOT-A-STATE" not in response.text
+        assert "Traceback" not in response.text and 'File "' not in response.text
+        logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert logged and logged_type in logged[0].getMessage() and frame in logged[0].getMessage()
+        assert secret_message not in caplog.text and "NOT-A-STATE" not in caplog.text
