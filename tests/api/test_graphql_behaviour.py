@@ -157,3 +157,24 @@ async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_witho
         logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert logged and logged_type in logged[0].getMessage() and frame in logged[0].getMessage()
         assert secret_message not in caplog.text and "NOT-A-STATE" not in caplog.text
+
+
+async def test_the_same_document_is_validated_once_and_the_limits_still_apply(world):
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from schema import VALIDATION_CACHE_SIZE
+
+    cache = _get_validate_cache(VALIDATION_CACHE_SIZE)
+    _, admin = await world.account()
+    query = "query CacheProbe { viewer { email } account { name } }"
+    await admin(query)
+    before = cache.cache_info()
+    await admin(query)
+    after = cache.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    deep = "query DeepProbe { account { launchers { edges { node { platformIntegration { programs { edges { node { folder { platformIntegration { folders { edges { node { platformIntegration { name } } } } } } } } } } } } } } }"
+    aliases = "query AliasProbe { " + " ".join(f"a{i}: viewer {{ id }}" for i in range(40)) + " }"
+    for _ in range(2):  # the second time from the cache, with the same errors
+        assert "depth" in (await admin.errors(deep))[0]["message"]
+        assert "aliases" in (await admin.errors(aliases))[0]["message"]
+    assert cache.cache_info().hits == after.hits + 2
