@@ -52,16 +52,10 @@ def code_of(error: GraphQLError) -> str:
     return BAD_USER_INPUT if error.path is None else INTERNAL_SERVER_ERROR
 
 
-def _log_unexpected(error: GraphQLError) -> None:
-    """Type and frames only: an exception's message could carry data we must not log."""
-    original = error.original_error or error
-    frames = "".join(traceback.format_tb(original.__traceback__)) if original.__traceback__ else "(no frames)\n"
-    log.error(
-        "unexpected %s in %s\n%s",
-        type(original).__name__,
-        ".".join(map(str, error.path or [])),
-        frames.rstrip(),
-    )
+def log_unexpected(error: BaseException, where: str) -> None:
+    """Type and frames only (file, line, function; no source text): a message could carry data we must not log."""
+    frames = [f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(error.__traceback__)]
+    log.error("unexpected %s in %s\n%s", type(error).__name__, where, "\n".join(frames) or "  (no frames)")
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
@@ -72,7 +66,7 @@ def with_code(error: GraphQLError) -> GraphQLError:
         return coded(error, expected.code, str(expected))
     if error.path is None:
         return coded(error, BAD_USER_INPUT, without_values(error.message))
-    _log_unexpected(error)
+    log_unexpected(error.original_error or error, ".".join(map(str, error.path)))
     return coded(error, INTERNAL_SERVER_ERROR, "Internal server error.")
 
 
