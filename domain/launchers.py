@@ -35,7 +35,7 @@ class AssetChoice:
 
 
 async def creation_check(account_id: int) -> UserError | None:
-    """Why a launcher cannot be created now (a sync is queued or running), or None."""
+    """Why a launcher cannot be created now (no integration yet, or a sync queued or running), or None."""
     states = await PlatformIntegration.filter(account_id=account_id, deleted_at=None).values_list(
         "name", "sync_state"
     )
@@ -43,7 +43,8 @@ async def creation_check(account_id: int) -> UserError | None:
     if verdict.allowed:
         return None
     assert verdict.reason is not None and verdict.message is not None
-    return UserError(verdict.reason, verdict.message)
+    missing_integration = verdict.reason is UserErrorCode.PLATFORM_INTEGRATION_REQUIRED
+    return UserError(verdict.reason, verdict.message, ("input", "platformIntegrationId") if missing_integration else None)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,15 @@ async def test_with_one_integration_it_is_used_without_being_named(world):
     assert payload["launcher"]["platformIntegration"]["id"] == pi
 
 
-async def test_without_any_integration_a_launcher_cannot_be_created(world):
+async def test_without_any_integration_a_launcher_cannot_be_created_and_the_account_says_so(world):
     _, admin = await world.account()
+    creation = (await admin(ACCOUNT))["account"]["launcherCreation"]
+    assert creation["allowed"] is False and creation["reason"] == "PLATFORM_INTEGRATION_REQUIRED"
+    assert "Marketo" in creation["message"]
     payload = await create_launcher(admin)
-    assert [e["code"] for e in payload["userErrors"]] == ["PLATFORM_INTEGRATION_REQUIRED"]
+    assert [(e["code"], e["field"], e["message"]) for e in payload["userErrors"]] == [
+        ("PLATFORM_INTEGRATION_REQUIRED", ["input", "platformIntegrationId"], creation["message"])
+    ]
 
 
 async def test_with_several_integrations_one_must_be_named(world):

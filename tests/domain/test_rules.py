@@ -144,6 +144,12 @@ def test_launcher_creation_is_refused_while_any_integration_is_queued_or_syncing
     assert not verdict.allowed and verdict.reason is UserErrorCode.SYNC_IN_PROGRESS and "'B'" in verdict.message
 
 
+def test_launcher_creation_needs_an_integration_first():
+    verdict = launcher_creation([])
+    assert not verdict.allowed and verdict.reason is UserErrorCode.PLATFORM_INTEGRATION_REQUIRED
+    assert verdict.message == launcher_rules.launcher_integration(None, []).message
+
+
 # endpoints
 
 
