@@ -141,21 +141,18 @@ class Updated:
     credentials_changed: bool
 
 
-async def update(
-    viewer: Viewer,
-    integration_id: int,
-    *,
+CREDENTIAL_COLUMNS = frozenset({"rest_endpoint", "identity_endpoint", "client_id", "client_secret_encrypted"})
+
+
+def _changes(
+    integration: PlatformIntegration,
     name: str | None,
     credentials: CredentialsInput | None,
     sealer: SecretSealer,
     allowed_hosts: Sequence[str],
-) -> Updated:
+) -> dict[str, object]:
+    """The columns that change; new credentials also mark the connection untested and the next sync full."""
     field = ("input", "credentials")
-    integration = await get_for_admin(viewer, integration_id, ("input", "id"))
-    errors: list[UserError | None] = [name_error(name, ("input", "name")) if name is not None else None]
-    if credentials is not None:
-        errors += _credentials_errors(credentials, field)
-    reject_if_any(errors)
     changes: dict[str, object] = {}
     if name is not None:
         changes["name"] = clean_name(name)
@@ -173,17 +170,36 @@ async def update(
             candidate["client_secret_encrypted"] = sealer.seal(credentials.client_secret)
             candidate["client_secret_hint"] = secret_hint(credentials.client_secret)
         changes.update({k: v for k, v in candidate.items() if getattr(integration, k) != v})
-    credentials_changed = bool(
-        {"rest_endpoint", "identity_endpoint", "client_id", "client_secret_encrypted"} & changes.keys()
-    )
-    if credentials_changed:
+    if CREDENTIAL_COLUMNS & changes.keys():
         changes.update(connection_status=ConnectionStatus.UNTESTED, needs_full_sync=True)
+    return changes
+
+
+async def update(
+    viewer: Viewer,
+    integration_id: int,
+    *,
+    name: str | None,
+    credentials: CredentialsInput | None,
+    sealer: SecretSealer,
+    allowed_hosts: Sequence[str],
+) -> Updated:
+    await get_for_admin(viewer, integration_id, ("input", "id"))
+    errors: list[UserError | None] = [name_error(name, ("input", "name")) if name is not None else None]
+    if credentials is not None:
+        errors += _credentials_errors(credentials, ("input", "credentials"))
+    reject_if_any(errors)
     try:
         async with in_transaction():
+            # Under the account lock a concurrent delete has either committed (and we see it) or waits for us.
+            await lock_account(viewer.account_id)
+            integration = await _still_there(viewer, integration_id, ("input", "id"))
+            changes = _changes(integration, name, credentials, sealer, allowed_hosts)
             if "name" in changes and await _name_taken(viewer.account_id, str(changes["name"]), except_id=integration.id):
                 raise Rejected([_name_taken_error(("input", "name"))])
             if changes:
                 await PlatformIntegration.filter(id=integration.id).update(**changes)
+            credentials_changed = bool(CREDENTIAL_COLUMNS & changes.keys())
             if credentials_changed:
                 await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
@@ -192,13 +208,13 @@ async def update(
     return Updated(integration, credentials_changed)
 
 
-async def _still_there(viewer: Viewer, integration_id: int) -> PlatformIntegration:
+async def _still_there(viewer: Viewer, integration_id: int, field: tuple[str, ...] = ("id",)) -> PlatformIntegration:
     """Read again under the account lock: a concurrent request may have deleted it or moved the default."""
     integration = await PlatformIntegration.get_or_none(
         id=integration_id, account_id=viewer.account_id, deleted_at=None
     )
     if integration is None:
-        raise Rejected([not_found("platform integration", ("id",))])
+        raise Rejected([not_found("platform integration", field)])
     return integration
 
 
