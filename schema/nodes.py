@@ -160,7 +160,9 @@ class PlatformIntegration(Node):
         query = models.MarketoFolder.filter(platform_integration_id=self.model.id)
         if search:
             query = query.filter(name__icontains=search)
-        return await paginate(query, first=first, default_first=100, after=after, wrap=MarketoFolder.wrap)
+        return await paginate(
+            query, first=first, default_first=100, after=after, wrap=MarketoFolder.wrap, listing="PlatformIntegration.folders"
+        )
 
     @strawberry.field(description="Programs synced from this integration's Marketo instance only.")
     async def programs(
@@ -176,12 +178,17 @@ class PlatformIntegration(Node):
             query = query.filter(folder_id=pk_argument(folder_id, "MarketoFolder", "folderId"))
         if search:
             query = query.filter(name__icontains=search)
-        return await paginate(query, first=first, default_first=100, after=after, wrap=MarketoProgram.wrap)
+        return await paginate(
+            query, first=first, default_first=100, after=after, wrap=MarketoProgram.wrap, listing="PlatformIntegration.programs"
+        )
 
     @strawberry.field(description="Past and current syncs, newest first.")
     async def sync_runs(self, first: int | None = 20, after: str | None = None) -> Connection[SyncRun]:
         query = models.SyncRun.filter(platform_integration_id=self.model.id)
-        return await paginate(query, first=first, default_first=20, after=after, wrap=SyncRun.wrap, newest_first=True)
+        return await paginate(
+            query, first=first, default_first=20, after=after, wrap=SyncRun.wrap, newest_first=True,
+            listing="PlatformIntegration.syncRuns",
+        )
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -370,8 +377,9 @@ class Launcher(Node):
     @strawberry.field
     async def campaigns(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[Campaign]:
         first = check_first(first, 50)
-        rows, total = await info.context.loaders.campaign_page.load((self.model.id, first, after_id(after)))
-        return build_connection(rows, first, total, Campaign.wrap)
+        start = after_id(after, "Launcher.campaigns", newest_first=True)
+        rows, total = await info.context.loaders.campaign_page.load((self.model.id, first, start))
+        return build_connection(rows, first, total, Campaign.wrap, listing="Launcher.campaigns", newest_first=True)
 
     @strawberry.field(description="Collaborators granted this launcher (admins see every launcher anyway).")
     async def collaborators(self, info: Info) -> list[User]:
@@ -480,7 +488,7 @@ class Account(Node):
         query = info.context.viewer.launchers()
         if platform_integration_id is not None:
             query = query.filter(platform_integration_id=await _visible_integration(info, platform_integration_id))
-        return await paginate(query, first=first, after=after, wrap=Launcher.wrap)
+        return await paginate(query, first=first, after=after, wrap=Launcher.wrap, listing="Account.launchers")
 
     @strawberry.field(description="Campaigns the viewer may see; optionally only those of one integration or launcher.")
     async def campaigns(
@@ -501,7 +509,9 @@ class Account(Node):
             if not await viewer.launchers(include_deleted=True).filter(id=pk).exists():
                 raise NotFound("No launcher with this id.")
             query = query.filter(launcher_id=pk)
-        return await paginate(query, first=first, after=after, wrap=Campaign.wrap, newest_first=True)
+        return await paginate(
+            query, first=first, after=after, wrap=Campaign.wrap, newest_first=True, listing="Account.campaigns"
+        )
 
     @strawberry.field(
         description="ERROR if any integration is in ERROR; else SYNCING if any is QUEUED or SYNCING; "

@@ -119,7 +119,7 @@ async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     import base64
 
-    cursor = base64.urlsafe_b64encode(b"cursor:" + b"9" * 30).decode()
+    cursor = base64.urlsafe_b64encode(b"Account.launchers:asc:" + b"9" * 30).decode()
     errors = await admin.errors("query($c: String) { account { launchers(after: $c) { totalCount } } }", {"c": cursor})
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -178,3 +178,47 @@ async def test_the_same_document_is_validated_once_and_the_limits_still_apply(wo
         assert "depth" in (await admin.errors(deep))[0]["message"]
         assert "aliases" in (await admin.errors(aliases))[0]["message"]
     assert cache.cache_info().hits == after.hits + 2
+
+
+async def test_a_cursor_is_accepted_only_by_the_list_that_returned_it(world):
+    _, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    await factories.folder(pi, "F1")
+    await factories.program(pi, "P1")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
+    for name in ("C1", "C2"):
+        await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": name}})
+    page = "pageInfo { endCursor }"
+    data = await admin(f"""query($pi: ID!) {{ account {{
+        launchers(first: 1) {{ {page} }} campaigns(first: 1) {{ {page} }} }}
+        node(id: $pi) {{ ... on PlatformIntegration {{ folders(first: 1) {{ {page} }} programs(first: 1) {{ {page} }}
+          syncRuns(first: 1) {{ {page} }} }} }} }}""", {"pi": pi})
+    launcher_campaigns = await admin(
+        f'query($id: ID!) {{ node(id: $id) {{ ... on Launcher {{ campaigns(first: 1) {{ {page} }} }} }} }}', {"id": launcher}
+    )
+    cursors = {
+        "Account.launchers": data["account"]["launchers"]["pageInfo"]["endCursor"],
+        "Account.campaigns": data["account"]["campaigns"]["pageInfo"]["endCursor"],
+        "PlatformIntegration.folders": data["node"]["folders"]["pageInfo"]["endCursor"],
+        "PlatformIntegration.programs": data["node"]["programs"]["pageInfo"]["endCursor"],
+        "PlatformIntegration.syncRuns": data["node"]["syncRuns"]["pageInfo"]["endCursor"],
+        "Launcher.campaigns": launcher_campaigns["node"]["campaigns"]["pageInfo"]["endCursor"],
+    }
+    assert all(cursors.values()) and len(set(cursors.values())) == len(cursors)
+    lists = {
+        "Account.launchers": ("{ account { launchers(after: $c) { totalCount } } }", None),
+        "Account.campaigns": ("{ account { campaigns(after: $c) { totalCount } } }", None),
+        "PlatformIntegration.folders": ("{ node(id: $id) { ... on PlatformIntegration { folders(after: $c) { totalCount } } } }", pi),
+        "PlatformIntegration.programs": ("{ node(id: $id) { ... on PlatformIntegration { programs(after: $c) { totalCount } } } }", pi),
+        "PlatformIntegration.syncRuns": ("{ node(id: $id) { ... on PlatformIntegration { syncRuns(after: $c) { totalCount } } } }", pi),
+        "Launcher.campaigns": ("{ node(id: $id) { ... on Launcher { campaigns(after: $c) { totalCount } } } }", launcher),
+    }
+    for target, (selection, node_id) in lists.items():
+        query = f"query($c: String, $id: ID!) {selection}" if node_id else f"query($c: String) {selection}"
+        for source, cursor in cursors.items():
+            variables = {"c": cursor, **({"id": node_id} if node_id else {})}
+            body = (await admin.post(query, variables)).json()
+            if source == target:
+                assert not body.get("errors"), (source, body)
+            else:
+                assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (source, target)
