@@ -29,7 +29,11 @@ def _gid(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
 
 
-@strawberry.type
+@strawberry.type(
+    description="A person of the account. Admins see every user; a collaborator sees the users reachable through "
+    "what they may see (themselves, whoever submitted a campaign they see, the collaborators of launchers granted "
+    "to them), through fields and `node` alike."
+)
 class User(Node):
     model: Private[models.User]
 
@@ -515,7 +519,8 @@ class Account(Node):
 
     @strawberry.field(
         description="ERROR if any integration is in ERROR; else SYNCING if any is QUEUED or SYNCING; "
-        "else COMPLETED if all are COMPLETED; else NEVER_SYNCED."
+        "else COMPLETED if all are COMPLETED; else NEVER_SYNCED. For a collaborator, over the integrations they "
+        "see (those behind their launchers), as `accountSyncStatus` and `platformIntegrations` are."
     )
     async def sync_state(self, info: Info) -> SyncState:
         states = await info.context.viewer.integrations().values_list("sync_state", flat=True)

@@ -132,3 +132,41 @@ async def test_collaborators_of_a_launcher_are_replaced_and_must_be_collaborator
     admin_id, _ = await world.user(mine["account_id"], Role.ADMIN)
     refused = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", admin_id)]}))
     assert [e["code"] for e in refused["setLauncherCollaborators"]["userErrors"]] == ["INVALID_INPUT"]
+
+
+async def test_a_collaborator_sees_the_same_users_through_fields_and_through_node(world):
+    """Themselves, the submitters of campaigns they see, and the collaborators of launchers granted to them."""
+    mine = await build(world)
+    admin, collaborator = mine["admin"], mine["collaborator"]
+    peer_id, peer = await world.user(mine["account_id"])  # shares the granted launcher
+    stranger_id, _ = await world.user(mine["account_id"])  # works on the hidden launcher only
+    silent_admin_id, _ = await world.user(mine["account_id"], Role.ADMIN)  # submitted nothing the collaborator sees
+    await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", mine["collaborator_id"]), encode_id("User", peer_id)]})
+    await admin(SET_COLLABORATORS, {"launcherId": mine["hidden"], "userIds": [encode_id("User", stranger_id)]})
+    await peer(CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "By the peer"}})
+    data = await collaborator("""{ viewer { id email }
+        account { launchers { edges { node { collaborators { id email } campaigns { edges { node { submittedBy { id email } } } } } } }
+                  campaigns { edges { node { submittedBy { id email } } } } } }""")
+    through_fields = {data["viewer"]["id"]: data["viewer"]["email"]}
+    for edge in data["account"]["launchers"]["edges"]:
+        through_fields.update({u["id"]: u["email"] for u in edge["node"]["collaborators"]})
+        through_fields.update({c["node"]["submittedBy"]["id"]: c["node"]["submittedBy"]["email"] for c in edge["node"]["campaigns"]["edges"]})
+    through_fields.update({c["node"]["submittedBy"]["id"]: c["node"]["submittedBy"]["email"] for c in data["account"]["campaigns"]["edges"]})
+    admin_id = (await admin("{ viewer { id } }"))["viewer"]["id"]
+    assert set(through_fields) == {encode_id("User", mine["collaborator_id"]), encode_id("User", peer_id), admin_id}
+    for user_id, email in through_fields.items():
+        node = (await collaborator("query($id: ID!) { node(id: $id) { ... on User { id email } } }", {"id": user_id}))["node"]
+        assert node == {"id": user_id, "email": email}, user_id
+    for hidden in (stranger_id, silent_admin_id):
+        assert (await collaborator(NODE, {"id": encode_id("User", hidden)}))["node"] is None
+        assert (await admin(NODE, {"id": encode_id("User", hidden)}))["node"] is not None
+
+
+async def test_a_collaborators_account_sync_state_adds_up_the_integrations_they_see(world):
+    mine = await build(world)
+    await factories.set_sync_state(mine["us"], "COMPLETED")
+    await factories.set_sync_state(mine["emea"], "ERROR")  # behind the hidden launcher only
+    assert (await mine["admin"]("{ account { syncState } }"))["account"]["syncState"] == "ERROR"
+    assert (await mine["collaborator"]("{ account { syncState } }"))["account"]["syncState"] == "COMPLETED"
+    description = (await mine["admin"]('{ __type(name: "Account") { fields { name description } } }'))["__type"]["fields"]
+    assert "collaborator" in next(f["description"] for f in description if f["name"] == "syncState")
