@@ -16,7 +16,7 @@ from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
 from domain.models import ConnectionStatus, Job, JobState, Launcher, PlatformIntegration, SyncRun, SyncTrigger
-from domain.names import clean_name, name_error
+from domain.names import clean_name, name_error, unstorable
 from domain.sync_state import BUSY, SyncState
 from domain.viewer import Viewer
 
@@ -47,6 +47,9 @@ class Created:
 def _text_error(value: str | None, field: tuple[str, ...], label: str, max_length: int) -> UserError | None:
     if value is None:
         return None
+    problem = unstorable(value)
+    if problem:
+        return UserError(UserErrorCode.INVALID_INPUT, f"The {label} {problem}.", field)
     if not value.strip():
         return UserError(UserErrorCode.INVALID_INPUT, f"The {label} cannot be empty.", field)
     if len(value) > max_length:
@@ -54,10 +57,18 @@ def _text_error(value: str | None, field: tuple[str, ...], label: str, max_lengt
     return None
 
 
+def _endpoint_text_error(value: str | None, field: tuple[str, ...]) -> UserError | None:
+    """Only what the URL checks cannot see; they judge the rest."""
+    problem = unstorable(value) if value is not None else None
+    return UserError(UserErrorCode.INVALID_INPUT, f"The endpoint {problem}.", field) if problem else None
+
+
 def _credentials_errors(creds: CredentialsInput, field: tuple[str, ...]) -> list[UserError | None]:
     return [
         _text_error(creds.client_id, (*field, "clientId"), "client id", 200),
         _text_error(creds.client_secret, (*field, "clientSecret"), "client secret", 500),
+        _endpoint_text_error(creds.rest_endpoint, (*field, "restEndpoint")),
+        _endpoint_text_error(creds.identity_endpoint, (*field, "identityEndpoint")),
     ]
 
 

@@ -9,8 +9,9 @@ from strawberry import Private
 
 from domain import entitlements, models, sync_state
 from domain.launchers import creation_check
+from domain.names import unstorable
 from resolvers.context import Context
-from resolvers.errors import Forbidden, NotFound
+from resolvers.errors import BadUserInput, Forbidden, NotFound
 from resolvers.ids import pk_argument
 from resolvers.pagination import after_id, build_connection, check_first, paginate
 from schema.connections import Connection
@@ -163,7 +164,7 @@ class PlatformIntegration(Node):
     ) -> Connection[MarketoFolder]:
         query = models.MarketoFolder.filter(platform_integration_id=self.model.id)
         if search:
-            query = query.filter(name__icontains=search)
+            query = query.filter(name__icontains=_search(search))
         return await paginate(
             query, first=first, default_first=100, after=after, wrap=MarketoFolder.wrap, listing="PlatformIntegration.folders"
         )
@@ -179,9 +180,12 @@ class PlatformIntegration(Node):
     ) -> Connection[MarketoProgram]:
         query = models.MarketoProgram.filter(platform_integration_id=self.model.id)
         if folder_id is not None:
-            query = query.filter(folder_id=pk_argument(folder_id, "MarketoFolder", "folderId"))
+            folder = pk_argument(folder_id, "MarketoFolder", "folderId")
+            if not await models.MarketoFolder.filter(id=folder, platform_integration_id=self.model.id).exists():
+                raise NotFound("No folder with this id in this platform integration.")
+            query = query.filter(folder_id=folder)
         if search:
-            query = query.filter(name__icontains=search)
+            query = query.filter(name__icontains=_search(search))
         return await paginate(
             query, first=first, default_first=100, after=after, wrap=MarketoProgram.wrap, listing="PlatformIntegration.programs"
         )
@@ -201,6 +205,13 @@ class PlatformIntegration(Node):
     @classmethod
     def wrap(cls, model: models.PlatformIntegration) -> PlatformIntegration:
         return cls(model=model)
+
+
+def _search(value: str) -> str:
+    problem = unstorable(value)
+    if problem:
+        raise BadUserInput(f"`search` {problem}.")
+    return value
 
 
 async def _integration(info: Info, pk: int) -> PlatformIntegration:
