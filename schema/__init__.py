@@ -12,6 +12,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.types import ExecutionResult
 
 from schema import nodes
+from schema.cost import cost_limit
 from schema.errors import CodedErrors, with_code
 from schema.metrics import OperationMetrics
 from schema.mutation import Mutation
@@ -21,6 +22,7 @@ from schema.subscription import Subscription
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 3000
+MAX_REQUESTED_NODES = 10_000
 PARSER_CACHE_SIZE = 256
 VALIDATION_CACHE_SIZE = 256
 
@@ -64,6 +66,7 @@ schema = JetoSchema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
+        cost_limit(MAX_REQUESTED_NODES),  # after ValidationCache: counts only documents found valid
         CodedErrors,
         OperationMetrics,
     ],

@@ -221,3 +221,29 @@ async def test_a_cursor_is_accepted_only_by_the_list_that_returned_it(world):
                 assert not body.get("errors"), (source, body)
             else:
                 assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (source, target)
+
+
+async def test_queries_asking_for_too_many_nodes_are_refused_before_running(world):
+    from graphql import get_introspection_query
+
+    from schema import MAX_REQUESTED_NODES
+
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    nested = "launchers(first: 500) { edges { node { campaigns(first: 500) { totalCount edges { node { id } } } } } }"
+    by_variable = "query($n: Int) { account { launchers(first: $n) { edges { node { campaigns(first: $n) { totalCount } } } } } }"
+    by_fragment = "query { account { ...Big } } fragment Big on Account { " + nested + " }"
+    twice = "{ account { a: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } b: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } } }"
+    inline = '{ node(id: "QWNjb3VudDox") { ... on Account { ' + nested + " } } }"
+    for query, variables in ((f"{{ account {{ {nested} }} }}", None), (by_variable, {"n": 500}), (by_fragment, None),
+                             (twice, None), (inline, None)):
+        response = await admin.post(query, variables)
+        body = response.json()
+        assert body["data"] is None, query
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and f"{MAX_REQUESTED_NODES:,}" in error["message"], error
+    # The same shapes within the limit run, as do the dashboard and GraphiQL's introspection.
+    assert (await admin(by_variable, {"n": 20}))["account"]["launchers"]["edges"] == []
+    assert (await admin(twice.replace("first: 15", "first: 5")))["account"]["a"]["edges"] == []
+    assert (await admin(DASHBOARD))["account"]["launchers"]["totalCount"] == 0
+    assert (await admin(get_introspection_query()))["__schema"]["queryType"]["name"] == "Query"
