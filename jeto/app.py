@@ -25,7 +25,7 @@ from tortoise.functions import Count
 
 from domain.models import Job
 from jeto import graphiql, graphql_http
-from jeto.auth import AuthenticationFailed
+from jeto.auth import AuthenticationFailed, check_settings
 from jeto.bus import bus_healthy
 from jeto.database import tortoise_config
 from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
@@ -196,6 +196,7 @@ def create_app(
     demo: DemoAccess | None = None,
 ) -> Starlette:
     """`marketo_transport` lets tests route Marketo calls to an in-process simulator."""
+    check_settings(settings)  # refuse to start with unsafe settings, before serving anything
     graphql = JetoGraphQL(
         schema,
         demo=demo,
