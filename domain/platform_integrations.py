@@ -234,10 +234,13 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
     async with in_transaction():
         await lock_account(viewer.account_id)
         integration = await _still_there(viewer, integration.id)
+        live = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
+        flags = defaults.defaults_after_switch(
+            [defaults.IntegrationRank(pi.id, pi.is_default, pi.id) for pi in live], integration.id
+        )
         # Unset first: the partial unique index allows at most one default at any instant.
-        await PlatformIntegration.filter(account_id=viewer.account_id, is_default=True).exclude(
-            id=integration.id
-        ).update(is_default=False)
+        unset = [pk for pk, is_default in flags.items() if not is_default]
+        await PlatformIntegration.filter(id__in=unset, is_default=True).update(is_default=False)
         await PlatformIntegration.filter(id=integration.id).update(is_default=True)
     await integration.refresh_from_db()
     return integration
@@ -246,7 +249,7 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
 async def delete(viewer: Viewer, integration_id: int) -> int:
     integration = await get_for_admin(viewer, integration_id, ("id",))
     async with in_transaction():
-        await lock_account(viewer.account_id)
+        account = await lock_account(viewer.account_id)
         integration = await _still_there(viewer, integration.id)
         in_use = await Launcher.filter(platform_integration_id=integration.id, deleted_at=None).count()
         reject_if_any([deletion_error(in_use)])
@@ -259,13 +262,19 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
         await SyncRun.filter(platform_integration_id=integration.id, state__in=[s.value for s in BUSY]).update(
             state=SyncState.ERROR, error="The integration was deleted.", finished_at=now, next_attempt_at=None
         )
+        remaining = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None).order_by("id")
         if integration.is_default:
-            remaining = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
             successor = defaults.successor_default(
                 [defaults.IntegrationRank(pi.id, pi.is_default, pi.id) for pi in remaining]
             )
             if successor is not None:
                 await PlatformIntegration.filter(id=successor).update(is_default=True)
+        # A deleted integration frees its place in the plan, as a raised limit does: the oldest trials move in.
+        limit = entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations
+        flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in remaining])
+        for pi, is_trial in zip(remaining, flags, strict=True):
+            if pi.is_trial != is_trial:
+                await PlatformIntegration.filter(id=pi.id).update(is_trial=is_trial)
     return integration.id
 
 
