@@ -147,7 +147,20 @@ def test_sso_without_an_audience_refuses_to_start(settings):
     assert "JETO_JWT_AUDIENCE" in message and "\n" not in message
 
 
-def test_the_serve_command_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def logging_restored():
+    """`jeto serve` points the root logger at its stderr; put back what the test run had."""
+    import logging
+
+    root, tortoise = logging.getLogger(), logging.getLogger("tortoise")
+    saved = root.handlers[:], root.level, tortoise.level
+    yield
+    root.handlers[:], _, _ = saved
+    root.setLevel(saved[1])
+    tortoise.setLevel(saved[2])
+
+
+def test_the_serve_command_says_so_in_one_line(tmp_path, monkeypatch, capsys, logging_restored):
     from jeto import cli
 
     monkeypatch.setenv("JETO_DATABASE_URL", f"sqlite://{tmp_path / 'jeto.sqlite3'}")
