@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from domain.errors import UserError, UserErrorCode
 
+NO_INTEGRATION = "Connect a Marketo instance (create a platform integration) before creating a launcher."
+
 
 def launcher_integration(requested: int | None, account_integrations: Sequence[int]) -> int | UserError:
     """The integration a new launcher is bound to, or why there is none."""
@@ -20,7 +22,7 @@ def launcher_integration(requested: int | None, account_integrations: Sequence[i
     if not account_integrations:
         return UserError(
             UserErrorCode.PLATFORM_INTEGRATION_REQUIRED,
-            "Connect a Marketo instance before creating a launcher.",
+            NO_INTEGRATION,
             field,
         )
     return UserError(

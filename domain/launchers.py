@@ -21,7 +21,7 @@ from domain.models import (
     User,
 )
 from domain.names import clean_name, name_error
-from domain.sync_state import SyncState, launcher_creation
+from domain.sync_state import launcher_creation
 from domain.viewer import Viewer
 
 
@@ -34,16 +34,21 @@ class AssetChoice:
     assets_folder_id: int | None = None
 
 
-async def creation_check(account_id: int) -> UserError | None:
-    """Why a launcher cannot be created now (a sync is queued or running), or None."""
-    states = await PlatformIntegration.filter(account_id=account_id, deleted_at=None).values_list(
-        "name", "sync_state"
-    )
-    verdict = launcher_creation([(name, SyncState(state)) for name, state in states])
+async def creation_check(account_id: int, *, lock: bool = False) -> UserError | None:
+    """Why a launcher cannot be created now (no integration yet, or a sync queued or running), or None.
+
+    With `lock`, the integrations' rows stay locked until the transaction ends: a sync queued meanwhile
+    (queue_sync and the worker lock the same row) waits for the launcher instead of slipping in after
+    this check and before its commit.
+    """
+    query = PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id")
+    rows = await (query.select_for_update() if lock else query)
+    verdict = launcher_creation([(row.name, row.sync_state) for row in rows])
     if verdict.allowed:
         return None
     assert verdict.reason is not None and verdict.message is not None
-    return UserError(verdict.reason, verdict.message)
+    missing_integration = verdict.reason is UserErrorCode.PLATFORM_INTEGRATION_REQUIRED
+    return UserError(verdict.reason, verdict.message, ("input", "platformIntegrationId") if missing_integration else None)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
     async with in_transaction():
         # Under the account lock, no integration can be deleted between our read and our insert.
         await lock_account(viewer.account_id)
-        reject_if_any([await creation_check(viewer.account_id)])
+        reject_if_any([await creation_check(viewer.account_id, lock=True)])
         integrations = await PlatformIntegration.filter(
             account_id=viewer.account_id, deleted_at=None
         ).order_by("id").values_list("id", flat=True)
@@ -152,6 +157,10 @@ async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int
             [UserError(UserErrorCode.INVALID_INPUT, "Admins see every launcher already; grant collaborators only.", ("userIds",))]
         )
     async with in_transaction():
+        # Locked, so simultaneous replacements run one after the other (not both inserting the same grants),
+        # and read again, so a launcher deleted meanwhile gets no grants.
+        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update().first() is None:
+            raise Rejected([not_found("launcher", ("launcherId",))])
         await LauncherCollaborator.filter(launcher_id=launcher.id).delete()
         await LauncherCollaborator.bulk_create(
             [LauncherCollaborator(launcher_id=launcher.id, user_id=user_id) for user_id in sorted(wanted)]

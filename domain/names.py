@@ -1,6 +1,8 @@
-"""What a name typed by a user may look like."""
+"""What text typed by a user may look like: names, and any text we store."""
 
 from __future__ import annotations
+
+import unicodedata
 
 from domain.errors import UserError, UserErrorCode
 
@@ -11,7 +13,22 @@ def clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
+def unstorable(value: str) -> str | None:
+    """Why the text cannot be stored as typed: control characters (NUL among them: PostgreSQL refuses it) or
+    lone surrogates (not encodable as UTF-8), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains characters that are not valid Unicode text"
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        return "cannot contain control characters"
+    return None
+
+
 def name_error(value: str, field: tuple[str, ...], *, max_length: int = MAX_NAME_LENGTH) -> UserError | None:
+    problem = unstorable(value)
+    if problem:
+        return UserError(UserErrorCode.INVALID_INPUT, f"The name {problem}.", field)
     cleaned = clean_name(value)
     if not cleaned:
         return UserError(UserErrorCode.INVALID_INPUT, "The name cannot be empty.", field)
@@ -21,6 +38,4 @@ def name_error(value: str, field: tuple[str, ...], *, max_length: int = MAX_NAME
             f"The name is {len(cleaned)} characters long; at most {max_length} are allowed.",
             field,
         )
-    if any(ord(ch) < 32 for ch in value):
-        return UserError(UserErrorCode.INVALID_INPUT, "The name cannot contain control characters.", field)
     return None

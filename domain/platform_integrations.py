@@ -16,7 +16,7 @@ from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
 from domain.models import ConnectionStatus, Job, JobState, Launcher, PlatformIntegration, SyncRun, SyncTrigger
-from domain.names import clean_name, name_error
+from domain.names import clean_name, name_error, unstorable
 from domain.sync_state import BUSY, SyncState
 from domain.viewer import Viewer
 
@@ -47,6 +47,9 @@ class Created:
 def _text_error(value: str | None, field: tuple[str, ...], label: str, max_length: int) -> UserError | None:
     if value is None:
         return None
+    problem = unstorable(value)
+    if problem:
+        return UserError(UserErrorCode.INVALID_INPUT, f"The {label} {problem}.", field)
     if not value.strip():
         return UserError(UserErrorCode.INVALID_INPUT, f"The {label} cannot be empty.", field)
     if len(value) > max_length:
@@ -54,10 +57,18 @@ def _text_error(value: str | None, field: tuple[str, ...], label: str, max_lengt
     return None
 
 
+def _endpoint_text_error(value: str | None, field: tuple[str, ...]) -> UserError | None:
+    """Only what the URL checks cannot see; they judge the rest."""
+    problem = unstorable(value) if value is not None else None
+    return UserError(UserErrorCode.INVALID_INPUT, f"The endpoint {problem}.", field) if problem else None
+
+
 def _credentials_errors(creds: CredentialsInput, field: tuple[str, ...]) -> list[UserError | None]:
     return [
         _text_error(creds.client_id, (*field, "clientId"), "client id", 200),
         _text_error(creds.client_secret, (*field, "clientSecret"), "client secret", 500),
+        _endpoint_text_error(creds.rest_endpoint, (*field, "restEndpoint")),
+        _endpoint_text_error(creds.identity_endpoint, (*field, "identityEndpoint")),
     ]
 
 
@@ -141,21 +152,18 @@ class Updated:
     credentials_changed: bool
 
 
-async def update(
-    viewer: Viewer,
-    integration_id: int,
-    *,
+CREDENTIAL_COLUMNS = frozenset({"rest_endpoint", "identity_endpoint", "client_id", "client_secret_encrypted"})
+
+
+def _changes(
+    integration: PlatformIntegration,
     name: str | None,
     credentials: CredentialsInput | None,
     sealer: SecretSealer,
     allowed_hosts: Sequence[str],
-) -> Updated:
+) -> dict[str, object]:
+    """The columns that change; new credentials also mark the connection untested and the next sync full."""
     field = ("input", "credentials")
-    integration = await get_for_admin(viewer, integration_id, ("input", "id"))
-    errors: list[UserError | None] = [name_error(name, ("input", "name")) if name is not None else None]
-    if credentials is not None:
-        errors += _credentials_errors(credentials, field)
-    reject_if_any(errors)
     changes: dict[str, object] = {}
     if name is not None:
         changes["name"] = clean_name(name)
@@ -173,17 +181,36 @@ async def update(
             candidate["client_secret_encrypted"] = sealer.seal(credentials.client_secret)
             candidate["client_secret_hint"] = secret_hint(credentials.client_secret)
         changes.update({k: v for k, v in candidate.items() if getattr(integration, k) != v})
-    credentials_changed = bool(
-        {"rest_endpoint", "identity_endpoint", "client_id", "client_secret_encrypted"} & changes.keys()
-    )
-    if credentials_changed:
+    if CREDENTIAL_COLUMNS & changes.keys():
         changes.update(connection_status=ConnectionStatus.UNTESTED, needs_full_sync=True)
+    return changes
+
+
+async def update(
+    viewer: Viewer,
+    integration_id: int,
+    *,
+    name: str | None,
+    credentials: CredentialsInput | None,
+    sealer: SecretSealer,
+    allowed_hosts: Sequence[str],
+) -> Updated:
+    await get_for_admin(viewer, integration_id, ("input", "id"))
+    errors: list[UserError | None] = [name_error(name, ("input", "name")) if name is not None else None]
+    if credentials is not None:
+        errors += _credentials_errors(credentials, ("input", "credentials"))
+    reject_if_any(errors)
     try:
         async with in_transaction():
+            # Under the account lock a concurrent delete has either committed (and we see it) or waits for us.
+            await lock_account(viewer.account_id)
+            integration = await _still_there(viewer, integration_id, ("input", "id"))
+            changes = _changes(integration, name, credentials, sealer, allowed_hosts)
             if "name" in changes and await _name_taken(viewer.account_id, str(changes["name"]), except_id=integration.id):
                 raise Rejected([_name_taken_error(("input", "name"))])
             if changes:
                 await PlatformIntegration.filter(id=integration.id).update(**changes)
+            credentials_changed = bool(CREDENTIAL_COLUMNS & changes.keys())
             if credentials_changed:
                 await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
@@ -192,13 +219,13 @@ async def update(
     return Updated(integration, credentials_changed)
 
 
-async def _still_there(viewer: Viewer, integration_id: int) -> PlatformIntegration:
+async def _still_there(viewer: Viewer, integration_id: int, field: tuple[str, ...] = ("id",)) -> PlatformIntegration:
     """Read again under the account lock: a concurrent request may have deleted it or moved the default."""
     integration = await PlatformIntegration.get_or_none(
         id=integration_id, account_id=viewer.account_id, deleted_at=None
     )
     if integration is None:
-        raise Rejected([not_found("platform integration", ("id",))])
+        raise Rejected([not_found("platform integration", field)])
     return integration
 
 
@@ -207,10 +234,13 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
     async with in_transaction():
         await lock_account(viewer.account_id)
         integration = await _still_there(viewer, integration.id)
+        live = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
+        flags = defaults.defaults_after_switch(
+            [defaults.IntegrationRank(pi.id, pi.is_default, pi.id) for pi in live], integration.id
+        )
         # Unset first: the partial unique index allows at most one default at any instant.
-        await PlatformIntegration.filter(account_id=viewer.account_id, is_default=True).exclude(
-            id=integration.id
-        ).update(is_default=False)
+        unset = [pk for pk, is_default in flags.items() if not is_default]
+        await PlatformIntegration.filter(id__in=unset, is_default=True).update(is_default=False)
         await PlatformIntegration.filter(id=integration.id).update(is_default=True)
     await integration.refresh_from_db()
     return integration
@@ -219,7 +249,7 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
 async def delete(viewer: Viewer, integration_id: int) -> int:
     integration = await get_for_admin(viewer, integration_id, ("id",))
     async with in_transaction():
-        await lock_account(viewer.account_id)
+        account = await lock_account(viewer.account_id)
         integration = await _still_there(viewer, integration.id)
         in_use = await Launcher.filter(platform_integration_id=integration.id, deleted_at=None).count()
         reject_if_any([deletion_error(in_use)])
@@ -232,13 +262,19 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
         await SyncRun.filter(platform_integration_id=integration.id, state__in=[s.value for s in BUSY]).update(
             state=SyncState.ERROR, error="The integration was deleted.", finished_at=now, next_attempt_at=None
         )
+        remaining = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None).order_by("id")
         if integration.is_default:
-            remaining = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
             successor = defaults.successor_default(
                 [defaults.IntegrationRank(pi.id, pi.is_default, pi.id) for pi in remaining]
             )
             if successor is not None:
                 await PlatformIntegration.filter(id=successor).update(is_default=True)
+        # A deleted integration frees its place in the plan, as a raised limit does: the oldest trials move in.
+        limit = entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations
+        flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in remaining])
+        for pi, is_trial in zip(remaining, flags, strict=True):
+            if pi.is_trial != is_trial:
+                await PlatformIntegration.filter(id=pi.id).update(is_trial=is_trial)
     return integration.id
 
 

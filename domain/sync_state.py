@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.errors import UserErrorCode
+from domain.launcher_rules import NO_INTEGRATION
 
 
 class SyncState(enum.Enum):
@@ -40,6 +41,10 @@ class LauncherCreation:
 
 
 def launcher_creation(named_states: Iterable[tuple[str, SyncState]]) -> LauncherCreation:
+    """Whether a launcher may be created now, given the account's integrations and their states."""
+    named_states = list(named_states)
+    if not named_states:
+        return LauncherCreation(allowed=False, reason=UserErrorCode.PLATFORM_INTEGRATION_REQUIRED, message=NO_INTEGRATION)
     busy = [name for name, state in named_states if state in BUSY]
     if not busy:
         return LauncherCreation(allowed=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from domain import models
@@ -60,7 +60,14 @@ class Viewer:
         )
 
     def users(self) -> QuerySet[models.User]:
+        """Admins: every user of the account. Collaborators: the users reachable through what they see:
+        themselves, whoever submitted a campaign they see, and the collaborators of launchers granted to them."""
         query = models.User.filter(account_id=self.account_id)
-        if not self.is_admin:
-            query = query.filter(id=self.user_id)
-        return query
+        if self.is_admin:
+            return query
+        granted = self.launchers(include_deleted=True).values("id")
+        return query.filter(
+            Q(id=self.user_id)
+            | Q(id__in=Subquery(self.campaigns().values("submitted_by_id")))
+            | Q(id__in=Subquery(models.LauncherCollaborator.filter(launcher_id__in=Subquery(granted)).values("user_id")))
+        )

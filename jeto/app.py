@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,15 +25,16 @@ from tortoise.functions import Count
 
 from domain.models import Job
 from jeto import graphiql, graphql_http
-from jeto.auth import AuthenticationFailed
+from jeto.auth import AuthenticationFailed, check_settings
 from jeto.bus import bus_healthy
 from jeto.database import tortoise_config
 from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
 from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
 from resolvers.context import Context
-from resolvers.errors import UNAUTHENTICATED
-from schema import schema
+from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
+from schema import MAX_TOKENS, schema
+from schema.errors import log_unexpected
 
 
 class JetoGraphQL(GraphQL[Context, None]):
@@ -47,6 +49,27 @@ class JetoGraphQL(GraphQL[Context, None]):
             token=demo.token if demo else None,
             default_integration_id=demo.integration_id if demo else None,
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, but what it refuses is answered in JSON with a code, not in plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as refused:
+            headers = getattr(refused, "headers", {})
+            if refused.status_code == 405:
+                headers.setdefault("allow", "GET, POST")
+            response = graphql_http.error_response(request, refused.reason, refused.status_code, **headers)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        assert not isinstance(data, list), "batching is off: Strawberry refuses a list before this"
+        graphql_http.check_operation(request.method, data.query, data.operation_name, max_tokens=MAX_TOKENS)
+        return data
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.scope.get("state", {})
@@ -92,22 +115,42 @@ class GraphQLEndpoint:
         self._graphql = graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope, receive)
+        if scope["type"] != "http":
+            await self._graphql(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        request = Request(scope, receive)
+        try:
+            await self._http(request, scope, receive, watched_send)
+        except Exception as error:  # e.g. the database failing during authentication
+            log_unexpected(error, "the GraphQL endpoint")
+            if started:
+                return
+            failure = graphql_http.error_response(request, "Internal server error.", 500, INTERNAL_SERVER_ERROR)
+            await failure(scope, receive, send)
+
+    async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _wants_ide(request):
             refused = graphql_http.refusal(request)
             if refused is not None:
                 await refused(scope, receive, send)
                 return
-            if not _wants_ide(request):
-                services: Services = request.app.state.services
-                try:
-                    viewer = await services.authenticator.viewer(request.headers.get("authorization"))
-                except AuthenticationFailed as failure:
-                    body = {"errors": [{"message": str(failure), "extensions": {"code": UNAUTHENTICATED}}]}
-                    response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-                    await response(scope, receive, send)
-                    return
-                scope.setdefault("state", {})["viewer"] = viewer
+            services: Services = request.app.state.services
+            try:
+                viewer = await services.authenticator.viewer(request.headers.get("authorization"))
+            except AuthenticationFailed as failure:
+                response = graphql_http.error_response(
+                    request, str(failure), 401, UNAUTHENTICATED, **{"WWW-Authenticate": "Bearer"}
+                )
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["viewer"] = viewer
         await self._graphql(scope, receive, send)
 
 
@@ -153,6 +196,7 @@ def create_app(
     demo: DemoAccess | None = None,
 ) -> Starlette:
     """`marketo_transport` lets tests route Marketo calls to an in-process simulator."""
+    check_settings(settings)  # refuse to start with unsafe settings, before serving anything
     graphql = JetoGraphQL(
         schema,
         demo=demo,
@@ -180,7 +224,7 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/graphql", endpoint),  # every method: Strawberry answers others with a coded 405
             WebSocketRoute("/graphql", endpoint),
             Route("/graphiql/assets/{name}", graphiql.asset),
             Route("/favicon.ico", lambda _: Response(status_code=204)),

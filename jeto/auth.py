@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -24,6 +25,18 @@ class AuthenticationFailed(Exception):
     """The token is missing, invalid, expired, or names no user."""
 
 
+class ConfigurationError(ValueError):
+    """The authentication settings are unsafe; the process must not start with them."""
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.jwks_url and not settings.jwt_audience:
+        raise ConfigurationError(
+            "JETO_JWT_JWKS_URL is set without JETO_JWT_AUDIENCE: set it to this API's audience, "
+            "or any token the identity provider signs for any of its clients would be accepted."
+        )
+
+
 def issue_development_token(settings: Settings, email: str, ttl_seconds: int = 3600) -> str:
     now = datetime.now(UTC)
     claims = {"sub": email.lower(), "iat": now, "exp": now + timedelta(seconds=ttl_seconds)}
@@ -40,16 +53,17 @@ def bearer_token(header: str | None) -> str:
 
 
 class _JwksCache:
-    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
+    def __init__(self, url: str, http: httpx.AsyncClient, clock: Callable[[], float]) -> None:
         self._url = url
         self._http = http
+        self._clock = clock
         self._keys: jwt.PyJWKSet | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str | None) -> jwt.PyJWK:
         key = self._find(kid)
-        stale = time.monotonic() - self._fetched_at > JWKS_REFRESH_SECONDS
+        stale = self._clock() - self._fetched_at > JWKS_REFRESH_SECONDS
         if key is None or stale:
             await self._refresh(force=key is None)
             key = self._find(kid)
@@ -67,14 +81,14 @@ class _JwksCache:
 
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
-            age = time.monotonic() - self._fetched_at
+            age = self._clock() - self._fetched_at
             if self._keys is not None and (age < JWKS_MIN_REFETCH_SECONDS or (not force and age < JWKS_REFRESH_SECONDS)):
                 return
             try:
                 response = await self._http.get(self._url, timeout=10)
                 response.raise_for_status()
                 self._keys = jwt.PyJWKSet.from_dict(response.json())
-                self._fetched_at = time.monotonic()
+                self._fetched_at = self._clock()
             except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
                 log.warning("could not fetch the JWKS from %s: %s", self._url, type(error).__name__)
                 if self._keys is None:
@@ -82,9 +96,10 @@ class _JwksCache:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.monotonic) -> None:
+        check_settings(settings)
         self._settings = settings
-        self._jwks = _JwksCache(settings.jwks_url, http) if settings.jwks_url else None
+        self._jwks = _JwksCache(settings.jwks_url, http, clock) if settings.jwks_url else None
         # With SSO configured and no HS256 key of its own, the public development key must not sign anything.
         self._accept_hs256 = not (settings.jwks_url and settings.jwt_secret.reveal() == DEV_JWT_SECRET)
 
@@ -112,10 +127,10 @@ class Authenticator:
                     algorithms=["RS256"],
                     audience=self._settings.jwt_audience,
                     issuer=self._settings.jwt_issuer,
-                    options={"require": ["sub", "exp"], "verify_aud": self._settings.jwt_audience is not None},
+                    options={"require": ["sub", "aud", "exp"]},
                 )
-                subject = str(claims["sub"])
-                user = await User.get_or_none(idp_subject=subject) or await User.get_or_none(email=subject.lower())
+                # The identity provider's subject only: an email-shaped subject must not name a user by email.
+                user = await User.get_or_none(idp_subject=str(claims["sub"]))
             else:
                 raise AuthenticationFailed("The token's signing algorithm is not accepted.")
         except jwt.ExpiredSignatureError:

@@ -1,10 +1,12 @@
-"""GraphQL over HTTP as the spec says: JSON bodies only, GET for queries only, and the
-application/graphql-response+json media type with meaningful status codes."""
+"""GraphQL over HTTP as the spec says: JSON bodies only, GET for queries only, the operation to run never
+guessed, and the application/graphql-response+json media type with meaningful status codes."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -12,21 +14,42 @@ from starlette.responses import JSONResponse
 from resolvers.errors import BAD_USER_INPUT
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON_TYPES = ("application/json", GRAPHQL_RESPONSE)
+JSON = "application/json"
+JSON_TYPES = (JSON, GRAPHQL_RESPONSE)
+ACCEPTABLE = (JSON, GRAPHQL_RESPONSE, "application/*", "*/*")
 
 
-def _error(message: str, status: int, **headers: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]}, status, headers)
+class Refused(HTTPException):
+    """An HTTP-level refusal with headers (405 needs Allow)."""
+
+    def __init__(self, status_code: int, reason: str, **headers: str) -> None:
+        super().__init__(status_code, reason)
+        self.headers = headers
 
 
-def _operation_type(query: str, name: str | None) -> OperationType | None:
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return None  # Strawberry reports the syntax error itself
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [op for op in operations if name is None or (op.name and op.name.value == name)]
-    return chosen[0].operation if len(chosen) == 1 else None
+def _accepted_media_types(request: Any) -> list[str]:
+    """The Accept header's media ranges, without those it marks unacceptable (q=0)."""
+    ranges = []
+    for part in request.headers.get("accept", "").split(","):
+        media_type, *params = (piece.strip().lower() for piece in part.split(";"))
+        weights = [value for key, _, value in (p.partition("=") for p in params) if key.strip() == "q"]
+        try:
+            refused = bool(weights) and float(weights[0]) == 0
+        except ValueError:
+            refused = False
+        if media_type and not refused:
+            ranges.append(media_type)
+    return ranges
+
+
+def wants_graphql_response(request: Any) -> bool:
+    return GRAPHQL_RESPONSE in _accepted_media_types(request)
+
+
+def error_response(request: Any, message: str, status: int, code: str = BAD_USER_INPUT, **headers: str) -> JSONResponse:
+    media_type = GRAPHQL_RESPONSE if wants_graphql_response(request) else JSON
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status, headers, media_type=media_type)
 
 
 def refusal(request: Request) -> JSONResponse | None:
@@ -35,20 +58,40 @@ def refusal(request: Request) -> JSONResponse | None:
     Only JSON bodies are read: a form or text/plain POST is a request a browser sends cross-site
     without a preflight, so none is ever executed.
     """
+    accepted = _accepted_media_types(request)
+    if request.headers.get("accept") and not any(media_type in ACCEPTABLE for media_type in accepted):
+        return error_response(request, f"Responses are {JSON} or {GRAPHQL_RESPONSE}; the Accept header allows neither.", 406)
     if request.method == "POST":
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in JSON_TYPES:
-            return _error("Send GraphQL requests as application/json.", 415)
-    elif request.method == "GET":
-        query = request.query_params.get("query")
-        operation = _operation_type(query, request.query_params.get("operationName")) if query else None
-        if operation in (OperationType.MUTATION, OperationType.SUBSCRIPTION):
-            return _error(f"A {operation.value} must be sent with POST.", 405, allow="POST")
+            return error_response(request, "Send GraphQL requests as application/json.", 415)
     return None
 
 
-def wants_graphql_response(request: Any) -> bool:
-    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+@functools.lru_cache(maxsize=256)
+def _operations(query: str, max_tokens: int) -> tuple[tuple[str | None, OperationType], ...] | None:
+    """(name, type) of each operation of the document; None if it does not parse (Strawberry reports why)."""
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+    return tuple(
+        (d.name.value if d.name else None, d.operation)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def check_operation(method: str, query: str | None, operation_name: Any, *, max_tokens: int) -> None:
+    """Refuses a document whose operation to run is not named when it has several, and a GET of a mutation."""
+    operations = _operations(query, max_tokens) if isinstance(query, str) else None
+    if not operations:
+        return
+    if operation_name is None and len(operations) > 1:
+        raise Refused(400, "The document has several operations: name the one to run with operationName.")
+    chosen = [kind for name, kind in operations if operation_name is None or name == operation_name]
+    if method == "GET" and chosen and chosen[0] in (OperationType.MUTATION, OperationType.SUBSCRIPTION):
+        raise Refused(405, f"A {chosen[0].value} must be sent with POST.", allow="POST")
 
 
 def graphql_response_status(data: Any) -> int:

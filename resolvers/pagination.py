@@ -16,20 +16,24 @@ MAX_PAGE = 500
 NodeT = TypeVar("NodeT")
 
 
-def cursor_for(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"cursor:{pk}".encode()).decode()
+def cursor_for(listing: str, newest_first: bool, pk: int) -> str:
+    """Opaque; names its list and order, so it cannot be replayed on another list."""
+    order = "desc" if newest_first else "asc"
+    return base64.urlsafe_b64encode(f"{listing}:{order}:{pk}".encode()).decode()
 
 
-def after_id(cursor: str | None) -> int | None:
+def after_id(cursor: str | None, listing: str, newest_first: bool) -> int | None:
     if cursor is None:
         return None
     try:
-        kind, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "cursor" and pk.isdigit() and int(pk) <= MAX_PK:
-            return int(pk)
+        name, order, pk = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit(":", 2)
     except ValueError:
-        pass
-    raise BadUserInput("The `after` cursor is not one this API returned.")
+        raise BadUserInput("The `after` cursor is not one this API returned.") from None
+    if (name, order) != (listing, "desc" if newest_first else "asc"):
+        raise BadUserInput(f"The `after` cursor comes from another list than {listing}.")
+    if not pk.isdigit() or int(pk) > MAX_PK:
+        raise BadUserInput("The `after` cursor is not one this API returned.")
+    return int(pk)
 
 
 def check_first(first: int | None, default: int) -> int:
@@ -42,11 +46,11 @@ def check_first(first: int | None, default: int) -> int:
 
 
 def build_connection(
-    rows: Sequence[Any], first: int, total: int, wrap: Callable[[Any], NodeT]
+    rows: Sequence[Any], first: int, total: int, wrap: Callable[[Any], NodeT], *, listing: str, newest_first: bool
 ) -> Connection[NodeT]:
     """`rows` holds up to first + 1 rows; the extra one only tells whether there is a next page."""
     page = list(rows[:first])
-    edges = [Edge(node=wrap(row), cursor=cursor_for(row.id)) for row in page]
+    edges = [Edge(node=wrap(row), cursor=cursor_for(listing, newest_first, row.id)) for row in page]
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
@@ -60,14 +64,16 @@ async def paginate(
     first: int | None,
     after: str | None,
     wrap: Callable[[Any], NodeT],
+    listing: str,
     default_first: int = 50,
     newest_first: bool = False,
 ) -> Connection[NodeT]:
+    """`listing` names the list (e.g. "Account.launchers") in its cursors."""
     first = check_first(first, default_first)
-    start = after_id(after)
+    start = after_id(after, listing, newest_first)
     total = await query.count()
     page_query = query
     if start is not None:
         page_query = page_query.filter(id__lt=start) if newest_first else page_query.filter(id__gt=start)
     rows = await page_query.order_by("-id" if newest_first else "id").limit(first + 1)
-    return build_connection(rows, first, total, wrap)
+    return build_connection(rows, first, total, wrap, listing=listing, newest_first=newest_first)

@@ -12,7 +12,7 @@ from domain.viewer import Viewer
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from schema import nodes
-from schema.ids import decode_id
+from schema.ids import beyond_any_row, decode_id
 
 Info = strawberry.Info[Context, None]
 
@@ -40,6 +40,8 @@ _VISIBLE: dict[str, tuple[Callable[[Viewer], Any], Callable[[Any], nodes.Node]]]
 
 async def node(info: Info, id: strawberry.ID) -> nodes.Node | None:
     decoded = decode_id(id)
+    if decoded is None and beyond_any_row(id):
+        return None  # well-formed, but no row can have it: absent, as the contract says
     if decoded is None:
         raise BadUserInput("`id` is not an id this API returned.")
     type_name, pk = decoded

@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types import ExecutionResult
 
 from schema import nodes
+from schema.cost import cost_limit
 from schema.errors import CodedErrors, with_code
 from schema.metrics import OperationMetrics
 from schema.mutation import Mutation
@@ -19,6 +22,12 @@ from schema.subscription import Subscription
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 3000
+MAX_REQUESTED_NODES = 10_000
+PARSER_CACHE_SIZE = 256
+VALIDATION_CACHE_SIZE = 256
+
+# Made once: the validation cache's key includes the rule classes, so rules made per request never hit it.
+LIMIT_RULES = (depth_rule(MAX_DEPTH, None), aliases_rule(MAX_ALIASES))
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 
@@ -53,11 +62,11 @@ schema = JetoSchema(
         nodes.Campaign,
     ],
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
+        cost_limit(MAX_REQUESTED_NODES),  # after ValidationCache: counts only documents found valid
         CodedErrors,
         OperationMetrics,
     ],

@@ -1,8 +1,15 @@
-"""Every GraphQL error carries `extensions.code`; unexpected ones are masked and logged, never shown."""
+"""Every GraphQL error carries `extensions.code`; unexpected ones are masked and logged, never shown.
+
+The rule: an error without a path is the request's fault (syntax, validation, limits, variable coercion)
+and is BAD_USER_INPUT; an error with a path happened while resolving a field, and unless it is an
+expected ApiError it is ours: INTERNAL_SERVER_ERROR, masked, logged without its message.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import traceback
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -11,34 +18,55 @@ from resolvers.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, ApiError, co
 
 log = logging.getLogger("jeto.graphql")
 
+# graphql-core prints the value it could not coerce; a value may be a secret, so only names stay.
+_ECHOES = (
+    (re.compile(r",? but encountered error .*", re.S), "."),
+    (re.compile(r"(?:[,.;]?\s*)\b[Ff]ound: .*", re.S), "."),
+    (re.compile(r"(cannot represent (?:[\w\- ]*?)value): .*", re.S), r"\1."),
+    (re.compile(r"\bValue '.*' does not exist in '(\w+)' enum\..*", re.S), r"The value is not one of the \1 enum's."),
+)
+
+
+def without_values(message: str) -> str:
+    """The message with every echo of an input value removed."""
+    for pattern, replacement in _ECHOES:
+        message = pattern.sub(replacement, message)
+    return message.replace("?.", "?").replace("..", ".")
+
+
+def _expected(error: GraphQLError) -> ApiError | None:
+    original = error.original_error
+    while isinstance(original, GraphQLError):
+        original = original.original_error
+    return original if isinstance(original, ApiError) else None
+
 
 def code_of(error: GraphQLError) -> str:
     """The code `with_code` gives this error, without logging anything."""
     given = (error.extensions or {}).get("code")
     if given:
         return str(given)
-    original = error.original_error
-    if isinstance(original, ApiError):
-        return original.code
-    if isinstance(original, GraphQLError):
-        return code_of(original)
-    return BAD_USER_INPUT if original is None else INTERNAL_SERVER_ERROR
+    expected = _expected(error)
+    if expected is not None:
+        return expected.code
+    return BAD_USER_INPUT if error.path is None else INTERNAL_SERVER_ERROR
+
+
+def log_unexpected(error: BaseException, where: str) -> None:
+    """Type and frames only (file, line, function; no source text): a message could carry data we must not log."""
+    frames = [f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(error.__traceback__)]
+    log.error("unexpected %s in %s\n%s", type(error).__name__, where, "\n".join(frames) or "  (no frames)")
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
     if (error.extensions or {}).get("code"):
         return error  # coded already (by the extension, before execute() sees it)
-    original = error.original_error
-    if isinstance(original, ApiError):
-        return coded(error, original.code)
-    if original is None:
-        # Syntax, validation, limits and variable coercion errors: the request itself is at fault.
-        return coded(error, (error.extensions or {}).get("code", BAD_USER_INPUT))
-    if isinstance(original, GraphQLError):
-        return with_code(original)
-    # Type and module only: an exception's message could carry data we must not log.
-    log.error("unexpected error in %s: %s", ".".join(map(str, error.path or [])), type(original).__name__,
-              exc_info=original)
+    expected = _expected(error)
+    if expected is not None:
+        return coded(error, expected.code, str(expected))
+    if error.path is None:
+        return coded(error, BAD_USER_INPUT, without_values(error.message))
+    log_unexpected(error.original_error or error, ".".join(map(str, error.path)))
     return coded(error, INTERNAL_SERVER_ERROR, "Internal server error.")
 
 

@@ -12,8 +12,8 @@ def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
-def decode_id(value: str) -> tuple[str, int] | None:
-    """(type name, primary key), or None when the value is not one of our ids."""
+def _parts(value: str) -> tuple[str, int] | None:
+    """(type name, number) of anything shaped like one of our ids, whatever the number."""
     if not isinstance(value, str) or len(value) > 100:
         return None
     try:
@@ -21,6 +21,18 @@ def decode_id(value: str) -> tuple[str, int] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, _, pk = raw.partition(":")
-    if not type_name.isidentifier() or not pk.isdigit() or int(pk) > MAX_PK:
+    if not type_name.isidentifier() or not pk.isascii() or not pk.isdigit():
         return None
     return type_name, int(pk)
+
+
+def decode_id(value: str) -> tuple[str, int] | None:
+    """(type name, primary key), or None when the value is not one of our ids."""
+    parts = _parts(value)
+    return parts if parts is not None and parts[1] <= MAX_PK else None
+
+
+def beyond_any_row(value: str) -> str | None:
+    """The type name of a well-formed id whose number no row can have (ids are 32-bit), else None."""
+    parts = _parts(value)
+    return parts[0] if parts is not None and parts[1] > MAX_PK else None

@@ -9,8 +9,9 @@ from strawberry import Private
 
 from domain import entitlements, models, sync_state
 from domain.launchers import creation_check
+from domain.names import unstorable
 from resolvers.context import Context
-from resolvers.errors import Forbidden, NotFound
+from resolvers.errors import BadUserInput, Forbidden, NotFound
 from resolvers.ids import pk_argument
 from resolvers.pagination import after_id, build_connection, check_first, paginate
 from schema.connections import Connection
@@ -29,7 +30,11 @@ def _gid(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
 
 
-@strawberry.type
+@strawberry.type(
+    description="A person of the account. Admins see every user; a collaborator sees the users reachable through "
+    "what they may see (themselves, whoever submitted a campaign they see, the collaborators of launchers granted "
+    "to them), through fields and `node` alike."
+)
 class User(Node):
     model: Private[models.User]
 
@@ -159,8 +164,10 @@ class PlatformIntegration(Node):
     ) -> Connection[MarketoFolder]:
         query = models.MarketoFolder.filter(platform_integration_id=self.model.id)
         if search:
-            query = query.filter(name__icontains=search)
-        return await paginate(query, first=first, default_first=100, after=after, wrap=MarketoFolder.wrap)
+            query = query.filter(name__icontains=_search(search))
+        return await paginate(
+            query, first=first, default_first=100, after=after, wrap=MarketoFolder.wrap, listing="PlatformIntegration.folders"
+        )
 
     @strawberry.field(description="Programs synced from this integration's Marketo instance only.")
     async def programs(
@@ -173,15 +180,23 @@ class PlatformIntegration(Node):
     ) -> Connection[MarketoProgram]:
         query = models.MarketoProgram.filter(platform_integration_id=self.model.id)
         if folder_id is not None:
-            query = query.filter(folder_id=pk_argument(folder_id, "MarketoFolder", "folderId"))
+            folder = pk_argument(folder_id, "MarketoFolder", "folderId")
+            if not await models.MarketoFolder.filter(id=folder, platform_integration_id=self.model.id).exists():
+                raise NotFound("No folder with this id in this platform integration.")
+            query = query.filter(folder_id=folder)
         if search:
-            query = query.filter(name__icontains=search)
-        return await paginate(query, first=first, default_first=100, after=after, wrap=MarketoProgram.wrap)
+            query = query.filter(name__icontains=_search(search))
+        return await paginate(
+            query, first=first, default_first=100, after=after, wrap=MarketoProgram.wrap, listing="PlatformIntegration.programs"
+        )
 
     @strawberry.field(description="Past and current syncs, newest first.")
     async def sync_runs(self, first: int | None = 20, after: str | None = None) -> Connection[SyncRun]:
         query = models.SyncRun.filter(platform_integration_id=self.model.id)
-        return await paginate(query, first=first, default_first=20, after=after, wrap=SyncRun.wrap, newest_first=True)
+        return await paginate(
+            query, first=first, default_first=20, after=after, wrap=SyncRun.wrap, newest_first=True,
+            listing="PlatformIntegration.syncRuns",
+        )
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -190,6 +205,13 @@ class PlatformIntegration(Node):
     @classmethod
     def wrap(cls, model: models.PlatformIntegration) -> PlatformIntegration:
         return cls(model=model)
+
+
+def _search(value: str) -> str:
+    problem = unstorable(value)
+    if problem:
+        raise BadUserInput(f"`search` {problem}.")
+    return value
 
 
 async def _integration(info: Info, pk: int) -> PlatformIntegration:
@@ -370,8 +392,9 @@ class Launcher(Node):
     @strawberry.field
     async def campaigns(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[Campaign]:
         first = check_first(first, 50)
-        rows, total = await info.context.loaders.campaign_page.load((self.model.id, first, after_id(after)))
-        return build_connection(rows, first, total, Campaign.wrap)
+        start = after_id(after, "Launcher.campaigns", newest_first=True)
+        rows, total = await info.context.loaders.campaign_page.load((self.model.id, first, start))
+        return build_connection(rows, first, total, Campaign.wrap, listing="Launcher.campaigns", newest_first=True)
 
     @strawberry.field(description="Collaborators granted this launcher (admins see every launcher anyway).")
     async def collaborators(self, info: Info) -> list[User]:
@@ -480,7 +503,7 @@ class Account(Node):
         query = info.context.viewer.launchers()
         if platform_integration_id is not None:
             query = query.filter(platform_integration_id=await _visible_integration(info, platform_integration_id))
-        return await paginate(query, first=first, after=after, wrap=Launcher.wrap)
+        return await paginate(query, first=first, after=after, wrap=Launcher.wrap, listing="Account.launchers")
 
     @strawberry.field(description="Campaigns the viewer may see; optionally only those of one integration or launcher.")
     async def campaigns(
@@ -501,11 +524,14 @@ class Account(Node):
             if not await viewer.launchers(include_deleted=True).filter(id=pk).exists():
                 raise NotFound("No launcher with this id.")
             query = query.filter(launcher_id=pk)
-        return await paginate(query, first=first, after=after, wrap=Campaign.wrap, newest_first=True)
+        return await paginate(
+            query, first=first, after=after, wrap=Campaign.wrap, newest_first=True, listing="Account.campaigns"
+        )
 
     @strawberry.field(
         description="ERROR if any integration is in ERROR; else SYNCING if any is QUEUED or SYNCING; "
-        "else COMPLETED if all are COMPLETED; else NEVER_SYNCED."
+        "else COMPLETED if all are COMPLETED; else NEVER_SYNCED. For a collaborator, over the integrations they "
+        "see (those behind their launchers), as `accountSyncStatus` and `platformIntegrations` are."
     )
     async def sync_state(self, info: Info) -> SyncState:
         states = await info.context.viewer.integrations().values_list("sync_state", flat=True)

@@ -45,6 +45,11 @@ def missing_from(contract_sdl: str, server_sdl: str) -> list[str]:
         if isinstance(ctype, GraphQLObjectType | GraphQLInterfaceType):
             missing = {i.name for i in ctype.interfaces} - {i.name for i in stype.interfaces}
             problems += [f"{name} does not implement {i}" for i in sorted(missing)]
+        if isinstance(ctype, GraphQLInputObjectType):
+            # A client written against the contract does not send it: the server would refuse every request.
+            for field_name, sfield in stype.fields.items():
+                if field_name not in ctype.fields and str(sfield.type).endswith("!") and _default(sfield) is None:
+                    problems.append(f"input field {name}.{field_name} is new and required")
         if isinstance(ctype, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
             for field_name, cfield in ctype.fields.items():
                 sfield = stype.fields.get(field_name)

@@ -1,32 +1,101 @@
-"""The migrations build the schema the models describe (and the invariants the models cannot express)."""
+"""The migrations build the schema the models describe (and the invariants the models cannot express).
+
+Compared between a migrated database and one built from the models: every column with its type and
+nullability, the unique indexes (by table and columns), and the foreign keys (with their ON DELETE).
+The invariants only the migrations add are checked by name.
+"""
+
+from dataclasses import dataclass
 
 import pytest
 from tortoise import Tortoise
 
 from jeto.database import MODELS
 
+# Written by migrations/0002_invariants.py as SQL: the models cannot say them (Tortoise ignores Meta.constraints).
+INVARIANT_UNIQUES = {"uniq_default_integration_per_account", "uniq_integration_name_per_account"}
+IMMUTABLE_TRIGGER = "launcher_integration_immutable"
 
-async def _columns(url: str, *, from_models: bool) -> dict[str, set[tuple[str, bool]]]:
-    """{table: {(column, nullable)}} as the database reports them."""
+
+@dataclass
+class Schema:
+    columns: dict[str, set[tuple[str, str, bool]]]  # table: {(column, type, nullable)}
+    uniques: dict[str, set[tuple[str, tuple[str, ...], bool]]]  # table: {(name, columns, partial)}
+    foreign_keys: set[tuple[str, str, str, str, str]]  # (table, column, referenced table, referenced column, on delete)
+    triggers: set[str]
+
+    def unique_columns(self) -> set[tuple[str, tuple[str, ...], bool]]:
+        return {(table, columns, partial) for table, found in self.uniques.items() for _, columns, partial in found}
+
+    def unique_names(self) -> set[str]:
+        return {name for found in self.uniques.values() for name, _, _ in found}
+
+
+async def _sqlite(conn) -> Schema:
+    tables = [r["name"] for r in await conn.execute_query_dict(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'tortoise_migrations'")]
+    schema = Schema({}, {}, set(), set())
+    for t in tables:
+        schema.columns[t] = {
+            (c["name"], c["type"].upper(), not c["notnull"] and not c["pk"])
+            for c in await conn.execute_query_dict(f"PRAGMA table_info('{t}')")
+        }
+        schema.uniques[t] = set()
+        for index in await conn.execute_query_dict(f"PRAGMA index_list('{t}')"):
+            if index["unique"] and index["origin"] != "pk":
+                info = await conn.execute_query_dict(f"PRAGMA index_info('{index['name']}')")
+                # An expression (lower(name)) has no column name: cid -2.
+                columns = tuple(c["name"] or "<expression>" for c in sorted(info, key=lambda c: c["seqno"]))
+                schema.uniques[t].add((index["name"], columns, bool(index["partial"])))
+        for fk in await conn.execute_query_dict(f"PRAGMA foreign_key_list('{t}')"):
+            schema.foreign_keys.add((t, fk["from"], fk["table"], fk["to"], fk["on_delete"].upper()))
+    schema.triggers = {r["name"] for r in await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    return schema
+
+
+async def _postgres(conn) -> Schema:
+    schema = Schema({}, {}, set(), set())
+    for r in await conn.execute_query_dict(
+        "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name != 'tortoise_migrations'"
+    ):
+        length = f"({r['character_maximum_length']})" if r["character_maximum_length"] else ""
+        schema.columns.setdefault(r["table_name"], set()).add(
+            (r["column_name"], f"{r['data_type']}{length}".upper(), r["is_nullable"] == "YES")
+        )
+    for r in await conn.execute_query_dict(
+        "SELECT t.relname AS table_name, i.relname AS index_name, x.indpred IS NOT NULL AS partial, "
+        "ARRAY(SELECT COALESCE(a.attname, '<expression>') FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, n) "
+        "      LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.n) AS columns "
+        "FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid "
+        "JOIN pg_namespace ns ON ns.oid = t.relnamespace "
+        "WHERE ns.nspname = 'public' AND x.indisunique AND NOT x.indisprimary AND t.relname != 'tortoise_migrations'"
+    ):
+        schema.uniques.setdefault(r["table_name"], set()).add((r["index_name"], tuple(r["columns"]), r["partial"]))
+    actions = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+    for r in await conn.execute_query_dict(
+        "SELECT t.relname AS table_name, a.attname AS column_name, rt.relname AS ref_table, ra.attname AS ref_column, "
+        "c.confdeltype::text AS on_delete FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class rt ON rt.oid = c.confrelid "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] "
+        "JOIN pg_namespace ns ON ns.oid = t.relnamespace WHERE c.contype = 'f' AND ns.nspname = 'public'"
+    ):
+        schema.foreign_keys.add((r["table_name"], r["column_name"], r["ref_table"], r["ref_column"], actions[r["on_delete"]]))
+    schema.triggers = {
+        r["trigger_name"]
+        for r in await conn.execute_query_dict("SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = 'public'")
+    }
+    return schema
+
+
+async def _schema(url: str, *, from_models: bool) -> Schema:
     await Tortoise.init(db_url=url, modules={"models": MODELS})
     try:
         if from_models:
             await Tortoise.generate_schemas()
         conn = Tortoise.get_connection("default")
-        if url.startswith("sqlite"):
-            tables = [r["name"] for r in await conn.execute_query_dict(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'tortoise_migrations'")]
-            return {
-                t: {(c["name"], not c["notnull"] and not c["pk"]) for c in await conn.execute_query_dict(f"PRAGMA table_info('{t}')")}
-                for t in tables
-            }
-        rows = await conn.execute_query_dict(
-            "SELECT table_name, column_name, is_nullable FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND table_name != 'tortoise_migrations'")
-        result: dict[str, set[tuple[str, bool]]] = {}
-        for r in rows:
-            result.setdefault(r["table_name"], set()).add((r["column_name"], r["is_nullable"] == "YES"))
-        return result
+        return await (_sqlite(conn) if url.startswith("sqlite") else _postgres(conn))
     finally:
         await Tortoise.close_connections()
 
@@ -53,7 +122,26 @@ async def blank_database(database_url, tmp_path):
 
 
 async def test_the_migrated_schema_is_the_one_the_models_describe(database_url, blank_database):
-    migrated = await _columns(database_url, from_models=False)
-    described = await _columns(blank_database, from_models=True)
-    assert migrated == described
-    assert "launcher" in migrated and ("platform_integration_id", False) in migrated["launcher"]
+    migrated = await _schema(database_url, from_models=False)
+    described = await _schema(blank_database, from_models=True)
+    assert migrated.columns == described.columns
+    assert migrated.foreign_keys == described.foreign_keys
+    # Every unique the models describe, on the same columns; beyond them, only the invariants the migrations add.
+    assert described.unique_columns() <= migrated.unique_columns()
+    extra = {
+        name
+        for table, found in migrated.uniques.items()
+        for name, columns, partial in found
+        if (table, columns, partial) not in described.unique_columns()
+    }
+    assert extra == INVARIANT_UNIQUES
+    assert ("launcher", "platform_integration_id", "platform_integration", "id", "RESTRICT") in migrated.foreign_keys
+    assert ("launcher_collaborator", ("launcher_id", "user_id"), False) in migrated.unique_columns()
+
+
+async def test_the_invariants_the_models_cannot_express_exist_by_name(database_url):
+    migrated = await _schema(database_url, from_models=False)
+    assert migrated.unique_names() >= INVARIANT_UNIQUES
+    default_index = next(u for u in migrated.uniques["platform_integration"] if u[0] == "uniq_default_integration_per_account")
+    assert default_index[1:] == (("account_id",), True)  # partial: one default among the integrations not deleted
+    assert IMMUTABLE_TRIGGER in migrated.triggers

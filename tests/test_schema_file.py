@@ -22,8 +22,14 @@ def test_our_copy_of_the_contract_is_the_teams():
 
 
 def test_the_comparison_notices_what_is_missing():
-    contract = "type Query { a(x: Int = 5): Int! b: [String!] d: ID }  enum E { ONE TWO }  input I { f: Int = 1 }"
-    server = "type Query { a(x: Int): Int b(r: Int!): [String!] }  enum E { ONE }  input I { f: Int }"
+    contract = (
+        "type Query { a(x: Int = 5): Int! b: [String!] d: ID }  enum E { ONE TWO }  input I { f: Int = 1 }"
+        "  input J { g: Int }"
+    )
+    server = (
+        "type Query { a(x: Int): Int b(r: Int!): [String!] }  enum E { ONE }  input I { f: Int }"
+        "  input J { g: Int  h: String!  optional: Int  defaulted: Int! = 3 }"
+    )
     assert sorted(missing_from(contract, server)) == sorted([
         "field Query.a is Int, not Int!",
         "argument Query.a(x) defaults to None",
@@ -31,4 +37,5 @@ def test_the_comparison_notices_what_is_missing():
         "field Query.d is missing",
         "enum value E.TWO is missing",
         "input field I.f defaults to None",
+        "input field J.h is new and required",
     ])

@@ -115,10 +115,135 @@ async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world
 
     _, admin = await world.account()
     huge = encode_id("Launcher", 99_999_999_999)
-    errors = await admin.errors("query($id: ID!) { node(id: $id) { id } }", {"id": huge})
-    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (await admin("query($id: ID!) { node(id: $id) { id } }", {"id": huge}))["node"] is None
     import base64
 
-    cursor = base64.urlsafe_b64encode(b"cursor:" + b"9" * 30).decode()
+    cursor = base64.urlsafe_b64encode(b"Account.launchers:asc:" + b"9" * 30).decode()
     errors = await admin.errors("query($c: String) { account { launchers(after: $c) { totalCount } } }", {"c": cursor})
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_without_its_message(world, monkeypatch, caplog):
+    from schema import nodes
+
+    secret_message = "password=hunter2-in-an-exception-message"
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+
+    def explode(cls, pi):
+        raise RuntimeError(secret_message)
+
+    def unserializable(cls, pi):
+        status = original(pi)
+        status.state = "NOT-A-STATE"  # the enum cannot serialize this: an internal error, not the caller's
+        return status
+
+    original = nodes.SyncStatus.of
+    query = "{ account { platformIntegrations { syncStatus { state } } } }"
+    cases = ((explode, "RuntimeError", "in explode"), (unserializable, "GraphQLError", "in coerce_output_value"))
+    for replacement, logged_type, frame in cases:
+        caplog.clear()
+        monkeypatch.setattr(nodes.SyncStatus, "of", classmethod(replacement))
+        with caplog.at_level(logging.INFO):
+            response = await admin.post(query)
+        body = response.json()
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+        assert error["message"] == "Internal server error."
+        assert error["path"][:3] == ["account", "platformIntegrations", 0] and error["locations"]
+        assert secret_message not in response.text and "NOT-A-STATE" not in response.text
+        assert "Traceback" not in response.text and 'File "' not in response.text
+        logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert logged and logged_type in logged[0].getMessage() and frame in logged[0].getMessage()
+        assert secret_message not in caplog.text and "NOT-A-STATE" not in caplog.text
+
+
+async def test_the_same_document_is_validated_once_and_the_limits_still_apply(world):
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from schema import VALIDATION_CACHE_SIZE
+
+    cache = _get_validate_cache(VALIDATION_CACHE_SIZE)
+    _, admin = await world.account()
+    query = "query CacheProbe { viewer { email } account { name } }"
+    await admin(query)
+    before = cache.cache_info()
+    await admin(query)
+    after = cache.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    deep = "query DeepProbe { account { launchers { edges { node { platformIntegration { programs { edges { node { folder { platformIntegration { folders { edges { node { platformIntegration { name } } } } } } } } } } } } } } }"
+    aliases = "query AliasProbe { " + " ".join(f"a{i}: viewer {{ id }}" for i in range(40)) + " }"
+    for _ in range(2):  # the second time from the cache, with the same errors
+        assert "depth" in (await admin.errors(deep))[0]["message"]
+        assert "aliases" in (await admin.errors(aliases))[0]["message"]
+    assert cache.cache_info().hits == after.hits + 2
+
+
+async def test_a_cursor_is_accepted_only_by_the_list_that_returned_it(world):
+    _, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    await factories.folder(pi, "F1")
+    await factories.program(pi, "P1")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
+    for name in ("C1", "C2"):
+        await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": name}})
+    page = "pageInfo { endCursor }"
+    data = await admin(f"""query($pi: ID!) {{ account {{
+        launchers(first: 1) {{ {page} }} campaigns(first: 1) {{ {page} }} }}
+        node(id: $pi) {{ ... on PlatformIntegration {{ folders(first: 1) {{ {page} }} programs(first: 1) {{ {page} }}
+          syncRuns(first: 1) {{ {page} }} }} }} }}""", {"pi": pi})
+    launcher_campaigns = await admin(
+        f'query($id: ID!) {{ node(id: $id) {{ ... on Launcher {{ campaigns(first: 1) {{ {page} }} }} }} }}', {"id": launcher}
+    )
+    cursors = {
+        "Account.launchers": data["account"]["launchers"]["pageInfo"]["endCursor"],
+        "Account.campaigns": data["account"]["campaigns"]["pageInfo"]["endCursor"],
+        "PlatformIntegration.folders": data["node"]["folders"]["pageInfo"]["endCursor"],
+        "PlatformIntegration.programs": data["node"]["programs"]["pageInfo"]["endCursor"],
+        "PlatformIntegration.syncRuns": data["node"]["syncRuns"]["pageInfo"]["endCursor"],
+        "Launcher.campaigns": launcher_campaigns["node"]["campaigns"]["pageInfo"]["endCursor"],
+    }
+    assert all(cursors.values()) and len(set(cursors.values())) == len(cursors)
+    lists = {
+        "Account.launchers": ("{ account { launchers(after: $c) { totalCount } } }", None),
+        "Account.campaigns": ("{ account { campaigns(after: $c) { totalCount } } }", None),
+        "PlatformIntegration.folders": ("{ node(id: $id) { ... on PlatformIntegration { folders(after: $c) { totalCount } } } }", pi),
+        "PlatformIntegration.programs": ("{ node(id: $id) { ... on PlatformIntegration { programs(after: $c) { totalCount } } } }", pi),
+        "PlatformIntegration.syncRuns": ("{ node(id: $id) { ... on PlatformIntegration { syncRuns(after: $c) { totalCount } } } }", pi),
+        "Launcher.campaigns": ("{ node(id: $id) { ... on Launcher { campaigns(after: $c) { totalCount } } } }", launcher),
+    }
+    for target, (selection, node_id) in lists.items():
+        query = f"query($c: String, $id: ID!) {selection}" if node_id else f"query($c: String) {selection}"
+        for source, cursor in cursors.items():
+            variables = {"c": cursor, **({"id": node_id} if node_id else {})}
+            body = (await admin.post(query, variables)).json()
+            if source == target:
+                assert not body.get("errors"), (source, body)
+            else:
+                assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (source, target)
+
+
+async def test_queries_asking_for_too_many_nodes_are_refused_before_running(world):
+    from graphql import get_introspection_query
+
+    from schema import MAX_REQUESTED_NODES
+
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    nested = "launchers(first: 500) { edges { node { campaigns(first: 500) { totalCount edges { node { id } } } } } }"
+    by_variable = "query($n: Int) { account { launchers(first: $n) { edges { node { campaigns(first: $n) { totalCount } } } } } }"
+    by_fragment = "query { account { ...Big } } fragment Big on Account { " + nested + " }"
+    twice = "{ account { a: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } b: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } } }"
+    inline = '{ node(id: "QWNjb3VudDox") { ... on Account { ' + nested + " } } }"
+    for query, variables in ((f"{{ account {{ {nested} }} }}", None), (by_variable, {"n": 500}), (by_fragment, None),
+                             (twice, None), (inline, None)):
+        response = await admin.post(query, variables)
+        body = response.json()
+        assert body["data"] is None, query
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and f"{MAX_REQUESTED_NODES:,}" in error["message"], error
+    # The same shapes within the limit run, as do the dashboard and GraphiQL's introspection.
+    assert (await admin(by_variable, {"n": 20}))["account"]["launchers"]["edges"] == []
+    assert (await admin(twice.replace("first: 15", "first: 5")))["account"]["a"]["edges"] == []
+    assert (await admin(DASHBOARD))["account"]["launchers"]["totalCount"] == 0
+    assert (await admin(get_introspection_query()))["__schema"]["queryType"]["name"] == "Query"

@@ -104,3 +104,75 @@ async def test_logs_are_json_lines_with_the_request_id_and_operation(world):
     probe = [line for line in lines if line.get("request_id") == "req-123"]
     assert probe and probe[-1]["operation"] == "Probe" and probe[-1]["name"] == "jeto.graphql"
     assert len(generated) == 32 and any(line.get("request_id") == generated for line in lines)
+
+
+async def test_requests_strawberry_cannot_read_get_coded_json_errors(world):
+    _, admin = await world.account()
+    auth = {"authorization": f"Bearer {admin.token}"}
+    cases = [
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
+        ({"json": {}}, 400),
+        ({"json": [{"query": "{ viewer { email } }"}]}, 400),  # batching is off
+        ({"json": {"query": "{ viewer { email } }", "variables": [1]}}, 400),
+        ({"json": {"query": "{ viewer { email } }", "variables": "x"}}, 400),
+        ({"json": {"query": 5}}, 400),
+        ({"json": {"query": "query A { viewer { email } }", "operationName": "B"}}, 400),
+    ]
+    for accept, media_type in (({}, "application/json"), ({"accept": GRAPHQL_RESPONSE}, GRAPHQL_RESPONSE)):
+        for request, status in cases:
+            headers = {**auth, **accept, **request.get("headers", {})}
+            response = await world.http.post("/graphql", **{**request, "headers": headers})
+            assert response.status_code == status, (request, response.text)
+            assert response.headers["content-type"].startswith(media_type), (request, response.headers)
+            [error] = response.json()["errors"]
+            assert error["extensions"] == {"code": "BAD_USER_INPUT"} and error["message"], request
+    put = await world.http.put("/graphql", json={"query": "{ viewer { email } }"}, headers=auth)
+    assert put.status_code == 405 and put.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "POST" in put.headers["allow"]
+
+
+async def test_an_unexpected_failure_in_the_endpoint_is_a_coded_500_without_details(world, monkeypatch, caplog):
+    from domain.models import User
+
+    _, admin = await world.account()
+
+    async def database_away(*args, **kwargs):
+        raise ConnectionError("db at 10.0.0.5 refused user jeto password=hunter2")
+
+    monkeypatch.setattr(User, "get_or_none", database_away)
+    for accept, media_type in (("application/json", "application/json"), (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE)):
+        response = await admin.post("{ viewer { email } }", accept=accept)
+        assert response.status_code == 500 and response.headers["content-type"].startswith(media_type)
+        assert response.json() == {"errors": [{"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+    assert "ConnectionError" in caplog.text and "hunter2" not in caplog.text
+
+
+async def test_which_operation_runs_is_never_guessed(world):
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    headers = {"authorization": f"Bearer {admin.token}"}
+    document = 'mutation Make { createLauncher(input: {name: "guessed"}) { launcher { id } } } query Look { viewer { email } }'
+    # POST: several operations and no operationName is an error, not "run the first".
+    posted = await world.http.post("/graphql", json={"query": document}, headers=headers)
+    assert posted.status_code == 400 and posted.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "operationName" in posted.json()["errors"][0]["message"]
+    # GET: the same document cannot run either; naming the mutation is 405, naming the query runs it.
+    got = await world.http.get("/graphql", params={"query": document}, headers=headers)
+    assert got.status_code == 400 and got.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    named = await world.http.get("/graphql", params={"query": document, "operationName": "Make"}, headers=headers)
+    assert named.status_code == 405 and named.headers["allow"] == "POST"
+    looked = await world.http.get("/graphql", params={"query": document, "operationName": "Look"}, headers=headers)
+    assert looked.status_code == 200 and looked.json()["data"]["viewer"]["email"]
+    assert await Launcher.all().count() == 0
+    ran = await world.http.post("/graphql", json={"query": document, "operationName": "Make"}, headers=headers)
+    assert ran.json()["data"]["createLauncher"]["launcher"]["id"]
+
+
+async def test_a_client_that_accepts_no_json_gets_406(world):
+    _, admin = await world.account()
+    for accept in ("application/xml", "text/html;q=1, application/json;q=0"):
+        response = await admin.post("{ viewer { email } }", accept=accept)
+        assert response.status_code == 406, accept
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    for accept in ("*/*", "application/*", "application/json, text/plain", f"{GRAPHQL_RESPONSE};q=0.9"):
+        assert (await admin.post("{ viewer { email } }", accept=accept)).status_code == 200, accept

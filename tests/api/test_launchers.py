@@ -22,10 +22,15 @@ async def test_with_one_integration_it_is_used_without_being_named(world):
     assert payload["launcher"]["platformIntegration"]["id"] == pi
 
 
-async def test_without_any_integration_a_launcher_cannot_be_created(world):
+async def test_without_any_integration_a_launcher_cannot_be_created_and_the_account_says_so(world):
     _, admin = await world.account()
+    creation = (await admin(ACCOUNT))["account"]["launcherCreation"]
+    assert creation["allowed"] is False and creation["reason"] == "PLATFORM_INTEGRATION_REQUIRED"
+    assert "Marketo" in creation["message"]
     payload = await create_launcher(admin)
-    assert [e["code"] for e in payload["userErrors"]] == ["PLATFORM_INTEGRATION_REQUIRED"]
+    assert [(e["code"], e["field"], e["message"]) for e in payload["userErrors"]] == [
+        ("PLATFORM_INTEGRATION_REQUIRED", ["input", "platformIntegrationId"], creation["message"])
+    ]
 
 
 async def test_with_several_integrations_one_must_be_named(world):
@@ -137,3 +142,55 @@ async def test_launcher_names_are_checked(world):
     for name in ("", "y" * 300):
         payload = await create_launcher(admin, name=name)
         assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", ["input", "name"])]
+
+
+async def _launcher_row(launcher_id):
+    return await Launcher.filter(id=factories.pk(launcher_id)).values(
+        "name", "platform_integration_id", "destination_folder_id", "template_program_id", "assets_folder_id", "deleted_at"
+    )
+
+
+async def test_bad_updates_of_a_launcher_are_coded_and_change_nothing(world):
+    from schema.ids import encode_id
+
+    _, admin = await world.account(limit=2)
+    us = await factories.integration(admin, "US", "111-AAA-111")
+    emea = await factories.integration(admin, "EMEA", "222-BBB-222")
+    us_folder, emea_folder = await factories.folder(us), await factories.folder(emea)
+    us_program, emea_program = await factories.program(us), await factories.program(emea)
+    launcher = (await create_launcher(admin, platformIntegrationId=us, destinationFolderId=us_folder,
+                                      templateProgramId=us_program, assetsFolderId=us_folder))["launcher"]["id"]
+    before = await _launcher_row(launcher)
+    cases = [
+        ({"name": ""}, [("INVALID_INPUT", ["input", "name"])]),
+        ({"name": "   "}, [("INVALID_INPUT", ["input", "name"])]),
+        ({"name": "y" * 300}, [("INVALID_INPUT", ["input", "name"])]),
+        ({"name": "Renamed", "destinationFolderId": emea_folder}, [("WRONG_PLATFORM_INTEGRATION", ["input", "destinationFolderId"])]),
+        ({"name": "Renamed", "templateProgramId": emea_program}, [("WRONG_PLATFORM_INTEGRATION", ["input", "templateProgramId"])]),
+        ({"name": "Renamed", "assetsFolderId": emea_folder}, [("WRONG_PLATFORM_INTEGRATION", ["input", "assetsFolderId"])]),
+        ({"platformIntegrationId": emea, "name": "Renamed"}, [("PLATFORM_INTEGRATION_IMMUTABLE", ["input", "platformIntegrationId"])]),
+    ]
+    for field, type_name in (("destinationFolderId", "MarketoFolder"), ("templateProgramId", "MarketoProgram"),
+                             ("assetsFolderId", "MarketoFolder")):
+        cases.append(({"name": "Renamed", field: encode_id(type_name, 999_999)}, [("NOT_FOUND", ["input", field])]))
+        cases.append(({"name": "Renamed", field: us}, [("INVALID_INPUT", ["input", field])]))  # an integration's id
+        cases.append(({"name": "Renamed", field: "garbage"}, [("INVALID_INPUT", ["input", field])]))
+    for changes, expected in cases:
+        payload = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher, **changes}}))["updateLauncher"]
+        assert payload["launcher"] is None and [(e["code"], e["field"]) for e in payload["userErrors"]] == expected, changes
+        assert await _launcher_row(launcher) == before, changes
+    renamed = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher, "name": "Renamed"}}))["updateLauncher"]
+    assert renamed["userErrors"] == [] and (await _launcher_row(launcher))[0]["name"] == "Renamed"
+
+
+async def test_unknown_and_wrong_type_asset_ids_on_creation_are_coded_and_create_nothing(world):
+    from schema.ids import encode_id
+
+    account_id, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    for field, type_name in (("destinationFolderId", "MarketoFolder"), ("templateProgramId", "MarketoProgram"),
+                             ("assetsFolderId", "MarketoFolder")):
+        for given, code in ((encode_id(type_name, 999_999), "NOT_FOUND"), (pi, "INVALID_INPUT"), ("garbage", "INVALID_INPUT")):
+            payload = await create_launcher(admin, **{field: given})
+            assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, ["input", field])], (field, given)
+    assert await Launcher.filter(account_id=account_id).count() == 0

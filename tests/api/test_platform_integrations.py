@@ -170,3 +170,42 @@ async def test_connection_test_against_the_simulator_records_the_status(world, s
     tested = (await admin(TEST_PI, {"id": pi["id"]}))["testPlatformIntegrationConnection"]
     assert tested["platformIntegration"]["connectionStatus"] == "INVALID_CREDENTIALS"
     assert simulator.instances[good["munchkinId"]].stats.identity_calls >= 2
+
+
+async def test_bad_updates_of_an_integration_are_coded_and_change_nothing(world):
+    account_id, admin = await world.account(limit=2)
+    pi = (await create_pi(admin, name="Main"))["platformIntegration"]["id"]
+    await create_pi(admin, name="Other", munchkin="222-BBB-222")
+    columns = ("name", "client_id", "client_secret_encrypted", "rest_endpoint", "identity_endpoint", "connection_status")
+    before = await PlatformIntegration.filter(account_id=account_id).order_by("id").values(*columns)
+    cases = [
+        ({"name": ""}, ("INVALID_INPUT", ["input", "name"])),
+        ({"name": "  "}, ("INVALID_INPUT", ["input", "name"])),
+        ({"name": "x" * 300}, ("INVALID_INPUT", ["input", "name"])),
+        ({"name": "other"}, ("INVALID_INPUT", ["input", "name"])),  # taken, whatever the case
+        ({"credentials": {"clientId": ""}}, ("INVALID_INPUT", ["input", "credentials", "clientId"])),
+        ({"credentials": {"clientSecret": "s" * 600}}, ("INVALID_INPUT", ["input", "credentials", "clientSecret"])),
+        ({"credentials": {"restEndpoint": "not a url"}}, ("INVALID_INPUT", ["input", "credentials", "restEndpoint"])),
+        ({"name": "Renamed", "credentials": {"restEndpoint": "https://10.0.0.8/rest"}},
+         ("ENDPOINT_NOT_ALLOWED", ["input", "credentials", "restEndpoint"])),
+    ]
+    for changes, expected in cases:
+        payload = (await admin(UPDATE_PI, {"input": {"id": pi, **changes}}))["updatePlatformIntegration"]
+        assert payload["platformIntegration"] is None and [(e["code"], e["field"]) for e in payload["userErrors"]] == [expected], changes
+        assert await PlatformIntegration.filter(account_id=account_id).order_by("id").values(*columns) == before, changes
+
+
+async def test_deleting_an_integration_within_the_plan_lets_the_oldest_trials_fit_in_it(world):
+    account_id, admin = await world.account(limit=2)
+    ids = []
+    for i, name in enumerate(("A", "B", "C", "D")):
+        payload = await create_pi(admin, name=name, munchkin=f"{i}{i}{i}-AAA-{i}{i}{i}", confirmTrial=True)
+        ids.append(payload["platformIntegration"]["id"])
+    flags = lambda data: [(pi["name"], pi["isTrial"]) for pi in data["account"]["platformIntegrations"]]  # noqa: E731
+    assert sorted(flags(await admin(ACCOUNT))) == [("A", False), ("B", False), ("C", True), ("D", True)]
+    assert (await admin(DELETE_PI, {"id": ids[1]}))["deletePlatformIntegration"]["userErrors"] == []
+    assert sorted(flags(await admin(ACCOUNT))) == [("A", False), ("C", False), ("D", True)]
+    # Deleting a trial frees nothing of the plan.
+    assert (await admin(DELETE_PI, {"id": ids[3]}))["deletePlatformIntegration"]["userErrors"] == []
+    assert sorted(flags(await admin(ACCOUNT))) == [("A", False), ("C", False)]
+    assert await PlatformIntegration.filter(account_id=account_id, deleted_at=None, is_trial=True).count() == 0

@@ -33,3 +33,45 @@ async def test_the_secret_is_neither_stored_in_clear_nor_returned_nor_logged(wor
         assert SECRET not in record.getMessage()
         assert SECRET not in str(record.args)
     assert SECRET not in caplog.text
+
+
+CREATE = """mutation($input: CreatePlatformIntegrationInput!) {
+  createPlatformIntegration(input: $input) { userErrors { code } } }"""
+UPDATE = """mutation($input: UpdatePlatformIntegrationInput!) {
+  updatePlatformIntegration(input: $input) { userErrors { code } } }"""
+
+
+async def test_input_errors_never_echo_the_value_that_was_sent(world, caplog):
+    """graphql-core's coercion errors print the whole input ("found: {...}"); ours name the field only."""
+    caplog.set_level(logging.DEBUG)
+    _, admin = await world.account()
+    pi_id = (await admin(CREATE_PI, {"input": pi_input()}))["createPlatformIntegration"]["platformIntegration"]["id"]
+    literal = SECRET.replace("-", "_")  # a valid enum name, so the enum check sees it as a value
+    requests = [
+        (CREATE, {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": SECRET}}}),
+        (CREATE, {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": SECRET, "restEndpoint": "r", "extra": 1}}}),
+        (CREATE, {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": [SECRET], "restEndpoint": "r"}}}),
+        (CREATE, {"input": {"name": "x", "credentials": [SECRET]}}),
+        (CREATE, {"input": {"name": "x", "vendor": SECRET, "credentials": {"clientId": "a", "clientSecret": "b", "restEndpoint": "r"}}}),
+        (UPDATE, {"input": {"id": pi_id, "credentials": {"clientSecret": SECRET, "unknown": True}}}),
+        (UPDATE, {"input": {"id": pi_id, "credentials": {"clientSecret": SECRET, "clientSecre": True}}}),
+        ('mutation { updatePlatformIntegration(input: {id: "' + pi_id + '", credentials: {clientSecret: "' + SECRET
+         + '", nope: 1}}) { userErrors { code } } }', None),
+        ('mutation { createPlatformIntegration(input: {name: "x", credentials: {clientId: "a", clientSecret: "' + SECRET
+         + '"}}) { userErrors { code } } }', None),
+        ('mutation { createPlatformIntegration(input: {name: "x", vendor: ' + literal + ', credentials: {clientId: "a", '
+         'clientSecret: "b", restEndpoint: "r"}}) { userErrors { code } } }', None),
+        ('mutation { createPlatformIntegration(input: {name: "x", credentials: {clientId: "a", clientSecret: ["' + SECRET
+         + '"], restEndpoint: "r"}}) { userErrors { code } } }', None),
+    ]
+    for query, variables in requests:
+        response = await admin.post(query, variables)
+        errors = response.json()["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"] * len(errors), response.text
+        assert SECRET not in response.text and literal not in response.text, response.text
+    # The message still says what is wrong.
+    first = (await admin.post(*requests[0])).json()["errors"][0]["message"]
+    assert "restEndpoint" in first and "MarketoCredentialsInput" in first, first
+    for record in caplog.records:
+        assert SECRET not in record.getMessage() and literal not in record.getMessage()
+    assert SECRET not in caplog.text and literal not in caplog.text

@@ -144,6 +144,12 @@ def test_launcher_creation_is_refused_while_any_integration_is_queued_or_syncing
     assert not verdict.allowed and verdict.reason is UserErrorCode.SYNC_IN_PROGRESS and "'B'" in verdict.message
 
 
+def test_launcher_creation_needs_an_integration_first():
+    verdict = launcher_creation([])
+    assert not verdict.allowed and verdict.reason is UserErrorCode.PLATFORM_INTEGRATION_REQUIRED
+    assert verdict.message == launcher_rules.launcher_integration(None, []).message
+
+
 # endpoints
 
 
@@ -193,13 +199,21 @@ def test_host_patterns_match_the_host_only():
 # names
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 300, "bad\x00name"])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 300, "bad\x00name", "lone \ud800", "c1 \x85 control", "tab\there"])
 def test_bad_names_are_invalid_input(name):
     assert name_error(name, ("input", "name")).code is UserErrorCode.INVALID_INPUT
 
 
 def test_a_normal_name_is_accepted():
     assert name_error("  Spring   launch ", ("input", "name")) is None
+    assert name_error("Été 🚀 東京", ("input", "name")) is None
+
+
+def test_text_that_cannot_be_stored_is_named():
+    from domain.names import unstorable
+
+    assert unstorable("fine – ünïcode 🚀") is None
+    assert "control" in unstorable("a\x00b") and "Unicode" in unstorable("a\udfffb")
 
 
 # notifications

@@ -1,0 +1,132 @@
+"""Races the row locks must close, forced into their worst order on PostgreSQL.
+
+A raw connection holds a lock so that one request stops at a known point; the test then waits until
+PostgreSQL reports the request waiting for a lock (or the request has finished, when nothing stopped
+it), lets the other side go, and checks the outcome. No sleeps: the order is made, not hoped for.
+SQLite runs one transaction at a time, so these races cannot happen there.
+"""
+
+import asyncio
+from collections.abc import Awaitable
+
+import asyncpg
+import pytest
+
+from domain.models import Launcher, LauncherCollaborator, PlatformIntegration, SyncRun
+from schema.ids import encode_id
+from tests.api import factories
+from tests.api.operations import CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_PI
+
+
+@pytest.fixture
+async def raw(database_url, is_postgres):
+    if not is_postgres:
+        pytest.skip("row locks are PostgreSQL's: SQLite serialises every transaction (set JETO_TEST_DATABASE_URL)")
+    connections = []
+
+    async def connect() -> asyncpg.Connection:
+        connection = await asyncpg.connect(database_url)
+        connections.append(connection)
+        return connection
+
+    yield connect
+    for connection in connections:
+        await connection.close()
+
+
+async def _lock_waiters(observer: asyncpg.Connection) -> int:
+    return await observer.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+
+async def until_waiting(observer: asyncpg.Connection, waiters: int, *running: asyncio.Task) -> bool:
+    """True once `waiters` backends wait for a lock; False if the tasks all finished first (nothing blocked them)."""
+    async with asyncio.timeout(30):
+        while await _lock_waiters(observer) < waiters:
+            if all(task.done() for task in running):
+                return False
+            await asyncio.sleep(0.01)
+    return True
+
+
+def started(call: Awaitable) -> asyncio.Task:
+    return asyncio.ensure_future(call)
+
+
+async def test_a_sync_queued_while_a_launcher_is_created_never_lands_before_it_commits(world, raw):
+    """createLauncher reads the sync states, then inserts; a sync queued between the two must wait for it."""
+    _, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    holder, syncer, observer = await raw(), await raw(), await raw()
+    # Stop createLauncher at its insert, after it has checked the sync states.
+    await holder.execute("BEGIN; LOCK TABLE launcher IN SHARE MODE")
+    creating = started(admin.post(CREATE_LAUNCHER, {"input": {"name": "Racing"}}))
+    assert await until_waiting(observer, 1, creating)
+    # Now a sync is queued (as queue_sync does: the integration's row, in its own transaction).
+    queuing = started(syncer.execute(f"UPDATE platform_integration SET sync_state = 'QUEUED' WHERE id = {factories.pk(pi)}"))
+    sync_waited = await until_waiting(observer, 2, queuing)
+    await holder.execute("ROLLBACK")
+    payload = (await creating).json()["data"]["createLauncher"]
+    await queuing
+    created = payload["launcher"] is not None
+    # Either the sync waited for the launcher's commit, or the launcher saw the sync and was refused.
+    assert sync_waited or not created, "the sync was queued while the launcher being created had checked for none"
+    assert created == (await Launcher.all().count() == 1)
+
+
+async def test_simultaneous_collaborator_replacements_both_succeed_and_the_last_wins(world, raw):
+    account_id, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "Shared"}}))["createLauncher"]["launcher"]["id"]
+    users = [encode_id("User", (await world.user(account_id))[0]) for _ in range(2)]
+    await admin(SET_COLLABORATORS, {"launcherId": launcher, "userIds": users[:1]})
+    holder, observer = await raw(), await raw()
+    # Both requests stop at the same point, then go at once.
+    await holder.execute("BEGIN; LOCK TABLE launcher_collaborator IN SHARE MODE")
+    calls = [started(admin.post(SET_COLLABORATORS, {"launcherId": launcher, "userIds": users})) for _ in range(2)]
+    assert await until_waiting(observer, 2, *calls)
+    await holder.execute("ROLLBACK")
+    responses = await asyncio.gather(*calls)
+    for response in responses:
+        body = response.json()
+        assert "errors" not in body, body
+        assert body["data"]["setLauncherCollaborators"]["userErrors"] == []
+    assert await LauncherCollaborator.filter(launcher_id=factories.pk(launcher)).count() == 2
+
+
+async def test_collaborators_are_not_granted_on_a_launcher_deleted_meanwhile(world, raw):
+    account_id, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "Going"}}))["createLauncher"]["launcher"]["id"]
+    user = encode_id("User", (await world.user(account_id))[0])
+    holder, observer = await raw(), await raw()
+    # deleteLauncher has marked the launcher deleted but not committed yet.
+    await holder.execute(f"BEGIN; UPDATE launcher SET deleted_at = now() WHERE id = {factories.pk(launcher)}")
+    granting = started(admin.post(SET_COLLABORATORS, {"launcherId": launcher, "userIds": [user]}))
+    await until_waiting(observer, 1, granting)
+    await holder.execute("COMMIT")
+    payload = (await granting).json()["data"]["setLauncherCollaborators"]
+    assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
+    assert await LauncherCollaborator.filter(launcher_id=factories.pk(launcher)).count() == 0
+
+
+async def test_an_integration_deleted_meanwhile_is_not_updated(world, raw):
+    account_id, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    runs_before = await SyncRun.filter(platform_integration_id=factories.pk(pi)).count()
+    holder, observer = await raw(), await raw()
+    # deletePlatformIntegration holds the account's lock and has marked the integration deleted.
+    await holder.execute(
+        f"BEGIN; SELECT id FROM account WHERE id = {account_id} FOR UPDATE; "
+        f"UPDATE platform_integration SET deleted_at = now(), is_default = false WHERE id = {factories.pk(pi)}"
+    )
+    new_credentials = {"clientSecret": "another-secret-value-1234"}
+    updating = started(admin.post(UPDATE_PI, {"input": {"id": pi, "name": "Renamed", "credentials": new_credentials}}))
+    await until_waiting(observer, 1, updating)
+    await holder.execute("COMMIT")
+    payload = (await updating).json()["data"]["updatePlatformIntegration"]
+    assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
+    stored = await PlatformIntegration.get(id=factories.pk(pi))
+    assert stored.name == "US" and stored.deleted_at is not None
+    assert await SyncRun.filter(platform_integration_id=factories.pk(pi)).count() == runs_before
