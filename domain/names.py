@@ -26,12 +26,12 @@ def unstorable(value: str) -> str | None:
 
 
 def name_error(value: str, field: tuple[str, ...], *, max_length: int = MAX_NAME_LENGTH) -> UserError | None:
+    cleaned = clean_name(value)
+    if not cleaned:  # blank, tabs and newlines included: "empty" says what is wrong
+        return UserError(UserErrorCode.INVALID_INPUT, "The name cannot be empty.", field)
     problem = unstorable(value)
     if problem:
         return UserError(UserErrorCode.INVALID_INPUT, f"The name {problem}.", field)
-    cleaned = clean_name(value)
-    if not cleaned:
-        return UserError(UserErrorCode.INVALID_INPUT, "The name cannot be empty.", field)
     if len(cleaned) > max_length:
         return UserError(
             UserErrorCode.INVALID_INPUT,

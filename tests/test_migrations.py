@@ -13,7 +13,11 @@ from tortoise import Tortoise
 from jeto.database import MODELS
 
 # Written by migrations/0002_invariants.py as SQL: the models cannot say them (Tortoise ignores Meta.constraints).
-INVARIANT_UNIQUES = {"uniq_default_integration_per_account", "uniq_integration_name_per_account"}
+INVARIANT_UNIQUES = {
+    "uniq_default_integration_per_account",
+    "uniq_integration_name_per_account",
+    "uniq_campaign_program",
+}
 IMMUTABLE_TRIGGER = "launcher_integration_immutable"
 
 
