@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
 # Jeto: build the wheel and GraphiQL's assets, then run them as a non-root user.
+# tests/test_dockerfile.py checks this file against pyproject.toml and the CLI.
 
 FROM node:20-bookworm-slim AS assets
 WORKDIR /assets
@@ -9,14 +10,14 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/jeto
-COPY pyproject.toml README.md ./
+# Exactly what the wheel is built from: pyproject.toml and its packages (migrations and GraphiQL's files among them).
+COPY pyproject.toml ./
 COPY domain domain
 COPY schema schema
 COPY resolvers resolvers
 COPY marketo marketo
 COPY jeto jeto
 COPY migrations migrations
-COPY schema.graphql schema.graphql
 RUN /opt/jeto/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim-bookworm
@@ -26,11 +27,13 @@ COPY --from=assets /assets/node_modules /opt/graphiql/node_modules
 ENV PATH=/opt/jeto/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     JETO_GRAPHIQL_ASSETS=/opt/graphiql/node_modules \
-    JETO_DATABASE_URL=sqlite:///data/jeto.sqlite3
+    JETO_DATABASE_URL=sqlite:///data/jeto.sqlite3 \
+    JETO_HEALTH_FILE=/tmp/jeto-health
 USER jeto
 WORKDIR /home/jeto
-EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"
+# 8000: `serve` (the API); 8001: `worker` (its /healthz, /readyz and /metrics, JETO_WORKER_METRICS_PORT).
+EXPOSE 8000 8001
+# `serve` and `worker` write their /healthz address to JETO_HEALTH_FILE, whatever their port: one check fits both.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["jeto", "healthcheck"]
 ENTRYPOINT ["jeto"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

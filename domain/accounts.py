@@ -7,15 +7,38 @@ from tortoise.transactions import in_transaction
 from domain import entitlements
 from domain.errors import Rejected, UserError, UserErrorCode
 from domain.models import Account, PlatformIntegration, Role, User
-from domain.names import name_error
+from domain.names import clean_name, name_error
 
 EMAIL_MAX = 254
+USER_NAME_MAX = 200
+SUBJECT_MAX = 255
 
 
 def email_error(email: str) -> UserError | None:
     local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or len(email) > EMAIL_MAX or any(c.isspace() for c in email):
+    if len(email) > EMAIL_MAX:
+        return UserError(
+            UserErrorCode.INVALID_INPUT, f"The email is {len(email)} characters long; at most {EMAIL_MAX} are allowed.",
+            ("email",),
+        )
+    if not at or not local or "." not in domain or not email.isprintable() or any(c.isspace() for c in email):
         return UserError(UserErrorCode.INVALID_INPUT, f"'{email}' is not an email address.", ("email",))
+    return None
+
+
+def subject_error(subject: str) -> UserError | None:
+    """The identity provider's subject: what its tokens carry in `sub`, so never empty."""
+    field = ("subject",)
+    if not subject.strip():
+        return UserError(UserErrorCode.INVALID_INPUT, "The identity provider's subject cannot be empty.", field)
+    if len(subject.strip()) > SUBJECT_MAX:
+        return UserError(
+            UserErrorCode.INVALID_INPUT,
+            f"The subject is {len(subject.strip())} characters long; at most {SUBJECT_MAX} are allowed.",
+            field,
+        )
+    if not subject.isprintable():
+        return UserError(UserErrorCode.INVALID_INPUT, "The subject cannot contain control characters.", field)
     return None
 
 
@@ -25,10 +48,21 @@ async def lock_account(account_id: int) -> Account:
     return await Account.filter(id=account_id).select_for_update().get()
 
 
+def user_errors(email: str, name: str | None, subject: str | None) -> list[UserError]:
+    errors = [email_error(email)]
+    if name is not None:
+        errors.append(name_error(name, ("name",), max_length=USER_NAME_MAX))
+    if subject is not None:
+        errors.append(subject_error(subject))
+    return [error for error in errors if error]
+
+
 async def _add_user(account: Account, email: str, role: Role, name: str | None, subject: str | None) -> User:
-    error = email_error(email)
-    if error:
-        raise Rejected([error])
+    errors = user_errors(email, name, subject)
+    if errors:
+        raise Rejected(errors)
+    name = clean_name(name) if name is not None else None
+    subject = subject.strip() if subject is not None else None
     if await User.filter(email__iexact=email).exists():
         raise Rejected([UserError(UserErrorCode.INVALID_INPUT, f"A user with the email {email} exists already.", ("email",))])
     if subject and await User.filter(idp_subject=subject).exists():

@@ -13,22 +13,18 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from tortoise import Tortoise
 from tortoise.contrib.starlette import RegisterTortoise
-from tortoise.functions import Count
 
-from domain.models import Job
-from jeto import graphiql, graphql_http
+from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed, check_settings
-from jeto.bus import bus_healthy
 from jeto.database import tortoise_config
-from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
+from jeto.observability import RequestIdMiddleware
 from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
 from resolvers.context import Context
@@ -44,11 +40,7 @@ class JetoGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Any) -> Response:
         demo = self._demo
-        return graphiql.page(
-            request.url.path,
-            token=demo.token if demo else None,
-            default_integration_id=demo.integration_id if demo else None,
-        )
+        return graphiql.page(request.url.path, default_integration_id=demo.integration_id if demo else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As Strawberry's, but what it refuses is answered in JSON with a code, not in plain text."""
@@ -154,38 +146,11 @@ class GraphQLEndpoint:
         await self._graphql(scope, receive, send)
 
 
-async def healthz(_: Request) -> PlainTextResponse:
-    """The process answers."""
-    return PlainTextResponse("ok")
-
-
-async def readyz(request: Request) -> JSONResponse:
-    """The database and the event bus answer: this process can serve."""
-    services: Services = request.app.state.services
-    checks: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(3):
-            await Tortoise.get_connection("default").execute_query("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as error:  # any failure means not ready; the reason is the exception's type only
-        checks["database"] = f"unavailable ({type(error).__name__})"
-    checks["broadcast"] = "ok" if bus_healthy(services.broadcast) else "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
-
-
-async def metrics(_: Request) -> Response:
-    for kind, state, count in await Job.annotate(n=Count("id")).group_by("kind", "state").values_list("kind", "state", "n"):
-        JOBS.labels(str(getattr(kind, "value", kind)), str(getattr(state, "value", state))).set(count)
-    body, content_type = metrics_text()
-    return Response(body, media_type=content_type)
-
-
 @dataclass(frozen=True)
 class DemoAccess:
-    """What `serve --demo` pre-fills in GraphiQL: a token and an integration id to try things on."""
+    """What `serve --demo` pre-fills in GraphiQL: an integration id to try things on. Never the token: the
+    page is served to whoever asks, so the token travels in the printed address's fragment instead."""
 
-    token: str
     integration_id: str | None
 
 
@@ -194,8 +159,11 @@ def create_app(
     *,
     marketo_transport: httpx.AsyncBaseTransport | None = None,
     demo: DemoAccess | None = None,
+    services: Services | None = None,
 ) -> Starlette:
-    """`marketo_transport` lets tests route Marketo calls to an in-process simulator."""
+    """`marketo_transport` lets tests route Marketo calls to an in-process simulator; `services` already
+    opened by the caller (`jeto serve` opens them first, so a bad setting fails before serving) are used as
+    they are, else the lifespan opens its own."""
     check_settings(settings)  # refuse to start with unsafe settings, before serving anything
     graphql = JetoGraphQL(
         schema,
@@ -208,12 +176,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.warn_about_development_keys()
-        async with (
-            RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False),
-            open_services(settings, marketo_transport=marketo_transport) as services,
-        ):
-            app.state.services = services
-            background = asyncio.create_task(run_background_work(settings, services)) if settings.worker else None
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(
+                RegisterTortoise(app, config=tortoise_config(settings.database_url), generate_schemas=False)
+            )
+            shared = services or await stack.enter_async_context(
+                open_services(settings, marketo_transport=marketo_transport)
+            )
+            app.state.services = shared
+            background = asyncio.create_task(run_background_work(settings, shared)) if settings.worker else None
             try:
                 yield
             finally:
@@ -228,9 +199,7 @@ def create_app(
             WebSocketRoute("/graphql", endpoint),
             Route("/graphiql/assets/{name}", graphiql.asset),
             Route("/favicon.ico", lambda _: Response(status_code=204)),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            *probes.ROUTES,
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,

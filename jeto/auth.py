@@ -13,7 +13,7 @@ import jwt
 
 from domain.models import User
 from domain.viewer import Viewer
-from jeto.settings import DEV_JWT_SECRET, Settings
+from jeto.settings import Settings
 
 log = logging.getLogger("jeto.auth")
 
@@ -100,8 +100,7 @@ class Authenticator:
         check_settings(settings)
         self._settings = settings
         self._jwks = _JwksCache(settings.jwks_url, http, clock) if settings.jwks_url else None
-        # With SSO configured and no HS256 key of its own, the public development key must not sign anything.
-        self._accept_hs256 = not (settings.jwks_url and settings.jwt_secret.reveal() == DEV_JWT_SECRET)
+        self._accept_hs256 = settings.accepts_development_tokens
 
     async def viewer(self, authorization: str | None) -> Viewer:
         user = await self._user(bearer_token(authorization))

@@ -9,23 +9,81 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from tortoise import Tortoise
 
 from domain import accounts
 from domain.errors import Rejected
 from domain.models import Role, User
-from jeto import database
+from jeto import database, healthcheck, http_server
 from jeto.auth import issue_development_token
+from jeto.bus import EventBusUnavailable
 from jeto.observability import configure_logging
-from jeto.settings import Settings
+from jeto.settings import InvalidSetting, Settings
 from marketo.simulator import command as simulator_command
 from schema.ids import decode_id, encode_id
+
+log = logging.getLogger("jeto.cli")
+
+DEMO_TOKEN_HOURS = 12
 
 
 class CommandError(Exception):
     """A failure worth one line on stderr."""
+
+
+# Failures whose message is already the one line an operator needs.
+ONE_LINE_ERRORS = (
+    CommandError,
+    InvalidSetting,
+    database.DatabaseUnavailable,
+    EventBusUnavailable,
+    http_server.ServerFailed,
+    healthcheck.Unhealthy,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is one line that says where the help is, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"jeto: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind: type, *, least: float, most: float | None = None) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` within [least, most], or argparse's one-line error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {'a whole number' if kind is int else 'a number'}") from None
+        if value < least or (most is not None and value > most):
+            bounds = f"from {least:g} to {most:g}" if most is not None else f"at least {least:g}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({bounds})")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
+    return parse
+
+
+PORT = _number(int, least=0, most=65535)
+# The simulator's options (marketo/simulator/command.py declares them), with the ranges it can run with.
+SIMULATOR_RANGES: dict[str, tuple[float, float | None]] = {
+    "port": (0, 65535),
+    "instances": (1, 100),
+    "folders": (0, None),
+    "programs": (0, None),
+    "calls_per_window": (1, None),
+    "window_seconds": (0.001, None),
+    "max_concurrent": (1, None),
+    "token_ttl": (1, None),
+    "daily_quota": (1, None),
+    "latency": (0, None),
+    "http_502_rate": (0, 1),
+    "drop_rate": (0, 1),
+}
 
 
 def _pk(value: str, type_name: str, what: str) -> int:
@@ -43,13 +101,14 @@ def _account_pk(value: str) -> int:
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await database.check_reachable(settings.database_url)
     await Tortoise.init(config=database.tortoise_config(settings.database_url))
     try:
         return await work()
     except Rejected as rejected:
         raise CommandError(rejected.errors[0].message) from None
     finally:
-        await Tortoise.close_connections()
+        await database.close_connections()
 
 
 def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -90,8 +149,11 @@ def _cmd_set_plan_limit(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
-    if args.ttl <= 0:
-        raise CommandError("--ttl must be a positive number of seconds.")
+    if not settings.accepts_development_tokens:
+        raise CommandError(
+            "JETO_JWT_JWKS_URL is set and JETO_JWT_SECRET is not, so the server accepts no development token: "
+            "sign in through the identity provider, or set JETO_JWT_SECRET for both"
+        )
 
     async def work() -> bool:
         return await User.filter(email=args.email.lower()).exists()
@@ -106,38 +168,54 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import contextlib
-
-    import uvicorn
-
+    """Every start-up check before serving: the port, the database, the settings, the event bus."""
     from jeto import demo
     from jeto.app import DemoAccess, create_app
+    from jeto.services import open_services
     from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 
-    await database.migrate(settings.database_url)
-    async with contextlib.AsyncExitStack() as stack:
-        banner = ""
-        access = None
-        if args.demo:
-            simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
-            base_url = await stack.enter_async_context(running_simulator(simulator))
-            seeded = await demo.seed(settings, simulator.endpoints(base_url))
-            token = issue_development_token(settings, seeded.admin_email, 12 * 3600)
-            access = DemoAccess(token=token, integration_id=encode_id("PlatformIntegration", seeded.integration_id))
-            banner = (
-                f"\nJeto demo: GraphiQL at http://{args.host}:{args.port}/graphql"
-                f"\nMarketo simulator at {base_url}"
-                f"\nAdmin token ({seeded.admin_email}, 12 h):\n  Authorization: Bearer {token}"
-                f"\nCollaborator: `jeto token {seeded.collaborator_email}`\n"
-            )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings, demo=access), host=args.host, port=args.port, log_level="info", log_config=None
-            )
-        )
-        if banner:
-            asyncio.get_running_loop().call_later(0.5, print, banner)
-        await server.serve()
+    with http_server.listening_socket(args.host, args.port) as sock:
+        await database.migrate(settings.database_url)
+        async with contextlib.AsyncExitStack() as stack:
+            services = await stack.enter_async_context(open_services(settings))
+            url = http_server.local_url(sock)
+            access, banner = None, ""
+            if args.demo:
+                simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
+                simulator_url = await stack.enter_async_context(running_simulator(simulator))
+                seeded = await demo.seed(settings, services, simulator.endpoints(simulator_url))
+                token = issue_development_token(settings, seeded.admin_email, DEMO_TOKEN_HOURS * 3600)
+                access = DemoAccess(integration_id=encode_id("PlatformIntegration", seeded.integration_id))
+                banner = _demo_banner(args.host, url, simulator_url, seeded, token)
+
+            def started() -> None:
+                healthcheck.record(settings.health_file, url)
+                log.info("serving %s/graphql", url)
+                if banner:
+                    print(banner, flush=True)
+
+            server = http_server.make_server(create_app(settings, demo=access, services=services))
+            try:
+                await http_server.serve(server, sock, on_started=started)
+            finally:
+                healthcheck.forget(settings.health_file)
+
+
+def _demo_banner(host: str, url: str, simulator_url: str, seeded: Any, token: str) -> str:
+    everywhere = host in http_server.ANY_ADDRESS
+    return "\n".join(
+        [
+            "",
+            "Jeto demo is ready. Open GraphiQL at this address (it carries the admin token: keep it to yourself):",
+            f"  {url}/graphql#token={token}",
+            *(["  (listening on every interface: from another machine, use this machine's address)"] if everywhere else []),
+            f"Marketo simulator at {simulator_url}",
+            f"Admin token ({seeded.admin_email}, {DEMO_TOKEN_HOURS} h):",
+            f"  Authorization: Bearer {token}",
+            f"Collaborator: `jeto token {seeded.collaborator_email}`",
+            "",
+        ]
+    )
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -146,23 +224,70 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
             "JETO_BROADCAST_URL is memory://, so the worker's events could not reach any API process: "
             "set it to redis://… or postgres://…"
         )
-    asyncio.run(_worker(settings))
+    asyncio.run(_worker(settings, args))
 
 
-async def _worker(settings: Settings) -> None:
+async def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    """The Marketo worker and the mailer, with /healthz, /readyz and /metrics on their own port."""
+    from jeto.probes import create_probe_app
     from jeto.services import open_services, run_background_work
 
-    await database.migrate(settings.database_url)
-    await Tortoise.init(config=database.tortoise_config(settings.database_url))
-    try:
-        async with open_services(settings) as services:
-            work = asyncio.ensure_future(run_background_work(settings, services))
-            # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, work.cancel)
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
-    finally:
-        await Tortoise.close_connections()
+    port = settings.worker_metrics_port if args.port is None else args.port
+    with http_server.listening_socket(args.host, port) as sock:
+        await database.migrate(settings.database_url)
+        await Tortoise.init(config=database.tortoise_config(settings.database_url))
+        try:
+            async with open_services(settings) as services:
+                url = http_server.local_url(sock)
+                server = http_server.make_server(create_probe_app(services), own_signals=False, lifespan="off")
+
+                def started() -> None:
+                    healthcheck.record(settings.health_file, url)
+                    log.info("worker probes at %s/healthz, /readyz and /metrics", url)
+
+                probes = asyncio.ensure_future(http_server.serve(server, sock, on_started=started))
+                work = asyncio.ensure_future(run_background_work(settings, services))
+                # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, work.cancel)
+                try:
+                    await asyncio.wait({probes, work}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    work.cancel()
+                    server.should_exit = True
+                    outcomes = await asyncio.gather(work, probes, return_exceptions=True)
+                for outcome in outcomes:
+                    if isinstance(outcome, Exception):
+                        raise outcome
+        finally:
+            healthcheck.forget(settings.health_file)
+            await database.close_connections()
+
+
+def _cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> None:
+    print(f"ok: {healthcheck.check(settings.health_file, args.url)}")
+
+
+def _cmd_reseal_secrets(settings: Settings, args: argparse.Namespace) -> None:
+    from jeto.reseal_secrets import reseal_secrets
+    from jeto.secret_box import SecretBox
+
+    box = SecretBox(settings.secret_key)
+
+    async def work() -> Any:
+        return await reseal_secrets(box, batch_size=args.batch_size)
+
+    outcome = asyncio.run(_with_database(settings, work))
+    if outcome.unreadable:
+        ids = ", ".join(str(pk) for pk in outcome.unreadable[:10]) + (", …" if len(outcome.unreadable) > 10 else "")
+        raise CommandError(
+            f"{len(outcome.unreadable)} stored client secret(s) open with none of the JETO_SECRET_KEY keys "
+            f"(platform integrations {ids}); keep the key that sealed them in the list. "
+            f"{outcome.resealed} other(s) were resealed."
+        )
+    print(
+        f"Resealed {outcome.resealed} stored client secret(s) with the first JETO_SECRET_KEY key; "
+        f"{outcome.already_current} already were. The other keys can now be removed."
+    )
 
 
 def _cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
@@ -176,7 +301,7 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
         except SyncFailed as failure:
             raise CommandError(str(failure)) from None
         except TimeoutError:
-            raise CommandError(f"The sync did not end within {args.timeout:.0f} s; is a worker running?") from None
+            raise CommandError(f"The sync did not end within {args.timeout:g} s; is a worker running?") from None
 
     print(asyncio.run(_with_database(settings, work)))
 
@@ -195,19 +320,21 @@ def _cmd_simulator(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jeto", description="Jeto's multi-Marketo GraphQL backend.")
+    parser = _Parser(prog="jeto", description="Jeto's multi-Marketo GraphQL backend.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="apply migrations and serve the API at /graphql")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=PORT, default=8000, help="0 picks a free port")
     serve.add_argument("--demo", action="store_true", help="also run the Marketo simulator and seed a demo account")
     serve.set_defaults(run=_cmd_serve)
 
-    commands.add_parser("worker", help="run only the Marketo worker (beside API processes)").set_defaults(
-        run=_cmd_worker
-    )
+    worker = commands.add_parser("worker", help="run only the Marketo worker (beside API processes)")
+    worker.add_argument("--host", default="127.0.0.1", help="where /healthz, /readyz and /metrics listen")
+    worker.add_argument("--port", type=PORT, default=None, help="default: JETO_WORKER_METRICS_PORT (8001)")
+    worker.set_defaults(run=_cmd_worker)
+
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=_cmd_migrate)
 
     create = commands.add_parser("create-account", help="create an account and its first admin")
@@ -231,14 +358,24 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a development bearer token for a user")
     token.add_argument("email", metavar="EMAIL")
-    token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
+    token.add_argument("--ttl", type=_number(int, least=1), default=3600, metavar="SECONDS")
     token.set_defaults(run=_cmd_token)
 
     sync = commands.add_parser("sync", help="queue a sync of a platform integration; --wait follows it live")
     sync.add_argument("platform_integration_id", metavar="PI_ID")
     sync.add_argument("--wait", action="store_true", help="show its progress and end with a summary")
-    sync.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS")
+    sync.add_argument("--timeout", type=_number(float, least=0.001), default=1800.0, metavar="SECONDS")
     sync.set_defaults(run=_cmd_sync)
+
+    health = commands.add_parser("healthcheck", help="exit 0 if this machine's jeto process (API or worker) answers")
+    health.add_argument("--url", default=None, help="default: the address in JETO_HEALTH_FILE, else port 8000")
+    health.set_defaults(run=_cmd_healthcheck)
+
+    reseal = commands.add_parser(
+        "reseal-secrets", help="seal every stored client secret with the first JETO_SECRET_KEY, so old keys can go"
+    )
+    reseal.add_argument("--batch-size", type=_number(int, least=1, most=10_000), default=200, metavar="N")
+    reseal.set_defaults(run=_cmd_reseal_secrets)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL) to schema.graphql")
     export.add_argument("--output", "-o", default=None, help="another file to write it to")
@@ -246,6 +383,10 @@ def _parser() -> argparse.ArgumentParser:
 
     simulator = commands.add_parser("marketo-simulator", help="run the Marketo simulator alone")
     simulator_command.add_arguments(simulator)
+    for action in simulator._actions:
+        if action.dest in SIMULATOR_RANGES and action.type in (int, float):
+            least, most = SIMULATOR_RANGES[action.dest]
+            action.type = _number(action.type, least=least, most=most)
     simulator.set_defaults(run=_cmd_simulator)
     return parser
 
@@ -259,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(demo=getattr(args, "demo", False))
         args.run(settings, args)
-    except CommandError as error:
+    except ONE_LINE_ERRORS as error:
+        if args.debug:
+            raise
         print(f"jeto: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

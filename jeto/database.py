@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate as run_migrations
 
 MODELS = ["domain.models"]
+CONNECT_TIMEOUT = 15.0
+# aiosqlite's close never returns after a failed open: a bounded close lets the command still end.
+CLOSE_TIMEOUT = 5.0
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened; the message says why in one line, without credentials."""
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -19,9 +32,60 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+def location(database_url: str) -> str:
+    """Where the database is, for an error message: a SQLite file, or scheme://host:port/name (no password)."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        return str(Path(parts.netloc + parts.path).absolute())
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+def _sqlite_folder_problem(database_url: str) -> str | None:
+    if urlsplit(database_url).scheme != "sqlite":
+        return None
+    try:
+        path = expand_db_url(database_url)["credentials"]["file_path"]
+    except Exception as error:  # tortoise's ConfigurationError: no path
+        return f"JETO_DATABASE_URL is not a SQLite URL Jeto can use ({error})"
+    if path == ":memory:":
+        return None
+    folder = Path(path).absolute().parent
+    if not folder.is_dir():
+        return f"the folder of the SQLite database, {folder}, does not exist: create it or change JETO_DATABASE_URL"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder of the SQLite database, {folder}, is not writable by this user"
+    return None
+
+
+async def close_connections() -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await Tortoise.close_connections()
+
+
+async def check_reachable(database_url: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raises DatabaseUnavailable unless the database answers a query within `timeout` seconds."""
+    problem = _sqlite_folder_problem(database_url)
+    if problem:
+        raise DatabaseUnavailable(problem)
+    try:
+        async with asyncio.timeout(timeout):
+            await Tortoise.init(config=tortoise_config(database_url))
+            await Tortoise.get_connection("default").execute_query("SELECT 1")
+    except TimeoutError:
+        raise DatabaseUnavailable(f"the database at {location(database_url)} did not answer within {timeout:g} s") from None
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DatabaseUnavailable(f"cannot open the database at {location(database_url)}: {reason}") from None
+    finally:
+        await close_connections()
+
+
 async def migrate(database_url: str) -> None:
     """Apply pending migrations, then close the connections this opened."""
+    await check_reachable(database_url)
     try:
         await run_migrations(config=tortoise_config(database_url))
     finally:
-        await Tortoise.close_connections()
+        await close_connections()

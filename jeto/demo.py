@@ -9,11 +9,9 @@ from tortoise import Tortoise
 from domain import accounts, launchers, platform_integrations
 from domain.models import Launcher, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
 from domain.viewer import Viewer
-from jeto.database import tortoise_config
-from jeto.secret_box import SecretBox
+from jeto.database import close_connections, tortoise_config
+from jeto.services import Services
 from jeto.settings import Settings
-from marketo.credentials import MarketoCredentials
-from marketo.pool import MarketoPool
 from marketo.worker.runner import Worker
 
 ADMIN_EMAIL = "admin@demo.jeto.test"
@@ -28,8 +26,10 @@ class Demo:
     integration_id: int
 
 
-async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
-    """Idempotent: a second run reuses the account and points its integrations at this run's simulator."""
+async def seed(settings: Settings, services: Services, instances: list[dict[str, str]]) -> Demo:
+    """Idempotent: a second run reuses the account and points its integrations at this run's simulator.
+
+    Syncs with the process's own Marketo pool, so its calls show in /metrics like any later sync's."""
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
         admin = await User.get_or_none(email=ADMIN_EMAIL)
@@ -37,7 +37,6 @@ async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
             account, admin = await accounts.create_account("Demo Co", ADMIN_EMAIL, integrations_limit=2)
             await accounts.add_user(account.id, COLLABORATOR_EMAIL, Role.COLLABORATOR, name="Casey Collaborator")
         viewer = Viewer(user_id=admin.id, account_id=admin.account_id, role=Role.ADMIN)
-        box = SecretBox(settings.secret_key)
         for name, instance in zip(INSTANCE_NAMES, instances, strict=False):
             credentials = platform_integrations.CredentialsInput(
                 client_id=instance["clientId"],
@@ -46,12 +45,12 @@ async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
                 identity_endpoint=instance["identityEndpoint"],
             )
             existing = await PlatformIntegration.get_or_none(account_id=admin.account_id, name=name, deleted_at=None)
-            common = {"credentials": credentials, "sealer": box, "allowed_hosts": settings.marketo_allowed_hosts}
+            common = {"credentials": credentials, "sealer": services.secret_box, "allowed_hosts": settings.marketo_allowed_hosts}
             if existing is None:
                 await platform_integrations.create(viewer, name=name, confirm_trial=True, **common)
             else:
                 await platform_integrations.update(viewer, existing.id, name=None, **common)
-        await _sync_now(box)
+        await _sync_now(services)
         if not await Launcher.filter(account_id=admin.account_id).exists():
             first = await PlatformIntegration.get(account_id=admin.account_id, name=INSTANCE_NAMES[0])
             folder = await MarketoFolder.filter(platform_integration_id=first.id, marketo_type="Folder", is_system=False).first()
@@ -67,26 +66,17 @@ async def seed(settings: Settings, instances: list[dict[str, str]]) -> Demo:
             )
             collaborator = await User.get(email=COLLABORATOR_EMAIL)
             await launchers.set_collaborators(viewer, launcher.id, [collaborator.id])
-            await _sync_now(box)  # the launcher's "Jeto" assets folder
+            await _sync_now(services)  # the launcher's "Jeto" assets folder
         default = await PlatformIntegration.get(account_id=admin.account_id, is_default=True, deleted_at=None)
         return Demo(ADMIN_EMAIL, COLLABORATOR_EMAIL, default.id)
     finally:
-        await Tortoise.close_connections()
+        await close_connections()
 
 
-async def _sync_now(box: SecretBox) -> None:
+async def _sync_now(services: Services) -> None:
     """Both instances synced before the server starts, so the demo shows real folders and programs."""
 
     async def publish(account_id: int, event: object) -> None:
         return None  # nobody subscribes before the server starts
 
-    def credentials(integration: PlatformIntegration) -> MarketoCredentials:
-        return MarketoCredentials(
-            rest_endpoint=integration.rest_endpoint,
-            identity_endpoint=integration.identity_endpoint,
-            client_id=integration.client_id,
-            client_secret=box.open(integration.client_secret_encrypted),
-        )
-
-    async with MarketoPool() as pool:
-        await Worker(pool=pool, credentials=credentials, publish=publish).run_until_idle()
+    await Worker(pool=services.marketo, credentials=services.credentials, publish=publish).run_until_idle()

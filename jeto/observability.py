@@ -40,6 +40,29 @@ MARKETO_TOKEN_REFRESHES = Counter(
 )
 
 
+class BoundedLabel:
+    """A label whose values clients choose (operation names): each cut to `length` characters, and at most
+    `limit` distinct ones per process, later new ones counted as "other", so no client can grow /metrics."""
+
+    OTHER = "other"
+
+    def __init__(self, limit: int = 200, length: int = 64) -> None:
+        self.limit, self.length = limit, length
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        value = value[: self.length]
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self.limit:
+            return self.OTHER
+        self._seen.add(value)
+        return value
+
+
+OPERATION_LABELS = BoundedLabel()
+
+
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()

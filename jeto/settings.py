@@ -6,7 +6,9 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from jeto.bus import SUPPORTED_SCHEMES as BROADCAST_SCHEMES
 from marketo.credentials import Secret
 
 log = logging.getLogger("jeto.settings")
@@ -15,6 +17,22 @@ DEV_JWT_SECRET = "jeto-development-jwt-secret-change-me"
 DEV_SECRET_KEY = "jeto-development-secret-key-change-me"
 DEFAULT_ALLOWED_HOSTS = ("*.mktorest.com",)
 LOOPBACK_PATTERNS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_WORKER_METRICS_PORT = 8001
+
+
+class InvalidSetting(ValueError):
+    """A setting the process cannot run with; the message names the variable."""
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type, least: float, most: float) -> float:
+    text = env.get(name, default)
+    try:
+        value = kind(text)
+    except ValueError:
+        raise InvalidSetting(f"{name} must be a number, not {text!r}") from None
+    if not least <= value <= most:
+        raise InvalidSetting(f"{name} must be from {least:g} to {most:g}, not {text}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     sync_interval_minutes: float = 60.0
     worker_lease_seconds: float = 30.0
+    worker_metrics_port: int = DEFAULT_WORKER_METRICS_PORT
+    # Where a serving process writes the address of its /healthz, for `jeto healthcheck` (the Dockerfile sets it).
+    health_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -39,21 +60,36 @@ class Settings:
         hosts = tuple(h.strip() for h in env.get("JETO_MARKETO_ALLOWED_HOSTS", "").split(",") if h.strip())
         if not hosts:
             hosts = DEFAULT_ALLOWED_HOSTS + (LOOPBACK_PATTERNS if demo else ())
+        broadcast_url = env.get("JETO_BROADCAST_URL", "memory://")
+        if urlsplit(broadcast_url).scheme not in BROADCAST_SCHEMES:
+            raise InvalidSetting(
+                f"JETO_BROADCAST_URL must start with one of {', '.join(s + '://' for s in BROADCAST_SCHEMES)}"
+            )
+        secret_key = env.get("JETO_SECRET_KEY") or DEV_SECRET_KEY
+        if not any(part.strip() for part in secret_key.split(",")):
+            raise InvalidSetting("JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)")
         return cls(
             database_url=env.get("JETO_DATABASE_URL", "sqlite://jeto.sqlite3"),
-            broadcast_url=env.get("JETO_BROADCAST_URL", "memory://"),
+            broadcast_url=broadcast_url,
             worker=env.get("JETO_WORKER", "on").lower() not in ("off", "0", "false", "no"),
             jwt_secret=Secret(env.get("JETO_JWT_SECRET") or DEV_JWT_SECRET),
             jwks_url=env.get("JETO_JWT_JWKS_URL") or None,
             jwt_audience=env.get("JETO_JWT_AUDIENCE") or None,
             jwt_issuer=env.get("JETO_JWT_ISSUER") or None,
-            secret_key=Secret(env.get("JETO_SECRET_KEY") or DEV_SECRET_KEY),
+            secret_key=Secret(secret_key),
             marketo_allowed_hosts=hosts,
             smtp_url=Secret(env["JETO_SMTP_URL"]) if env.get("JETO_SMTP_URL") else None,
             allowed_origins=tuple(o.strip() for o in env.get("JETO_ALLOWED_ORIGINS", "").split(",") if o.strip()),
-            sync_interval_minutes=float(env.get("JETO_SYNC_INTERVAL_MINUTES", "60")),
-            worker_lease_seconds=float(env.get("JETO_WORKER_LEASE_SECONDS", "30")),
+            sync_interval_minutes=_number(env, "JETO_SYNC_INTERVAL_MINUTES", "60", float, 0.01, 1e6),
+            worker_lease_seconds=_number(env, "JETO_WORKER_LEASE_SECONDS", "30", float, 0.5, 1e6),
+            worker_metrics_port=int(_number(env, "JETO_WORKER_METRICS_PORT", str(DEFAULT_WORKER_METRICS_PORT), int, 0, 65535)),
+            health_file=env.get("JETO_HEALTH_FILE") or None,
         )
+
+    @property
+    def accepts_development_tokens(self) -> bool:
+        """Under SSO the public development key must sign nothing: HS256 needs a JETO_JWT_SECRET of its own then."""
+        return not (self.jwks_url and self.jwt_secret.reveal() == DEV_JWT_SECRET)
 
     def warn_about_development_keys(self) -> None:
         if self.jwt_secret.reveal() == DEV_JWT_SECRET:

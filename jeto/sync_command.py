@@ -1,4 +1,10 @@
-"""`jeto sync PI_ID [--wait]`: queue a sync, and follow it live with a progress line and a summary."""
+"""`jeto sync PI_ID [--wait]`: queue a sync, and follow it live with a progress line and a summary.
+
+The bar measures the run's folders and programs against what the integration held before it (its totals
+from the last sync, as GraphQL's `folders`/`programs` totalCount show them); with nothing held yet there
+is nothing honest to measure against, so the line shows counts only. On a terminal the line is redrawn
+in place; anywhere else (a log, a pipe) one line is written per change of state.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +12,98 @@ import asyncio
 import contextlib
 import sys
 import time
+from dataclasses import dataclass
 from typing import TextIO
 
 from domain import events, syncs
-from domain.models import PlatformIntegration, SyncRun, SyncTrigger
+from domain.models import MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun, SyncTrigger
 from domain.sync_state import SyncState
 from jeto.bus import open_broadcast
 from jeto.settings import Settings
 
-SPINNER = "|/-\\"
+BAR_WIDTH = 24
 
 
 class SyncFailed(Exception):
     pass
 
 
-def progress_line(run: SyncRun, tick: int, width: int = 24) -> str:
-    done = run.folders_synced + run.programs_synced
-    filled = tick % (width + 1) if run.state is not SyncState.COMPLETED else width
-    bar = "#" * filled + "-" * (width - filled)
-    return (
-        f"\r{SPINNER[tick % 4]} [{bar}] {run.state.value:<9} folders {run.folders_synced:>6,}"
-        f"  programs {run.programs_synced:>7,}  ({done:,} items)"
+@dataclass(frozen=True)
+class Totals:
+    folders: int
+    programs: int
+
+    @property
+    def items(self) -> int:
+        return self.folders + self.programs
+
+
+async def held(integration_id: int) -> Totals:
+    """What the integration holds now: its folders' and programs' totalCount."""
+    return Totals(
+        folders=await MarketoFolder.filter(platform_integration_id=integration_id).count(),
+        programs=await MarketoProgram.filter(platform_integration_id=integration_id).count(),
     )
 
 
-def summary(integration: PlatformIntegration, run: SyncRun, seconds: float) -> str:
+def share_done(run: SyncRun, expected: Totals | None) -> float | None:
+    """0..1, or None when there is nothing to measure against; below 1 until the run has COMPLETED."""
+    if run.state is SyncState.COMPLETED:
+        return 1.0
+    if expected is None or expected.items == 0:
+        return None
+    return min((run.folders_synced + run.programs_synced) / expected.items, 0.99)
+
+
+def progress_line(run: SyncRun, expected: Totals | None, width: int = BAR_WIDTH) -> str:
+    share = share_done(run, expected)
+    if share is None or expected is None:
+        return f"{run.state.value:<9} folders {run.folders_synced:,}  programs {run.programs_synced:,}"
+    filled = round(share * width)
     return (
-        f"Synced {integration.name}: {run.folders_synced:,} folders and {run.programs_synced:,} programs "
-        f"in {seconds:.1f} s (attempt {run.attempts})."
+        f"[{'#' * filled}{'-' * (width - filled)}] {share:>4.0%} {run.state.value:<9} "
+        f"folders {run.folders_synced:,}/{expected.folders:,}  programs {run.programs_synced:,}/{expected.programs:,}"
     )
+
+
+def summary(integration: PlatformIntegration, run: SyncRun, now_held: Totals, seconds: float) -> str:
+    """What the integration holds after the run: an incremental run that changed nothing still reads whole."""
+    return (
+        f"Synced {integration.name} in {seconds:.1f} s (attempt {run.attempts}): "
+        f"it now holds {now_held.folders:,} folders and {now_held.programs:,} programs."
+    )
+
+
+class _Display:
+    """Redraws one line on a terminal; elsewhere writes a line only when the state changes."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live = out.isatty()
+        self._last_state: SyncState | None = None
+        self._width = 0
+
+    def show(self, run: SyncRun, expected: Totals | None) -> None:
+        line = progress_line(run, expected)
+        if self.live:
+            self.out.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        elif run.state is not self._last_state:
+            self.out.write(line + "\n")
+        self._last_state = run.state
+        self.out.flush()
+
+    def end(self) -> None:
+        if self.live:
+            self.out.write("\n")
+            self.out.flush()
 
 
 async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: float, out: TextIO = sys.stdout) -> str:
     integration = await PlatformIntegration.get_or_none(id=integration_id, deleted_at=None)
     if integration is None:
         raise SyncFailed(f"No platform integration with id {integration_id}.")
+    before = await held(integration.id)
     run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
     live = not settings.broadcast_url.startswith("memory://")
     async with contextlib.AsyncExitStack() as stack:
@@ -54,20 +116,19 @@ async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: 
             )
         if not wait:
             return f"Sync {run.id} of {integration.name} is {run.state.value}."
-        started, tick = time.monotonic(), 0
+        started = time.monotonic()
+        display = _Display(out)
         async with asyncio.timeout(timeout):
             while True:
                 await run.refresh_from_db()
-                out.write(progress_line(run, tick))
-                out.flush()
+                display.show(run, before if before.items else None)
                 if run.state is SyncState.COMPLETED:
-                    out.write("\n")
-                    return summary(integration, run, time.monotonic() - started)
+                    display.end()
+                    return summary(integration, run, await held(integration.id), time.monotonic() - started)
                 if run.state is SyncState.ERROR and run.next_attempt_at is None:
-                    out.write("\n")
+                    display.end()
                     raise SyncFailed(f"The sync of {integration.name} failed: {run.error}")
-                tick += 1
-                # Live events wake us at once; the short timeout keeps the spinner turning.
+                # Live events wake us at once; the short timeout keeps the counts moving between them.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.25):
                         if changes is not None:

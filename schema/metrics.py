@@ -9,10 +9,15 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
-from jeto.observability import GRAPHQL_ERRORS, GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_name
+from jeto.observability import GRAPHQL_ERRORS, GRAPHQL_LATENCY, GRAPHQL_REQUESTS, OPERATION_LABELS, operation_name
 from schema.errors import code_of
 
 log = logging.getLogger("jeto.graphql")
+
+
+def _cut(name: str | None) -> str | None:
+    """Clients choose operation names: logs carry at most this much of one."""
+    return name[:OPERATION_LABELS.length] if name else name
 
 
 class OperationMetrics(SchemaExtension):
@@ -20,10 +25,10 @@ class OperationMetrics(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        operation_name.set(self.execution_context.operation_name)
+        operation_name.set(_cut(self.execution_context.operation_name))
         yield
         context = self.execution_context
-        name = context.operation_name or "anonymous"
+        name = _cut(context.operation_name) or "anonymous"
         kind = context.operation_type.value if context.operation_type else "unknown"
         operation_name.set(name)
         result: Any = context.result
@@ -31,6 +36,7 @@ class OperationMetrics(SchemaExtension):
         for error in errors:
             GRAPHQL_ERRORS.labels(code_of(error)).inc()
         elapsed = time.perf_counter() - started
-        GRAPHQL_REQUESTS.labels(name, kind, "error" if errors else "ok").inc()
-        GRAPHQL_LATENCY.labels(name, kind).observe(elapsed)
+        label = OPERATION_LABELS(name)
+        GRAPHQL_REQUESTS.labels(label, kind, "error" if errors else "ok").inc()
+        GRAPHQL_LATENCY.labels(label, kind).observe(elapsed)
         log.info("%s %s", kind, name, extra={"duration_ms": round(elapsed * 1000, 1), "errors": len(errors)})

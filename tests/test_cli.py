@@ -1,23 +1,32 @@
 """The `jeto` command, run as a user runs it: a process, its output and its exit code."""
 
 import os
+import re
+import socket
+import sqlite3
 import subprocess
 import sys
 
+import httpx
 import jwt
 import pytest
 
-from jeto.settings import DEV_JWT_SECRET
-from tests.conftest import free_port, wait_for_port
+from jeto.secret_box import SecretBox
+from jeto.settings import DEV_JWT_SECRET, Secret
+from tests.jeto_process import add_integration, running_demo
 
 
 @pytest.fixture
 def run(tmp_path):
     env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
-    env.pop("JETO_JWT_SECRET", None)
+    for name in ("JETO_JWT_SECRET", "JETO_JWT_JWKS_URL", "JETO_SECRET_KEY", "JETO_BROADCAST_URL", "JETO_HEALTH_FILE"):
+        env.pop(name, None)
 
-    def jeto(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "jeto.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+    def jeto(*args: str, timeout: float = 60, **extra_env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "jeto.cli", *args],
+            env={**env, **extra_env}, capture_output=True, text=True, timeout=timeout,
+        )
 
     return jeto
 
@@ -45,15 +54,120 @@ def test_the_account_manager_commands(run):
         ("create-account", "Acme", "--admin", "not-an-email"),
         ("set-plan-limit", "1", "--platform-integrations", "0"),
         ("token", "nobody@acme.test"),
+        # argparse's own errors: one line too, not the usage block
+        ("add-user", "1", "x@acme.test", "--role", "owner"),
+        ("token", "owner@acme.test", "--ttl", "abc"),
+        ("nosuch",),
+        (),
+        # values the database would refuse are refused first, in words
+        ("add-user", "1", "x@acme.test", "--role", "admin", "--name", "n" * 300),
+        ("add-user", "1", "x@acme.test", "--role", "admin", "--subject", ""),
+        ("add-user", "1", "x@acme.test", "--role", "admin", "--subject", "s" * 300),
+        ("add-user", "1", "x" * 250 + "@acme.test", "--role", "admin"),
+        # options out of range
+        ("sync", "1", "--wait", "--timeout", "0"),
+        ("sync", "1", "--wait", "--timeout", "-5"),
+        ("marketo-simulator", "--instances", "0"),
+        ("marketo-simulator", "--port", "99999"),
     ],
 )
 def test_errors_are_one_readable_line_without_a_traceback(run, args):
     assert run("migrate").returncode == 0
-    result = run(*args)
+    assert run("create-account", "Acme", "--admin", "owner@acme.test").returncode == 0
+    result = run(*args, timeout=30)
     assert result.returncode != 0
+    assert_one_line(result)
+
+
+def assert_one_line(result: subprocess.CompletedProcess) -> str:
+    """The whole of stderr is `jeto: <words>`: no usage block, no traceback, no bare exception name."""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("jeto: "), result.stderr
     assert "Traceback" not in result.stderr
+    assert not re.match(r"jeto: \w+(Error|Exception): ", lines[0]), lines[0]
+    return lines[0]
+
+
+def test_argument_errors_name_the_command_to_ask_for_help(run):
+    wrong = run("add-user", "1", "x@acme.test", "--role", "owner")
+    assert wrong.returncode == 2
+    assert "'owner'" in wrong.stderr and wrong.stderr.rstrip().endswith("(see jeto add-user --help)")
+    assert run().stderr.rstrip().endswith("(see jeto --help)")
+
+
+def test_refused_values_change_nothing(run, tmp_path):
+    run("migrate")
+    account_id = run("create-account", "Acme", "--admin", "owner@acme.test").stdout.strip()
+    empty = run("add-user", account_id, "a@acme.test", "--role", "admin", "--subject", "")
+    assert empty.returncode == 1 and "subject" in empty.stderr
+    long_name = run("add-user", account_id, "b@acme.test", "--role", "admin", "--name", "n" * 300)
+    assert long_name.returncode == 1 and "200" in long_name.stderr
+    db = sqlite3.connect(tmp_path / "cli.sqlite3")
+    assert db.execute("SELECT count(*) FROM app_user").fetchone()[0] == 1
+    assert run("add-user", account_id, "c@acme.test", "--role", "admin", "--subject", " sub-1 ").returncode == 0
+    assert db.execute("SELECT idp_subject FROM app_user WHERE email = 'c@acme.test'").fetchone()[0] == "sub-1"
+
+
+def test_a_sync_with_a_useless_timeout_queues_nothing(run, tmp_path):
+    run("migrate")
+    refused = run("sync", "1", "--wait", "--timeout", "0")
+    assert refused.returncode == 2 and "--timeout" in refused.stderr
+    db = sqlite3.connect(tmp_path / "cli.sqlite3")
+    assert db.execute("SELECT count(*) FROM sync_run").fetchone()[0] == 0
+
+
+def test_no_development_token_under_sso_without_a_key_of_its_own(run):
+    run("migrate")
+    run("create-account", "Acme", "--admin", "owner@acme.test")
+    sso = {"JETO_JWT_JWKS_URL": "https://idp.example.test/.well-known/jwks.json"}
+    refused = run("token", "owner@acme.test", **sso)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "JETO_JWT_SECRET" in assert_one_line(refused)
+    allowed = run("token", "owner@acme.test", JETO_JWT_SECRET="a-key-of-our-own-long-enough-for-hs256!", **sso)
+    assert allowed.returncode == 0
+    assert jwt.decode(allowed.stdout.strip(), "a-key-of-our-own-long-enough-for-hs256!", algorithms=["HS256"])["sub"] == "owner@acme.test"
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("serve", "--port", "0"), ("worker", "--port", "0")])
+def test_a_database_in_a_missing_folder_fails_at_once(run, tmp_path, command):
+    missing = tmp_path / "no-such-folder" / "jeto.sqlite3"
+    result = run(*command, timeout=30, JETO_DATABASE_URL=f"sqlite://{missing}", JETO_BROADCAST_URL="redis://127.0.0.1:9")
+    assert result.returncode == 1
+    assert str(missing.parent) in last_line(result) and "does not exist" in last_line(result)
+
+
+def last_line(result: subprocess.CompletedProcess) -> str:
+    """`serve` and `worker` log JSON lines before failing: their error is the last line, and the only `jeto:` one."""
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("jeto: ")] == lines[-1:], result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[-1]
+
+
+def test_serve_on_a_port_in_use_fails_before_doing_anything(run, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), timeout=30)
+    assert result.returncode == 1
+    assert last_line(result) == f"jeto: port {port} of 127.0.0.1 is in use; stop what holds it or choose another --port"
+    assert not (tmp_path / "cli.sqlite3").exists()  # noticed before the migrations
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "words"),
+    [
+        ("JETO_BROADCAST_URL", "redis://127.0.0.1:9", "event bus"),
+        ("JETO_BROADCAST_URL", "kafka://127.0.0.1:9", "JETO_BROADCAST_URL"),
+        ("JETO_SECRET_KEY", ",", "JETO_SECRET_KEY"),
+        ("JETO_SYNC_INTERVAL_MINUTES", "often", "JETO_SYNC_INTERVAL_MINUTES"),
+    ],
+)
+def test_serve_with_a_bad_setting_fails_with_one_line(run, setting, value, words):
+    result = run("serve", "--port", "0", timeout=30, **{setting: value})
+    assert result.returncode == 1
+    assert words in last_line(result)
 
 
 def test_a_second_account_with_the_same_admin_is_refused(run):
@@ -63,32 +177,70 @@ def test_a_second_account_with_the_same_admin_is_refused(run):
     assert again.returncode == 1 and "exists already" in again.stderr
 
 
-def test_sync_wait_follows_the_sync_to_its_summary(run, tmp_path):
-    """`jeto serve` (with its worker) syncs a simulated instance while `jeto sync --wait` shows it."""
-    assert run("migrate").returncode == 0
-    port = free_port()
-    env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
-    server = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--demo", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, server)
-        import sqlite3
+STATE_LINE = re.compile(r"^\[[#-]{24}\] +(\d+)% (QUEUED|SYNCING|COMPLETED) +folders [\d,]+/[\d,]+  programs [\d,]+/[\d,]+$")
+SUMMARY = re.compile(r"^Synced North America in [\d.]+ s \(attempt 1\): it now holds (\d+) folders and (\d+) programs\.$")
 
-        db = sqlite3.connect(tmp_path / "cli.sqlite3")
-        pi_id = db.execute("SELECT id FROM platform_integration ORDER BY id LIMIT 1").fetchone()[0]
-        result = run("sync", str(pi_id), "--wait", "--timeout", "60")
-        assert result.returncode == 0, result.stderr
-        assert "COMPLETED" in result.stdout
-        summary = result.stdout.strip().splitlines()[-1]
-        assert summary.startswith("Synced North America: ") and "programs" in summary
-        failed = run("sync", "999999")
+
+def test_the_demo_is_ready_when_it_says_so_and_sync_wait_follows_a_sync(run, tmp_path):
+    """`jeto serve --demo` (its worker, the simulator) syncs while `jeto sync --wait` shows it, twice."""
+    with running_demo(tmp_path) as (demo, base_url, token):
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base_url) and not base_url.endswith(":0")
+        assert httpx.get(f"{base_url}/healthz", timeout=5).status_code == 200  # the banner came once serving
+        page = httpx.get(f"{base_url}/graphql", headers={"accept": "text/html"}, timeout=5)
+        assert page.status_code == 200 and "jeto-config" in page.text and token not in page.text
+        metrics = httpx.get(f"{base_url}/metrics", timeout=5).text
+        assert re.search(r'^jeto_marketo_calls_total\{instance="[^"]+",outcome="ok"\} [1-9]', metrics, re.MULTILINE)
+
+        database = tmp_path / "demo.sqlite3"
+        db = sqlite3.connect(database)
+        pi_id = db.execute("SELECT id FROM platform_integration WHERE name = 'North America'").fetchone()[0]
+        programs = db.execute("SELECT count(*) FROM marketo_program WHERE platform_integration_id = ?", (pi_id,)).fetchone()[0]
+        assert programs >= 60
+        for _ in range(2):  # the second one is incremental: its summary must still read whole
+            result = run("sync", str(pi_id), "--wait", "--timeout", "60", JETO_DATABASE_URL=f"sqlite://{database}")
+            assert result.returncode == 0, result.stderr
+            assert "\r" not in result.stdout  # not a terminal: no redrawn frames
+            *progress, summary = result.stdout.strip().splitlines()
+            states = [STATE_LINE.match(line) for line in progress]
+            assert all(states), progress
+            assert [m.group(2) for m in states] == list(dict.fromkeys(m.group(2) for m in states))  # one line per state
+            assert states[-1].group(2) == "COMPLETED" and states[-1].group(1) == "100"
+            assert all(int(m.group(1)) < 100 for m in states[:-1])
+            found = SUMMARY.match(summary)
+            assert found, summary
+            assert int(found.group(2)) == programs
+        failed = run("sync", "999999", JETO_DATABASE_URL=f"sqlite://{database}")
         assert failed.returncode == 1 and failed.stderr.startswith("jeto: No platform integration")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_the_worker_alone_refuses_the_in_memory_bus(run):
     result = run("worker")
     assert result.returncode == 1
     assert result.stderr.startswith("jeto: JETO_BROADCAST_URL is memory://") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_reseal_secrets_lets_an_old_key_be_dropped(run, tmp_path):
+    assert run("migrate").returncode == 0
+    database = tmp_path / "cli.sqlite3"
+    instance = {"clientId": "client", "clientSecret": "the-client-secret",
+                "restEndpoint": "http://127.0.0.1:9/111-AAA-111/rest",
+                "identityEndpoint": "http://127.0.0.1:9/111-AAA-111/identity"}
+    add_integration(f"sqlite://{database}", instance, "old-key")
+    db = sqlite3.connect(database)
+
+    def stored() -> str:
+        return db.execute("SELECT client_secret_encrypted FROM platform_integration").fetchone()[0]
+
+    sealed_with_old = stored()
+    with pytest.raises(ValueError):
+        SecretBox(Secret("new-key")).open(sealed_with_old)
+    first = run("reseal-secrets", "--batch-size", "1", JETO_SECRET_KEY="new-key,old-key")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Resealed 1 stored client secret(s)")
+    assert SecretBox(Secret("new-key")).open(stored()) == "the-client-secret"  # old-key can go now
+    resealed = stored()
+    again = run("reseal-secrets", JETO_SECRET_KEY="new-key,old-key")  # a rerun changes nothing
+    assert again.returncode == 0 and again.stdout.startswith("Resealed 0 stored client secret(s)") and stored() == resealed
+    lost = run("reseal-secrets", JETO_SECRET_KEY="newest-key")  # without the key that sealed it
+    assert lost.returncode == 1 and "none of the JETO_SECRET_KEY keys" in assert_one_line(lost)
+    assert stored() == resealed

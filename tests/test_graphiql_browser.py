@@ -1,8 +1,11 @@
-"""GraphiQL in headless Chromium, against `jeto serve --demo`, with no internet: a query and a subscription run."""
+"""GraphiQL in headless Chromium, against `jeto serve --demo`, with no internet: a query and a subscription run.
+
+The token reaches the page only through the printed address's fragment; every step leaves a screenshot in
+artifacts/, and a failure leaves one more, with the server's log beside it.
+"""
 
 import os
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,26 +20,21 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import async_playwright  # noqa: E402
 
-from tests.conftest import free_port, wait_for_port  # noqa: E402
+from tests.jeto_process import running_demo  # noqa: E402
 
 
 @pytest.fixture
 def demo_server(tmp_path):
-    port = free_port()
-    env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}"}
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--demo", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        log.close()
+    with running_demo(tmp_path) as (demo, base_url, token):
+        try:
+            yield base_url, token
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(demo.stderr, ARTIFACTS / "graphiql-serve.log")
 
 
 async def test_graphiql_runs_a_query_and_a_subscription_offline(demo_server):
+    base_url, token = demo_server
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -44,18 +42,25 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(demo_server):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )
+        page = await browser.new_page(viewport={"width": 1400, "height": 900})
+
+        async def snap(name: str) -> None:
+            await page.screenshot(path=str(ARTIFACTS / f"graphiql-{name}.png"))
+
         try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
             outside = []
-            page.on("request", lambda r: None if r.url.startswith(demo_server.replace("http", "ws")) or r.url.startswith(demo_server) else outside.append(r.url))
-            await page.goto(f"{demo_server}/graphql", wait_until="networkidle")
+            page.on("request", lambda r: None if r.url.startswith(base_url.replace("http", "ws")) or r.url.startswith(base_url) else outside.append(r.url))
+            await page.goto(f"{base_url}/graphql#token={token}", wait_until="networkidle")
+            await snap("opened")
+            # The header comes from the address's fragment: the page the server sent holds no token.
+            assert token not in await page.evaluate("document.getElementById('jeto-config').textContent")
             await page.click(".graphiql-execute-button")
             await page.wait_for_function(
                 "document.querySelector('.graphiql-response')?.innerText.includes('North America')", timeout=20000
             )
             response = await page.inner_text(".graphiql-response")
             assert '"name": "Demo Co"' in response and '"syncState": "COMPLETED"' in response
-            await page.screenshot(path=str(ARTIFACTS / "graphiql-query.png"))
+            await snap("query")
 
             await page.get_by_role("tab", name="Watch").click()
             await page.wait_for_function(
@@ -63,15 +68,29 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(demo_server):
             )
             await page.wait_for_timeout(500)  # GraphiQL picks up the tab's operation name just after showing it
             await page.click(".graphiql-execute-button")
-            try:
-                await page.wait_for_function(
-                    "document.querySelector('.graphiql-response')?.innerText.includes('accountSyncStatus')", timeout=20000
-                )
-            except Exception:
-                await page.screenshot(path=str(ARTIFACTS / "graphiql-failure.png"))
-                raise
+            await page.wait_for_function(
+                "document.querySelector('.graphiql-response')?.innerText.includes('accountSyncStatus')", timeout=20000
+            )
             assert "COMPLETED" in await page.inner_text(".graphiql-response")
-            await page.screenshot(path=str(ARTIFACTS / "graphiql-subscription.png"))
+            await snap("subscription")
             assert outside == []  # every asset came from the server itself
+        except BaseException:
+            await snap("failure")
+            raise
+        finally:
+            await browser.close()
+
+
+async def test_without_the_fragment_graphiql_has_no_token(demo_server):
+    base_url, _ = demo_server
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base_url}/graphql", wait_until="networkidle")
+            await page.click(".graphiql-execute-button")
+            await page.wait_for_function(
+                "document.querySelector('.graphiql-response')?.innerText.includes('UNAUTHENTICATED')", timeout=20000
+            )
         finally:
             await browser.close()

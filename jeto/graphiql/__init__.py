@@ -66,14 +66,16 @@ mutation Sync($id: ID!) {
     return examples
 
 
-def page(path: str, *, token: str | None, default_integration_id: str | None) -> HTMLResponse:
+def page(path: str, *, default_integration_id: str | None) -> HTMLResponse:
+    """The page carries no credential: a token arrives in the address's fragment (`#token=…`), which
+    browsers never send to a server, and the page's script puts it in the Authorization header."""
     if not ASSETS["graphiql.min.js"].exists():
         return HTMLResponse(
             "<h1>GraphiQL assets are not installed</h1><p>Run <code>make assets</code> "
             "(<code>npm ci --prefix jeto/graphiql</code>) and reload.</p>",
             status_code=503,
         )
-    config = {"path": path, "token": token, "examples": _examples(default_integration_id)}
+    config = {"path": path, "examples": _examples(default_integration_id)}
     # </ cannot close the script element that carries the JSON.
     payload = json.dumps(config).replace("</", "<\\/")
     return HTMLResponse((HERE / "index.html").read_text().replace("__JETO_CONFIG__", payload))

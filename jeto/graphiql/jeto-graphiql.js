@@ -15,7 +15,10 @@
     })(params, opts);
   }
 
-  const headers = config.token ? JSON.stringify({ Authorization: "Bearer " + config.token }, null, 2) : "";
+  // `jeto serve --demo` prints the address with the token in its fragment: browsers never send a fragment
+  // to the server, so the token stays between the terminal and this page.
+  const token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+  const headers = token ? JSON.stringify({ Authorization: "Bearer " + token }, null, 2) : "";
   const tabs = config.examples.map((example) => ({
     query: example.query,
     variables: example.variables ? JSON.stringify(example.variables, null, 2) : undefined,

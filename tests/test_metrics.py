@@ -1,0 +1,55 @@
+"""/metrics as Prometheus scrapes it: current job counts, still served when the database is not, and a
+bounded set of operation names whatever clients send."""
+
+import re
+
+from domain.models import Job, JobState
+from jeto.observability import BoundedLabel
+from tests.api import factories
+
+
+def samples(metrics: str, name: str) -> dict[str, float]:
+    return {labels: float(value) for labels, value in re.findall(rf"^{name}\{{(.*)\}} (\S+)$", metrics, re.MULTILINE)}
+
+
+async def test_the_jobs_gauge_shows_the_current_counts_only(world):
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111", synced=False)
+    before = samples((await world.http.get("/metrics")).text, "jeto_jobs")
+    assert before == {'kind="SYNC",state="PENDING"': 1.0}
+    await Job.all().update(state=JobState.DONE)
+    after = samples((await world.http.get("/metrics")).text, "jeto_jobs")
+    assert after == {'kind="SYNC",state="DONE"': 1.0}  # no PENDING left over from the last scrape
+
+
+async def test_metrics_are_served_when_the_database_does_not_answer(world, monkeypatch):
+    _, admin = await world.account()
+    await admin.post("query Dashboard { viewer { email } }")
+    await factories.integration(admin, "US", "111-AAA-111", synced=False)
+    assert samples((await world.http.get("/metrics")).text, "jeto_jobs")
+
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("the database is down")
+
+    monkeypatch.setattr(Job, "annotate", unavailable)
+    response = await world.http.get("/metrics")
+    assert response.status_code == 200
+    assert 'operation="Dashboard"' in response.text
+    assert samples(response.text, "jeto_jobs") == {}  # left out rather than stale
+
+
+async def test_operation_names_are_cut_and_their_number_bounded(world, monkeypatch):
+    _, admin = await world.account()
+    long_name = "Q" + "x" * 299
+    await admin.post(f"query {long_name} {{ viewer {{ email }} }}")
+    labels = samples((await world.http.get("/metrics")).text, "jeto_graphql_requests_total")
+    operations = {re.search(r'operation="([^"]*)"', key).group(1) for key in labels}
+    assert long_name not in operations and long_name[:64] in operations
+
+    monkeypatch.setattr("schema.metrics.OPERATION_LABELS", BoundedLabel(limit=20))
+    for n in range(30):
+        await admin.post(f"query Bounded{n} {{ viewer {{ email }} }}")
+    labels = samples((await world.http.get("/metrics")).text, "jeto_graphql_requests_total")
+    bounded = {key for key in labels if 'operation="Bounded' in key}
+    assert len(bounded) == 20
+    assert labels['operation="other",outcome="ok",type="query"'] >= 10
