@@ -70,6 +70,16 @@ async def test_alone_on_an_instance_the_client_never_gets_606_or_615(start_simul
     assert stats.max_in_flight <= 3
 
 
+async def test_a_listing_ending_just_past_a_window_makes_only_the_calls_it_needs(start_simulator, make_pool) -> None:
+    # 49 full pages and the "No assets found" page: exactly the window's 50 calls. The look-ahead pages
+    # queued behind the spent window are cancelled when the end is seen and must never be sent.
+    simulator, base = await start_simulator(programs=98, window_seconds=3)
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=3, max_in_flight=5), page_size=2)
+    programs = await pool.client(credentials_of(simulator, base)).list_programs()
+    assert len(programs) == 98
+    assert simulator.instances[MID].stats.calls == 50
+
+
 async def test_other_integrations_spending_the_window_cause_606_which_is_waited_out(start_simulator, make_pool) -> None:
     simulator, base = await start_simulator(programs=200, calls_per_window=10, window_seconds=0.3)
     limits = InstanceLimits(calls_per_window=8, window_seconds=0.3, max_in_flight=3)

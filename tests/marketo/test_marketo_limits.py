@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 from marketo.limits import InstanceLimiter, InstanceLimits
@@ -64,3 +65,42 @@ async def test_limiters_of_two_instances_are_independent() -> None:
         pass
     assert not blocked.done()
     blocked.cancel()
+
+
+async def test_cancelled_callers_never_get_a_slot_and_leave_the_limiter_idle() -> None:
+    """Cancellations landing at every point of waiting (notified, timed out, granted) in many rounds."""
+    limits = InstanceLimits(calls_per_window=3, window_seconds=0.005, max_in_flight=2)
+    limiter = InstanceLimiter(limits)
+    rng = random.Random(1)
+    entered_after_cancel = 0
+    cancel_requested: set[int] = set()
+    for _ in range(150):
+        cancel_requested.clear()
+
+        async def call(i: int) -> None:
+            nonlocal entered_after_cancel
+            async with limiter.slot():
+                entered_after_cancel += i in cancel_requested
+                for _ in range(rng.randrange(3)):
+                    await asyncio.sleep(0)
+
+        tasks = [asyncio.ensure_future(call(i)) for i in range(8)]
+        for _ in range(rng.randrange(8)):
+            await asyncio.sleep(0)
+        await asyncio.sleep(rng.random() * 0.006)
+        for victim in rng.sample(range(8), 4):
+            cancel_requested.add(victim)
+            tasks[victim].cancel()
+        async with asyncio.timeout(5):  # a guard: a leaked lock or slot hangs here
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        assert not [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, asyncio.CancelledError)]
+    assert entered_after_cancel == 0
+    assert limiter.in_flight == 0
+    async with asyncio.timeout(5):
+        # Idle again: every in-flight place can be taken at once.
+        await asyncio.gather(*(_enter_and_leave(limiter) for _ in range(limits.max_in_flight)))
+
+
+async def _enter_and_leave(limiter: InstanceLimiter) -> None:
+    async with limiter.slot():
+        pass
