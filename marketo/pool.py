@@ -18,7 +18,7 @@ from .limits import InstanceLimiter, InstanceLimits
 from .models import AccessToken
 from .observer import CallObserver, NoObserver
 from .rest import RestCaller
-from .tokens import TokenCache
+from .tokens import DEFAULT_MARGIN, TokenCache
 from .transport import PerInstanceTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -36,7 +36,7 @@ class MarketoPool:
         *,
         limits: InstanceLimits | None = None,
         retry: RetryPolicy | None = None,
-        token_margin: float = 60.0,
+        token_margin: float = DEFAULT_MARGIN,
         page_size: int = MAX_PAGE_SIZE,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -118,6 +118,19 @@ async def test_a_token_expiring_in_the_middle_of_paging_is_renewed_once(start_si
     assert instance.stats.tokens_issued == 2
 
 
+async def test_with_short_lived_tokens_identity_is_asked_once_per_token(start_simulator, make_pool) -> None:
+    # Identity answers with the same token until it has expired: asking before then is wasted.
+    simulator, base = await start_simulator(programs=5, token_ttl=1)
+    instance = simulator.instances[MID]
+    client = make_pool(token_margin=0.3).client(credentials_of(simulator, base))
+    while instance.stats.tokens_issued < 3:
+        assert await client.get_program_by_name("nothing by this name") is None
+        await asyncio.sleep(0.1)
+    assert instance.stats.token_errors["602"] == 0
+    # The one extra allowed: asked a moment before the old token ended, Identity answers it with 0 s left.
+    assert instance.stats.identity_calls <= instance.stats.tokens_issued + 1
+
+
 @pytest.mark.parametrize(
     "fault",
     [
