@@ -68,7 +68,8 @@ class TokenCache:
             self._token = None
 
     def _refresh_done(self, future: asyncio.Future[AccessToken]) -> None:
-        self._refresh = None
+        if self._refresh is future:  # a newer refresh may already be running: keep sharing it
+            self._refresh = None
         if not future.cancelled():
             future.exception()  # retrieved here so an unawaited failure is not logged as lost
 

@@ -180,3 +180,34 @@ async def test_a_failed_refresh_reaches_every_waiter_and_the_next_call_tries_aga
     assert all(isinstance(r, InvalidCredentials) for r in results)
     assert calls == 1
     assert (await cache.get()).value == "A"
+
+
+async def test_a_finished_refresh_does_not_forget_a_newer_one_still_running() -> None:
+    gates: list[asyncio.Event] = []
+
+    async def fetch() -> AccessToken:
+        gates.append(gate := asyncio.Event())
+        await gate.wait()
+        return AccessToken(f"T{len(gates)}", 3600, None, obtained_at=0.0)
+
+    cache = TokenCache(fetch, margin=5, clock=lambda: 1.0)
+    first = asyncio.ensure_future(cache.get())
+    while not gates:
+        await asyncio.sleep(0)
+
+    async def refused_at_once() -> AccessToken:
+        # Runs after the first refresh finished but before its done-callback: Marketo refused T1.
+        cache.invalidate(cache.current)  # type: ignore[arg-type]
+        return await cache.get()
+
+    gates[0].set()
+    second = asyncio.ensure_future(refused_at_once())
+    assert (await first).value == "T1"
+    third = asyncio.ensure_future(cache.get())  # must join the refresh in progress, not start another
+    for _ in range(5):
+        await asyncio.sleep(0)
+    for gate in gates:
+        gate.set()
+    tokens = [(await second).value, (await third).value]
+    assert len(gates) == 2  # one Identity request per refresh needed
+    assert tokens == ["T2", "T2"]
