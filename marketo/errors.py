@@ -4,6 +4,11 @@ from __future__ import annotations
 
 # Codes Marketo documents as transient: retry with backoff.
 TRANSIENT_CODES = frozenset({"502", "604", "608", "611", "614", "713", "719"})
+# Transient failures Marketo answers without doing the work (refused at the door, or rolled back
+# like a lock wait timeout), so even a change can be sent again. After the others (502: the gateway
+# gave up while the backend may still finish; 604, 611, 713: failed somewhere mid-way) a change
+# may or may not have been made.
+NOT_PROCESSED_CODES = frozenset({"606", "608", "614", "615", "719"})
 # The instance's shared limits; waited out, then retried.
 RATE_LIMIT_CODE = "606"
 CONCURRENCY_LIMIT_CODE = "615"
@@ -66,6 +71,15 @@ class MarketoUnreachable(MarketoError):
         "Marketo did not answer correctly after several tries. Check the REST and Identity "
         "endpoints (Admin > Web Services); if they are right, Marketo may be having an "
         "outage: try again later."
+    )
+
+
+class OutcomeUnknown(MarketoUnreachable):
+    """A change (clone, create, rename) failed in a way that Marketo may have made it anyway."""
+
+    hint = (
+        "Marketo may have made this change before its answer was lost. Look it up (for example the "
+        "program or folder by its name) before trying again: repeating it could fail or do it twice."
     )
 
 

@@ -124,7 +124,8 @@ class Simulator:
             try:
                 instance.admit(request.headers.get("authorization"))
                 await instance.misbehave()
-                return await handler(instance, request, await request_params(request))
+                response = await handler(instance, request, await request_params(request))
+                return _DroppedConnection() if instance.loses_answer() else response
             except AssetError as error:
                 return failure(error.code, error.message)
             except Drop:
@@ -172,7 +173,12 @@ def configure(instance: SimulatedInstance, changes: dict[str, Any]) -> None:
         "dailyQuota": "daily_quota",
         "tokenTtl": "token_ttl",
     }
-    faults = {"latency": "latency", "http502Rate": "http_502_rate", "dropRate": "drop_rate"}
+    faults = {
+        "latency": "latency",
+        "http502Rate": "http_502_rate",
+        "dropRate": "drop_rate",
+        "dropAfterRate": "drop_after_rate",
+    }
     for key, value in changes.items():
         if key in limits:
             setattr(instance.limits, limits[key], type(getattr(instance.limits, limits[key]))(value))

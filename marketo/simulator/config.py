@@ -26,6 +26,7 @@ class SimulatorConfig:
     error_rates: Mapping[str, float] = field(default_factory=dict)
     http_502_rate: float = 0.0
     drop_rate: float = 0.0
+    drop_after_rate: float = 0.0
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Faults:
     error_rates: dict[str, float] = field(default_factory=dict)
     http_502_rate: float = 0.0
     drop_rate: float = 0.0
+    # Dropped after the call was carried out: a change is made, its answer lost.
+    drop_after_rate: float = 0.0
     # When set, every REST call waits for it: a test holds an instance "slow" for exactly as
     # long as it needs, without depending on wall-clock timing.
     gate: asyncio.Event | None = None
@@ -71,4 +74,5 @@ class Faults:
             error_rates=dict(config.error_rates),
             http_502_rate=config.http_502_rate,
             drop_rate=config.drop_rate,
+            drop_after_rate=config.drop_after_rate,
         )

@@ -140,6 +140,13 @@ class SimulatedInstance:
                 self.stats.faults[code] += 1
                 raise AssetError(code, _FAULT_MESSAGES.get(code, "Transient Error"))
 
+    def loses_answer(self) -> bool:
+        """Whether to drop the connection after the call was carried out."""
+        if self.faults.drop_after_rate and self._rng.random() < self.faults.drop_after_rate:
+            self.stats.faults["drop-after"] += 1
+            return True
+        return False
+
 
 _FAULT_MESSAGES = {
     "603": "Access denied",

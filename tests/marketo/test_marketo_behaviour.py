@@ -16,6 +16,7 @@ from marketo import (
     InvalidRequest,
     MarketoCredentials,
     MarketoUnreachable,
+    OutcomeUnknown,
     RetryPolicy,
 )
 
@@ -151,6 +152,26 @@ async def test_transient_faults_are_retried_until_the_listing_is_complete(start_
     instance = simulator.instances[MID]
     assert sorted(p.id for p in programs) == sorted(instance.store.programs)
     assert sum(instance.stats.faults.values()) > 0
+
+
+async def test_a_change_whose_answer_is_lost_is_reported_as_unknown_not_repeated(start_simulator, make_pool) -> None:
+    simulator, base = await start_simulator(folders=5, programs=10)
+    instance = simulator.instances[MID]
+    client = make_pool().client(credentials_of(simulator, base))
+    root = await client.get_folder_by_name("Marketing Activities")
+    assert root is not None
+    folder = await client.create_folder("Jeto Launches", root.ref)
+    source = (await client.list_programs())[0]
+    instance.faults.drop_after_rate = 1.0  # Marketo clones, then the connection drops before the answer
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.clone_program(source.id, "Spring Launch", folder.ref)
+    assert caught.value.retryable
+    # Repeating it would have failed with 709 "name already in use"; the caller reconciles instead.
+    assert instance.stats.by_operation["clone_program"] == 1
+    assert instance.stats.faults["drop-after"] == 1
+    instance.faults.drop_after_rate = 0.0
+    made = await client.get_program_by_name("Spring Launch")
+    assert made is not None and made.folder == folder.ref
 
 
 async def test_timeouts_are_retried_then_reported_as_unreachable(start_simulator, make_pool) -> None:

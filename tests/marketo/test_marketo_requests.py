@@ -19,6 +19,7 @@ from marketo import (
     MarketoCredentials,
     MarketoPool,
     MarketoUnreachable,
+    OutcomeUnknown,
     TokenRejected,
 )
 
@@ -247,23 +248,70 @@ async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client
     assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)
 
 
-@pytest.mark.parametrize(
-    "answers",
-    [
-        [httpx.Response(502, text="<html>Bad Gateway</html>")],
-        [httpx.Response(200, json=fail("604", "Request timed out"))],
-        [httpx.Response(200, json=fail("719", "Lock wait timeout exception"))],
-        [httpx.ConnectError("refused")],
-        [httpx.ReadTimeout("slow")],
-    ],
-)
-async def test_transient_failures_are_retried(mock, client, answers) -> None:
+TRANSIENT_FAILURES = {
+    "http-502": httpx.Response(502, text="<html>Bad Gateway</html>"),
+    "http-503": httpx.Response(503, text="<html>Service Unavailable</html>"),
+    "604": httpx.Response(200, json=fail("604", "Request timed out")),
+    "608": httpx.Response(200, json=fail("608", "API Temporarily Unavailable")),
+    "611": httpx.Response(200, json=fail("611", "System error")),
+    "614": httpx.Response(200, json=fail("614", "Invalid Subscription")),
+    "615": httpx.Response(200, json=fail("615", "Concurrent access limit '10' reached")),
+    "713": httpx.Response(200, json=fail("713", "Transient Error")),
+    "719": httpx.Response(200, json=fail("719", "Lock wait timeout exception")),
+    "connect-error": httpx.ConnectError("refused"),
+    "connect-timeout": httpx.ConnectTimeout("no answer to SYN"),
+    "pool-timeout": httpx.PoolTimeout("no free connection"),
+    "read-timeout": httpx.ReadTimeout("slow"),
+    "dropped": httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    "read-error": httpx.ReadError("connection reset"),
+}
+# A change is repeated only after failures where Marketo surely did not make it: refused at the
+# door (limits, unavailable, no connection) or rolled back (lock wait timeout).
+NOT_PROCESSED = ["608", "614", "615", "719", "connect-error", "connect-timeout", "pool-timeout"]
+MAYBE_PROCESSED = sorted(set(TRANSIENT_FAILURES) - set(NOT_PROCESSED))
+
+
+@pytest.mark.parametrize("failure", sorted(TRANSIENT_FAILURES))
+async def test_transient_failures_of_a_read_are_retried(mock, client, failure) -> None:
+    route = mock.get(f"{ASSET}/program/byName.json").mock(
+        side_effect=[TRANSIENT_FAILURES[failure], httpx.Response(200, json=ok([program(1)]))]
+    )
+    found = await client.get_program_by_name("n")
+    assert found is not None and found.id == 1
+    assert len(route.calls) == 2
+
+
+@pytest.mark.parametrize("failure", NOT_PROCESSED)
+async def test_a_change_is_repeated_after_a_failure_that_surely_did_not_make_it(mock, client, failure) -> None:
     route = mock.post(f"{ASSET}/program/1.json").mock(
-        side_effect=[*answers, httpx.Response(200, json=ok([program(1)]))]
+        side_effect=[TRANSIENT_FAILURES[failure], httpx.Response(200, json=ok([program(1)]))]
     )
     renamed = await client.rename_program(1, "n")
     assert renamed.id == 1
     assert len(route.calls) == 2
+
+
+@pytest.mark.parametrize("failure", MAYBE_PROCESSED)
+async def test_a_change_that_may_have_been_made_is_not_repeated_but_reported_as_unknown(mock, client, failure) -> None:
+    route = mock.post(f"{ASSET}/program/1107/clone.json").mock(
+        side_effect=[TRANSIENT_FAILURES[failure], httpx.Response(200, json=ok([program(1200)]))]
+    )
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.clone_program(1107, "Copy", FolderRef(40, "Folder"))
+    assert len(route.calls) == 1
+    assert caught.value.retryable is True
+    assert "may have" in str(caught.value)
+
+
+async def test_changes_wait_longer_for_an_answer_than_reads(mock, make_pool) -> None:
+    # Marketo's asset API can take up to 300 s to clone a program.
+    client = make_pool(timeout=httpx.Timeout(60.0, connect=10.0)).client(CREDENTIALS)
+    read = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
+    write = mock.post(f"{ASSET}/program/1107/clone.json").respond(json=ok([program(1200)]))
+    await client.get_program_by_name("x")
+    await client.clone_program(1107, "Copy", FolderRef(40, "Folder"))
+    assert read.calls.last.request.extensions["timeout"]["read"] == 60.0
+    assert write.calls.last.request.extensions["timeout"]["read"] > 300
 
 
 async def test_retries_give_up_with_a_retryable_typed_error(mock, make_pool) -> None:

@@ -40,6 +40,8 @@ def test_arguments_cover_the_cli_options() -> None:
             "0.1",
             "--error-rates",
             '{"604": 0.1}',
+            "--drop-after-rate",
+            "0.2",
         ]
     )
     config = config_from(args)
@@ -55,6 +57,7 @@ def test_arguments_cover_the_cli_options() -> None:
         seed=5,
         latency=0.1,
         error_rates={"604": 0.1},
+        drop_after_rate=0.2,
     )
 
 
