@@ -78,13 +78,16 @@ class RestCaller:
         body: dict[str, Any] = {}
         while True:
             attempt += 1
-            token = await self._tokens.get()
+            # Taken before queueing, so a renewal is waited for without holding a place in flight...
+            await self._tokens.get()
             try:
                 asked = self._clock()
                 async with self._limiter.slot():
                     waited = self._clock() - asked
                     if waited > 0.001:
                         self._observer.throttled(self._instance, waited)
+                    # ...and again once the call may go: it may have queued past that token's end.
+                    token = await self._tokens.get()
                     response = await self._http.request(
                         method,
                         url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -344,3 +345,47 @@ async def test_a_606_holds_the_instance_for_a_window_before_retrying(mock, make_
     assert await pool.client(CREDENTIALS).get_program_by_name("x") is not None
     assert len(sent) == 2
     assert sent[1] - sent[0] >= 0.2 - 0.005
+
+
+async def test_a_call_queued_past_its_token_s_expiry_takes_a_new_token_once_it_may_go(make_pool) -> None:
+    from marketo import InstanceLimits
+
+    now = [0.0]
+    first_call_held = asyncio.Event()
+    release_first_call = asyncio.Event()
+    identity_calls = 0
+    sent_tokens: list[str] = []
+
+    async def marketo(request: httpx.Request) -> httpx.Response:
+        nonlocal identity_calls
+        if request.url.path.endswith("/oauth/token"):
+            identity_calls += 1
+            return httpx.Response(200, json=token_body("old", 100) if identity_calls == 1 else token_body("new", 3600))
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        sent_tokens.append(token)
+        expired = token == "old" and now[0] >= 100  # checked on arrival
+        if len(sent_tokens) == 1:
+            first_call_held.set()
+            await release_first_call.wait()
+        return httpx.Response(200, json=fail("602", "Access token expired") if expired else ok(None))
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pool = make_pool(
+        transport=httpx.MockTransport(marketo),
+        clock=lambda: now[0],
+        sleep=sleep,
+        limits=InstanceLimits(calls_per_window=50, window_seconds=20, max_in_flight=1),
+    )
+    client = pool.client(CREDENTIALS)
+    first = asyncio.ensure_future(client.get_program_by_name("a"))
+    await first_call_held.wait()
+    queued = asyncio.ensure_future(client.get_program_by_name("b"))  # waits for the one place in flight
+    for _ in range(5):
+        await asyncio.sleep(0)
+    now[0] = 102.0  # it waited there past the end of the token it would have taken
+    release_first_call.set()
+    assert await first is None and await queued is None
+    assert sent_tokens == ["old", "new"]  # no 602 and replay: the token is taken once the call may be sent
+    assert identity_calls == 2
