@@ -9,7 +9,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from .assets import AssetStore
@@ -47,6 +47,7 @@ class SimulatedInstance:
         store: AssetStore,
         seed: str,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.munchkin_id = munchkin_id
         self.client_id = client_id
@@ -57,6 +58,7 @@ class SimulatedInstance:
         self.store = store
         self.stats = InstanceStats()
         self.clock = clock
+        self.wall_clock = wall_clock  # the date, for the daily quota
         self._rng = random.Random(f"{seed}:faults")
         self._token_rng = random.Random(f"{seed}:tokens")
         self._token: IssuedToken | None = None
@@ -101,7 +103,7 @@ class SimulatedInstance:
                 "606", f"Max rate limit '{self.limits.calls_per_window}' exceeded with in '{_seconds(window)}' secs"
             )
         self._arrivals.append(now)
-        day = datetime.now(QUOTA_ZONE).date().isoformat()
+        day = self.wall_clock().astimezone(QUOTA_ZONE).date().isoformat()
         if day != self._quota_day:
             self._quota_day, self._quota_used = day, 0
         if self._quota_used >= self.limits.daily_quota:

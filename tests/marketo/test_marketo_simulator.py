@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import httpx
 import pytest
@@ -185,6 +186,38 @@ async def test_daily_quota_answers_607(simulator, http) -> None:
         for _ in range(3)
     ]
     assert codes == [[], [], [{"code": "607", "message": "Daily quota reached"}]]
+
+
+@pytest.mark.parametrize(
+    ("before", "utc_midnight", "chicago_midnight"),
+    [
+        # Winter: Chicago is UTC-6; summer: UTC-5.
+        ("2026-01-14T23:59:00+00:00", "2026-01-15T00:00:30+00:00", "2026-01-15T06:00:30+00:00"),
+        ("2026-07-14T23:59:00+00:00", "2026-07-15T00:00:30+00:00", "2026-07-15T05:00:30+00:00"),
+    ],
+    ids=["CST", "CDT"],
+)
+async def test_the_daily_quota_resets_at_midnight_in_chicago_not_utc(
+    simulator, http, before: str, utc_midnight: str, chicago_midnight: str
+) -> None:
+    instance = simulator.instances[MID]
+    instance.limits.daily_quota = 2
+    instance.limits.calls_per_window = 100
+    now = [datetime.fromisoformat(before)]
+    instance.wall_clock = lambda: now[0]
+    token = await token_of(http, simulator)
+
+    async def code() -> str | None:
+        errors = (await http.get(f"/{MID}/rest/asset/v1/program/byName.json?name=x", headers=auth(token))).json()[
+            "errors"
+        ]
+        return errors[0]["code"] if errors else None
+
+    assert [await code(), await code(), await code()] == [None, None, "607"]
+    now[0] = datetime.fromisoformat(utc_midnight)
+    assert await code() == "607"  # a new day in UTC, still the same one in Chicago
+    now[0] = datetime.fromisoformat(chicago_midnight)
+    assert [await code(), await code(), await code()] == [None, None, "607"]
 
 
 async def test_calls_beyond_the_concurrency_cap_get_615(simulator, http) -> None:
