@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 # Response-level error codes the simulator can inject, all transient per Marketo's docs
 # except 603, which exists to prove a client does not retry it.
 INJECTABLE_CODES = ("603", "604", "608", "611", "713", "719")
+# Calls Marketo answers with these are not counted against the window or the daily quota.
+UNCOUNTED_CODES = frozenset({"604", "608", "611"})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from .assets import AssetStore
-from .config import Faults, InstanceLimitSettings
+from .config import UNCOUNTED_CODES, Faults, InstanceLimitSettings
 from .envelopes import AssetError
 from .stats import InstanceStats
 
@@ -88,11 +88,15 @@ class SimulatedInstance:
     # REST gatekeeping, in the order Marketo's edge applies it (as far as it is known)
 
     def admit(self, authorization: str | None) -> None:
-        """Raise the AssetError Marketo would answer with, or count the call as accepted."""
+        """Raise the AssetError Marketo would answer with, or count the call as accepted.
+
+        Errors Marketo does not count (token errors, injected 604/608/611) are answered first.
+        """
         if self.stats.in_flight > self.limits.max_concurrent:
             self.stats.concurrency_limited += 1
             raise AssetError("615", f"Concurrent access limit '{self.limits.max_concurrent}' reached")
         self._check_token(authorization)
+        self._inject_errors(uncounted=True)
         now = self.clock()
         window = self.limits.window_seconds
         while self._arrivals and self._arrivals[0] <= now - window:
@@ -137,8 +141,11 @@ class SimulatedInstance:
         if faults.http_502_rate and self._rng.random() < faults.http_502_rate:
             self.stats.faults["http-502"] += 1
             raise Http502()
-        for code, rate in faults.error_rates.items():
-            if rate and self._rng.random() < rate:
+        self._inject_errors(uncounted=False)
+
+    def _inject_errors(self, *, uncounted: bool) -> None:
+        for code, rate in self.faults.error_rates.items():
+            if (code in UNCOUNTED_CODES) == uncounted and rate and self._rng.random() < rate:
                 self.stats.faults[code] += 1
                 raise AssetError(code, _FAULT_MESSAGES.get(code, "Transient Error"))
 

@@ -220,6 +220,22 @@ async def test_the_daily_quota_resets_at_midnight_in_chicago_not_utc(
     assert [await code(), await code(), await code()] == [None, None, "607"]
 
 
+@pytest.mark.parametrize("code", ["604", "608", "611"])
+async def test_errors_marketo_does_not_count_spend_neither_the_window_nor_the_quota(simulator, http, code) -> None:
+    instance = simulator.instances[MID]
+    instance.limits.daily_quota = 5  # and 5 calls per window (the fixture's)
+    token = await token_of(http, simulator)
+
+    async def codes(calls: int) -> list[str | None]:
+        answers = [await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token)) for _ in range(calls)]
+        return [(a.json()["errors"] or [{"code": None}])[0]["code"] for a in answers]
+
+    instance.faults.error_rates = {code: 1.0}
+    assert await codes(8) == [code] * 8
+    instance.faults.error_rates = {}
+    assert await codes(6) == [None] * 5 + ["606"]
+
+
 async def test_calls_beyond_the_concurrency_cap_get_615(simulator, http) -> None:
     instance = simulator.instances[MID]
     instance.limits.max_concurrent = 2
