@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -198,7 +199,8 @@ def create_simulator(config: SimulatorConfig | None = None) -> Simulator:
 
 
 class _DroppedConnection(Response):
-    """Starts an answer and aborts it, which the server turns into a closed connection."""
+    """Starts an answer and aborts it. A server turns the error into a closed connection; in process
+    (httpx.ASGITransport) it reaches the client as is, so it is the error httpx raises for one."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -212,7 +214,7 @@ class _DroppedConnection(Response):
             }
         )
         await send({"type": "http.response.body", "body": b'{"requestId":', "more_body": True})
-        raise Drop("connection dropped by the simulator")
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body (simulated)")
 
 
 def _identity_error(status: int, error: str, description: str) -> Response:

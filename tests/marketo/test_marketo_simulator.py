@@ -10,6 +10,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from marketo import MarketoCredentials
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.simulator.app import munchkin_id
 
@@ -345,3 +346,25 @@ async def test_admin_endpoints_report_stats_and_change_faults(simulator, http) -
     assert (await http.post(f"/_admin/instances/{MID}", json={"errorRates": {"999": 1}})).status_code == 400
     endpoints = (await http.get("/_admin/endpoints")).json()
     assert endpoints[0]["restEndpoint"] == f"http://sim/{MID}/rest"
+
+
+@pytest.mark.parametrize("fault", ["drop_rate", "drop_after_rate"])
+async def test_in_process_a_dropped_connection_reaches_the_client_as_httpx_s_error(simulator, http, fault) -> None:
+    token = await token_of(http, simulator)
+    setattr(simulator.instances[MID].faults, fault, 1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))
+
+
+async def test_the_client_retries_in_process_drops_like_real_ones(simulator, make_pool) -> None:
+    simulator.instances[MID].faults.drop_rate = 0.3
+    pool = make_pool(transport=httpx.ASGITransport(app=simulator.app), page_size=5)
+    endpoint = simulator.endpoints("http://sim")[0]
+    client = pool.client(
+        MarketoCredentials(
+            endpoint["restEndpoint"], endpoint["identityEndpoint"], endpoint["clientId"], endpoint["clientSecret"]
+        )
+    )
+    programs = await client.list_programs()
+    assert sorted(p.id for p in programs) == sorted(simulator.instances[MID].store.programs)
+    assert simulator.instances[MID].stats.faults["drop"] > 0
