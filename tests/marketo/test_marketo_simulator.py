@@ -357,6 +357,7 @@ async def test_in_process_a_dropped_connection_reaches_the_client_as_httpx_s_err
 
 
 async def test_the_client_retries_in_process_drops_like_real_ones(simulator, make_pool) -> None:
+    simulator.instances[MID].limits.calls_per_window = 100
     simulator.instances[MID].faults.drop_rate = 0.3
     pool = make_pool(transport=httpx.ASGITransport(app=simulator.app), page_size=5)
     endpoint = simulator.endpoints("http://sim")[0]
