@@ -4,21 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .app import Simulator, create_simulator
 from .config import SimulatorConfig
 
+# The simulator's own log: its server errors (injected dropped connections among them) go here.
+LOGGER = logging.getLogger("marketo.simulator")
 
-def _server(simulator: Simulator, log_level: str) -> uvicorn.Server:
+
+class _SimulatorProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    """Uvicorn's HTTP protocol, minus access lines and with errors on the simulator's logger.
+
+    uvicorn's own switches for that (log_level, access_log=False, its default log_config) act on the
+    process-wide "uvicorn.*" loggers, which inside `jeto serve --demo` belong to the API server.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_log = False
+        self.logger = LOGGER
+
+
+def _server(simulator: Simulator) -> uvicorn.Server:
     config = uvicorn.Config(
-        simulator.app, lifespan="off", ws="none", log_level=log_level, access_log=False, timeout_keep_alive=30
+        simulator.app,
+        lifespan="off",
+        ws="none",
+        http=_SimulatorProtocol,
+        log_config=None,  # the process's logging, whatever it is, stays as it is
+        log_level=None,
+        timeout_keep_alive=30,
     )
     return uvicorn.Server(config)
 
@@ -37,8 +61,9 @@ async def running_simulator(
     simulator: Simulator, host: str = "127.0.0.1", port: int = 0, log_level: str = "critical"
 ) -> AsyncIterator[str]:
     """Serve ``simulator`` in this event loop on a real socket; yields the base URL."""
+    LOGGER.setLevel(log_level.upper())
     sock = _bind(host, port)
-    server = _server(simulator, log_level)
+    server = _server(simulator)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     try:
         while not server.started:

@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import io
 import json
+import logging
 
 import httpx
 
-from marketo.simulator import SimulatorConfig, serve_simulator
+from marketo.simulator import SimulatorConfig, create_simulator, running_simulator, serve_simulator
 from marketo.simulator.command import add_arguments, config_from
 
 
@@ -87,3 +88,36 @@ async def test_serve_simulator_prints_one_json_line_per_instance_and_serves_them
     finally:
         server.cancel()
         await asyncio.gather(server, return_exceptions=True)
+
+
+LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def logging_state() -> list[tuple[str, list[logging.Handler], int, bool, bool]]:
+    return [
+        (name, list(log.handlers), log.level, log.propagate, log.disabled)
+        for name, log in ((name, logging.getLogger(name)) for name in LOGGERS)
+    ]
+
+
+async def test_running_the_simulator_leaves_the_process_s_logging_alone() -> None:
+    """Inside `jeto serve --demo` the simulator shares the process with the API and its JSON logs."""
+    access_lines: list[logging.LogRecord] = []
+    api_access_log = logging.Handler()
+    api_access_log.emit = access_lines.append  # type: ignore[method-assign]
+    logging.getLogger("uvicorn.access").addHandler(api_access_log)
+    before = logging_state()
+    try:
+        async with running_simulator(create_simulator(SimulatorConfig(programs=3))) as base_url:
+            async with httpx.AsyncClient() as http:
+                assert (await http.get(f"{base_url}/_admin/stats")).status_code == 200
+            assert logging_state() == before
+        assert logging_state() == before
+        assert access_lines == []  # the simulator's own requests stay out of the API's access log
+    finally:
+        for name, handlers, level, propagate, disabled in before:
+            log = logging.getLogger(name)
+            log.handlers[:] = handlers
+            log.setLevel(level)
+            log.propagate, log.disabled = propagate, disabled
+        logging.getLogger("uvicorn.access").removeHandler(api_access_log)
