@@ -266,9 +266,9 @@ TRANSIENT_FAILURES = {
     "dropped": httpx.RemoteProtocolError("Server disconnected without sending a response."),
     "read-error": httpx.ReadError("connection reset"),
 }
-# A change is repeated only after failures where Marketo surely did not make it: refused at the
-# door (limits, unavailable, no connection) or rolled back (lock wait timeout).
-NOT_PROCESSED = ["608", "614", "615", "719", "connect-error", "connect-timeout", "pool-timeout"]
+# A change is repeated only after failures where Marketo surely did not make it: an error in its
+# answer (6xx: "not executed"; 713, 719: failed), or no connection made.
+NOT_PROCESSED = ["604", "608", "611", "614", "615", "713", "719", "connect-error", "connect-timeout", "pool-timeout"]
 MAYBE_PROCESSED = sorted(set(TRANSIENT_FAILURES) - set(NOT_PROCESSED))
 
 
