@@ -27,8 +27,11 @@ class InstanceLimits:
     def __post_init__(self) -> None:
         if not 1 <= self.max_in_flight <= MARKETO_MAX_CONCURRENT:
             raise ValueError(f"max_in_flight must be between 1 and {MARKETO_MAX_CONCURRENT}")
-        if not 1 <= self.calls_per_window <= MARKETO_CALLS_PER_WINDOW:
-            raise ValueError(f"calls_per_window must be between 1 and {MARKETO_CALLS_PER_WINDOW}")
+        if not 1 <= self.calls_per_window < MARKETO_CALLS_PER_WINDOW:
+            # All of Marketo's budget would leave none for the instance's other integrations.
+            raise ValueError(
+                f"calls_per_window must be at least 1 and below Marketo's {MARKETO_CALLS_PER_WINDOW} per window"
+            )
         if self.window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
 

@@ -6,6 +6,8 @@ import asyncio
 import random
 import time
 
+import pytest
+
 from marketo.limits import InstanceLimiter, InstanceLimits
 
 
@@ -31,7 +33,7 @@ async def test_window_admits_the_budget_then_waits_until_the_oldest_call_leaves_
 
 
 async def test_no_more_than_max_in_flight_at_once() -> None:
-    limiter = InstanceLimiter(InstanceLimits(calls_per_window=100, window_seconds=20, max_in_flight=2))
+    limiter = InstanceLimiter(InstanceLimits(calls_per_window=99, window_seconds=20, max_in_flight=2))
     in_flight = peak = 0
 
     async def call() -> None:
@@ -47,7 +49,7 @@ async def test_no_more_than_max_in_flight_at_once() -> None:
 
 
 async def test_a_pause_holds_every_call_for_a_window() -> None:
-    limiter = InstanceLimiter(InstanceLimits(calls_per_window=100, window_seconds=0.1, max_in_flight=5))
+    limiter = InstanceLimiter(InstanceLimits(calls_per_window=99, window_seconds=0.1, max_in_flight=5))
     paused_at = time.monotonic()
     limiter.pause_window()
     async with limiter.slot():
@@ -104,3 +106,13 @@ async def test_cancelled_callers_never_get_a_slot_and_leave_the_limiter_idle() -
 async def _enter_and_leave(limiter: InstanceLimiter) -> None:
     async with limiter.slot():
         pass
+
+
+def test_our_budget_stays_below_marketo_s_limits() -> None:
+    assert InstanceLimits(calls_per_window=99, max_in_flight=10).calls_per_window == 99
+    with pytest.raises(ValueError, match="below Marketo's 100"):
+        InstanceLimits(calls_per_window=100)  # the whole instance's budget: other integrations would get 606
+    with pytest.raises(ValueError, match="max_in_flight"):
+        InstanceLimits(max_in_flight=11)
+    with pytest.raises(ValueError, match="window_seconds"):
+        InstanceLimits(window_seconds=0)
