@@ -138,7 +138,8 @@ def _read(response: httpx.Response) -> tuple[dict[str, Any], MarketoError | None
     """The envelope, and the error it carries if any (Marketo reports most errors with HTTP 200)."""
     if response.status_code != 200:
         message = f"Marketo answered HTTP {response.status_code}"
-        if response.status_code in (502, 503, 504):
+        # Marketo answers its own failures with HTTP 200 (611): a 5xx comes from its edge, and passes.
+        if response.status_code in (500, 502, 503, 504):
             return {}, MarketoUnreachable(str(response.status_code), message, retryable=True)
         return {}, MarketoError(str(response.status_code), message)
     try:

@@ -252,6 +252,28 @@ async def test_a_throttled_instance_does_not_delay_another(start_simulator, make
         await throttled
 
 
+async def test_cancelled_calls_free_their_place_and_a_queued_one_is_never_sent(start_simulator, make_pool) -> None:
+    simulator, base = await start_simulator(programs=5)
+    instance = simulator.instances[MID]
+    instance.faults.gate = asyncio.Event()
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=20, max_in_flight=1))
+    client = pool.client(credentials_of(simulator, base))
+    in_flight = asyncio.ensure_future(client.get_program_by_name("a"))
+    await wait_until(lambda: instance.stats.in_flight == 1)
+    queued = asyncio.ensure_future(client.get_program_by_name("b"))  # behind the one place in flight
+    for _ in range(10):
+        await asyncio.sleep(0)
+    in_flight.cancel()
+    queued.cancel()
+    outcomes = await asyncio.gather(in_flight, queued, return_exceptions=True)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+    instance.faults.gate.set()
+    # The one place is free again (a leaked one would hang this call)...
+    assert await asyncio.wait_for(client.get_program_by_name("c"), 5) is None
+    # ...and the call cancelled while queued was never sent: only "a" and "c" reached Marketo.
+    assert instance.stats.by_operation == {"program_by_name": 2}
+
+
 async def test_folders_and_program_lifecycle_against_the_simulator(start_simulator, make_pool) -> None:
     simulator, base = await start_simulator(folders=25, programs=60)
     client = make_pool(page_size=25).client(credentials_of(simulator, base))

@@ -250,6 +250,8 @@ async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client
 
 
 TRANSIENT_FAILURES = {
+    # Marketo reports its own failures as 611 with HTTP 200: an HTTP 500 comes from the edge in front.
+    "http-500": httpx.Response(500, text="<html>Internal Server Error</html>"),
     "http-502": httpx.Response(502, text="<html>Bad Gateway</html>"),
     "http-503": httpx.Response(503, text="<html>Service Unavailable</html>"),
     "604": httpx.Response(200, json=fail("604", "Request timed out")),
@@ -389,3 +391,19 @@ async def test_a_call_queued_past_its_token_s_expiry_takes_a_new_token_once_it_m
     assert await first is None and await queued is None
     assert sent_tokens == ["old", "new"]  # no 602 and replay: the token is taken once the call may be sent
     assert identity_calls == 2
+
+
+@pytest.mark.parametrize("code", ["606", "615"])
+async def test_an_instance_others_keep_saturating_gives_up_with_rate_limited(mock, make_pool, code) -> None:
+    from marketo import InstanceLimits, RateLimited, RetryPolicy
+
+    pool = make_pool(
+        retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002),
+        limits=InstanceLimits(calls_per_window=50, window_seconds=0.01, max_in_flight=5),
+    )
+    route = mock.get(f"{ASSET}/program/byName.json").respond(json=fail(code, "limit"))
+    with pytest.raises(RateLimited) as caught:
+        await pool.client(CREDENTIALS).get_program_by_name("x")
+    assert len(route.calls) == 3
+    assert caught.value.code == code and caught.value.retryable
+    assert "other integrations" in str(caught.value).lower()
