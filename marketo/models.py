@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,7 @@ from .timestamps import parse_marketo_datetime
 FolderKind = Literal["Folder", "Program"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FolderRef:
     id: int
     type: str = "Folder"
@@ -29,7 +30,13 @@ class FolderRef:
         ident = data.get("id", data.get("value"))
         if ident is None:
             return None
-        return cls(int(ident), str(data.get("type") or "Folder"))
+        return _folder_ref(ident, data.get("type") or "Folder")
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_ref(ident: int | str, kind: str) -> FolderRef:
+    # Immutable and shared by the many programs of a folder: a paged listing builds each once.
+    return FolderRef(int(ident), str(kind))
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class AccessToken:
         return self.expires_at() - margin > now
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Folder:
     id: int
     type: str
@@ -84,7 +91,7 @@ class Folder:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Program:
     id: int
     name: str
