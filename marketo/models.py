@@ -107,16 +107,17 @@ class Program:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Program:
+        get = data.get  # positional and one lookup of get: this runs for every program of every page
         return cls(
-            id=int(data["id"]),
-            name=data.get("name") or "",
-            type=data.get("type") or "",
-            channel=data.get("channel") or "",
-            folder=FolderRef.from_json(data.get("folder")),
-            url=data.get("url"),
-            status=data.get("status") or "",
-            created_at=parse_marketo_datetime(data.get("createdAt")),
-            updated_at=parse_marketo_datetime(data.get("updatedAt")),
-            description=data.get("description"),
-            workspace=data.get("workspace"),
+            int(data["id"]),
+            get("name") or "",
+            get("type") or "",
+            get("channel") or "",
+            FolderRef.from_json(get("folder")),
+            get("url"),
+            get("status") or "",
+            parse_marketo_datetime(get("createdAt")),
+            parse_marketo_datetime(get("updatedAt")),
+            get("description"),
+            get("workspace"),
         )
