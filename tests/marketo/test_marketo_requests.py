@@ -218,8 +218,14 @@ async def test_a_dying_token_from_identity_is_not_used(mock, make_pool) -> None:
         ]
     )
     route = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
-    await make_pool().client(CREDENTIALS).get_program_by_name("x")
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    await make_pool(sleep=sleep).client(CREDENTIALS).get_program_by_name("x")
     assert len(identity.calls) == 2
+    assert slept and slept[0] >= 1  # Identity is asked again only once the dying token has ended
     assert route.calls.last.request.headers["Authorization"] == "Bearer fresh"
 
 
