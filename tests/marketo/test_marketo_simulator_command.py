@@ -7,11 +7,13 @@ import asyncio
 import io
 import json
 import logging
+import socket
 
 import httpx
 
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator, serve_simulator
 from marketo.simulator.command import add_arguments, config_from
+from marketo.simulator.server import _bind
 
 
 def test_arguments_cover_the_cli_options() -> None:
@@ -121,3 +123,22 @@ async def test_running_the_simulator_leaves_the_process_s_logging_alone() -> Non
             log.setLevel(level)
             log.propagate, log.disabled = propagate, disabled
         logging.getLogger("uvicorn.access").removeHandler(api_access_log)
+
+
+async def test_the_server_s_connections_send_small_answers_without_waiting_for_an_ack() -> None:
+    """With Nagle on, an answer's small body waited ~40 ms for the client's delayed ACK."""
+    sock = _bind("127.0.0.1", 0)
+    nodelay: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nodelay.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=sock)  # as uvicorn serves the socket
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        assert await asyncio.wait_for(nodelay, 5) != 0
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
