@@ -66,9 +66,6 @@ class AssetStore:
         self._next_folder_id = 1000
         self._next_program_id = 1000
         self._programs_in_order: list[ProgramRecord] | None = None
-        # Rendered once per program version: paging renders thousands per second, and this server's CPU
-        # is shared with the client that benchmarks measure.
-        self._program_json: dict[int, dict[str, Any]] = {}
 
     # Building
 
@@ -83,7 +80,6 @@ class AssetStore:
     def add_program(self, record: ProgramRecord) -> ProgramRecord:
         self.programs[record.id] = record
         self._programs_in_order = None
-        self._program_json.pop(record.id, None)
         self._next_program_id = max(self._next_program_id, record.id + 1)
         return record
 
@@ -210,7 +206,6 @@ class AssetStore:
         if description is not None:
             program.description = description
         program.updated_at = now
-        self._program_json.pop(program.id, None)
         return program
 
     def program(self, program_id: int) -> ProgramRecord:
@@ -282,14 +277,8 @@ class AssetStore:
         }
 
     def program_json(self, program: ProgramRecord, *, with_tags: bool = False) -> dict[str, Any]:
-        body = self._program_json.get(program.id)
-        if body is None:
-            body = self._program_json[program.id] = self._render_program(program)
-        return {**body, "tags": [], "costs": None} if with_tags else body
-
-    def _render_program(self, program: ProgramRecord) -> dict[str, Any]:
         folder = self._node(program.folder)
-        return {
+        body: dict[str, Any] = {
             "id": program.id,
             "name": program.name,
             "description": program.description,
@@ -304,6 +293,10 @@ class AssetStore:
             "workspace": program.workspace,
             "headStart": False,
         }
+        if with_tags:
+            body["tags"] = []
+            body["costs"] = None
+        return body
 
 
 def utc_now() -> datetime:
