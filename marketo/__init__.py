@@ -10,6 +10,7 @@ from .errors import (
     InvalidRequest,
     MarketoError,
     MarketoUnreachable,
+    OutcomeUnknown,
     RateLimited,
     TokenRejected,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "MarketoError",
     "MarketoPool",
     "MarketoUnreachable",
+    "OutcomeUnknown",
     "Program",
     "RateLimited",
     "RetryPolicy",

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 # Codes Marketo documents as transient: retry with backoff.
 TRANSIENT_CODES = frozenset({"502", "604", "608", "611", "614", "713", "719"})
+# Transient errors in Marketo's answer, after which even a change can be sent again: "6xx codes
+# always indicate the request failed completely and was not executed" (Adobe's error-code page),
+# and 713/719 are failed requests (a transient error, a lock wait timeout). Not 502: there the
+# gateway gave up waiting, while the work behind it may still finish.
+NOT_PROCESSED_CODES = frozenset({"604", "606", "608", "611", "614", "615", "713", "719"})
 # The instance's shared limits; waited out, then retried.
 RATE_LIMIT_CODE = "606"
 CONCURRENCY_LIMIT_CODE = "615"
@@ -66,6 +71,15 @@ class MarketoUnreachable(MarketoError):
         "Marketo did not answer correctly after several tries. Check the REST and Identity "
         "endpoints (Admin > Web Services); if they are right, Marketo may be having an "
         "outage: try again later."
+    )
+
+
+class OutcomeUnknown(MarketoUnreachable):
+    """A change (clone, create, rename) failed in a way that Marketo may have made it anyway."""
+
+    hint = (
+        "Marketo may have made this change before its answer was lost. Look it up (for example the "
+        "program or folder by its name) before trying again: repeating it could fail or do it twice."
     )
 
 

@@ -27,8 +27,11 @@ class InstanceLimits:
     def __post_init__(self) -> None:
         if not 1 <= self.max_in_flight <= MARKETO_MAX_CONCURRENT:
             raise ValueError(f"max_in_flight must be between 1 and {MARKETO_MAX_CONCURRENT}")
-        if not 1 <= self.calls_per_window <= MARKETO_CALLS_PER_WINDOW:
-            raise ValueError(f"calls_per_window must be between 1 and {MARKETO_CALLS_PER_WINDOW}")
+        if not 1 <= self.calls_per_window < MARKETO_CALLS_PER_WINDOW:
+            # All of Marketo's budget would leave none for the instance's other integrations.
+            raise ValueError(
+                f"calls_per_window must be at least 1 and below Marketo's {MARKETO_CALLS_PER_WINDOW} per window"
+            )
         if self.window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
 
@@ -43,15 +46,24 @@ class _Reservation:
 
 
 class InstanceLimiter:
-    """A sliding window of calls and a cap on calls in flight, for one instance."""
+    """A sliding window of calls and a cap on calls in flight, for one instance.
+
+    No lock: the bookkeeping between awaits is synchronous, and waiters are woken by
+    replacing an event, so a cancelled caller can never leave anything held behind.
+    """
 
     def __init__(self, limits: InstanceLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
         self._in_flight = asyncio.Semaphore(limits.max_in_flight)
         self._reservations: list[_Reservation] = []
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()
         self._paused_until = 0.0
+
+    @property
+    def in_flight(self) -> int:
+        """Calls holding a place now."""
+        return sum(1 for r in self._reservations if r.ends == math.inf)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -62,29 +74,33 @@ class InstanceLimiter:
                 yield
             finally:
                 reservation.ends = self._clock()
-                async with self._changed:
-                    self._changed.notify_all()
+                self._wake_waiters()
 
     def pause_window(self) -> None:
         """Marketo said 606: someone else spent the budget, so nobody here sends for a window."""
         self._paused_until = max(self._paused_until, self._clock() + self.limits.window_seconds)
 
+    def _wake_waiters(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     async def _reserve(self) -> _Reservation:
         window = self.limits.window_seconds
-        async with self._changed:
-            while True:
-                now = self._clock()
-                self._reservations = [r for r in self._reservations if r.ends + window > now]
-                if now >= self._paused_until and len(self._reservations) < self.limits.calls_per_window:
-                    reservation = _Reservation()
-                    self._reservations.append(reservation)
-                    return reservation
-                if now < self._paused_until:
-                    wait: float | None = self._paused_until - now
-                else:
-                    earliest = min(r.ends for r in self._reservations)
-                    wait = None if earliest == math.inf else earliest + window - now
-                try:
-                    await asyncio.wait_for(self._changed.wait(), wait)
-                except TimeoutError:
-                    pass
+        while True:
+            now = self._clock()
+            self._reservations = [r for r in self._reservations if r.ends + window > now]
+            if now >= self._paused_until and len(self._reservations) < self.limits.calls_per_window:
+                reservation = _Reservation()
+                self._reservations.append(reservation)
+                return reservation
+            if now < self._paused_until:
+                wait: float | None = self._paused_until - now
+            else:
+                earliest = min(r.ends for r in self._reservations)
+                wait = None if earliest == math.inf else earliest + window - now
+            # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that lands as the wait ends.
+            try:
+                async with asyncio.timeout(wait):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,7 @@ from .timestamps import parse_marketo_datetime
 FolderKind = Literal["Folder", "Program"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FolderRef:
     id: int
     type: str = "Folder"
@@ -29,7 +30,13 @@ class FolderRef:
         ident = data.get("id", data.get("value"))
         if ident is None:
             return None
-        return cls(int(ident), str(data.get("type") or "Folder"))
+        return _folder_ref(ident, data.get("type") or "Folder")
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_ref(ident: int | str, kind: str) -> FolderRef:
+    # Immutable and shared by the many programs of a folder: a paged listing builds each once.
+    return FolderRef(int(ident), str(kind))
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class AccessToken:
         return self.expires_at() - margin > now
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Folder:
     id: int
     type: str
@@ -84,7 +91,7 @@ class Folder:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Program:
     id: int
     name: str
@@ -100,16 +107,17 @@ class Program:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Program:
+        get = data.get  # positional and one lookup of get: this runs for every program of every page
         return cls(
-            id=int(data["id"]),
-            name=data.get("name") or "",
-            type=data.get("type") or "",
-            channel=data.get("channel") or "",
-            folder=FolderRef.from_json(data.get("folder")),
-            url=data.get("url"),
-            status=data.get("status") or "",
-            created_at=parse_marketo_datetime(data.get("createdAt")),
-            updated_at=parse_marketo_datetime(data.get("updatedAt")),
-            description=data.get("description"),
-            workspace=data.get("workspace"),
+            int(data["id"]),
+            get("name") or "",
+            get("type") or "",
+            get("channel") or "",
+            FolderRef.from_json(get("folder")),
+            get("url"),
+            get("status") or "",
+            parse_marketo_datetime(get("createdAt")),
+            parse_marketo_datetime(get("updatedAt")),
+            get("description"),
+            get("workspace"),
         )

@@ -18,10 +18,12 @@ from .limits import InstanceLimiter, InstanceLimits
 from .models import AccessToken
 from .observer import CallObserver, NoObserver
 from .rest import RestCaller
-from .tokens import TokenCache
+from .tokens import DEFAULT_MARGIN, TokenCache
 from .transport import PerInstanceTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# Marketo's asset API may take up to 300 s to answer a clone or a create: a change waits that long.
+DEFAULT_CHANGE_TIMEOUT = httpx.Timeout(330.0, connect=10.0)
 
 
 class MarketoPool:
@@ -36,9 +38,10 @@ class MarketoPool:
         *,
         limits: InstanceLimits | None = None,
         retry: RetryPolicy | None = None,
-        token_margin: float = 60.0,
+        token_margin: float = DEFAULT_MARGIN,
         page_size: int = MAX_PAGE_SIZE,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        change_timeout: httpx.Timeout | float = DEFAULT_CHANGE_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -51,6 +54,7 @@ class MarketoPool:
         self.retry = retry or RetryPolicy()
         self.token_margin = token_margin
         self.page_size = page_size
+        self._change_timeout = change_timeout
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
@@ -89,6 +93,7 @@ class MarketoPool:
             rng=self._rng,
             observer=self.observer,
             clock=self._clock,
+            change_timeout=self._change_timeout,
         )
         return MarketoClient(
             credentials, caller, tokens, page_size=self.page_size, page_concurrency=self.limits.max_in_flight

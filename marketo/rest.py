@@ -12,10 +12,12 @@ import httpx
 from .backoff import RetryPolicy
 from .errors import (
     CONCURRENCY_LIMIT_CODE,
+    NOT_PROCESSED_CODES,
     RATE_LIMIT_CODE,
     TOKEN_CODES,
     MarketoError,
     MarketoUnreachable,
+    OutcomeUnknown,
     RateLimited,
     error_for,
 )
@@ -39,7 +41,9 @@ class RestCaller:
         rng: random.Random | None = None,
         observer: CallObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
+        change_timeout: httpx.Timeout | float | None = None,
     ) -> None:
+        self._change_timeout = httpx.USE_CLIENT_DEFAULT if change_timeout is None else change_timeout
         self._instance = instance
         self._observer = observer or NoObserver()
         self._clock = clock
@@ -60,20 +64,30 @@ class RestCaller:
         params: dict[str, Any] | None = None,
         form: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The decoded envelope of a successful call, or a MarketoError once retrying is pointless."""
+        """The decoded envelope of a successful call, or a MarketoError once retrying is pointless.
+
+        Reads are retried after any transient failure. A change (any POST) is sent again only when
+        Marketo surely did not make it; otherwise the failure is an OutcomeUnknown for the caller
+        to reconcile, since repeating a clone or a create that was done fails ("name in use").
+        """
         url = f"{self._base}/{path.lstrip('/')}"
+        changes = method.upper() != "GET"
+        timeout = self._change_timeout if changes else httpx.USE_CLIENT_DEFAULT
         token_replayed = False
         attempt = 0
         body: dict[str, Any] = {}
         while True:
             attempt += 1
-            token = await self._tokens.get()
+            # Taken before queueing, so a renewal is waited for without holding a place in flight...
+            await self._tokens.get()
             try:
                 asked = self._clock()
                 async with self._limiter.slot():
                     waited = self._clock() - asked
                     if waited > 0.001:
                         self._observer.throttled(self._instance, waited)
+                    # ...and again once the call may go: it may have queued past that token's end.
+                    token = await self._tokens.get()
                     response = await self._http.request(
                         method,
                         url,
@@ -81,14 +95,18 @@ class RestCaller:
                         data=_clean(form),
                         headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
                         extensions=self._extensions,
+                        timeout=timeout,
                     )
                 body, error = _read(response)
-            except httpx.TimeoutException:
+                maybe_done = error is not None and error.code not in NOT_PROCESSED_CODES
+            except httpx.TimeoutException as exc:
                 error = MarketoUnreachable("timeout", "Marketo did not answer in time", retryable=True)
+                maybe_done = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             except httpx.TransportError as exc:
                 error = MarketoUnreachable(
                     "connection", f"The connection to Marketo failed ({type(exc).__name__})", retryable=True
                 )
+                maybe_done = not isinstance(exc, httpx.ConnectError)  # refused or unreachable: nothing was sent
             self._observer.call_finished(self._instance, "ok" if error is None else error.code)
             if error is None:
                 return body
@@ -101,6 +119,8 @@ class RestCaller:
                 continue
             if not error.retryable:
                 raise error
+            if changes and maybe_done:
+                raise OutcomeUnknown(error.code, f"{error.message}; Marketo may have made the change", retryable=True)
             if attempt >= self._retry.max_attempts:
                 if error.code in (RATE_LIMIT_CODE, CONCURRENCY_LIMIT_CODE):
                     raise RateLimited(error.code, error.message, retryable=True)
@@ -118,7 +138,8 @@ def _read(response: httpx.Response) -> tuple[dict[str, Any], MarketoError | None
     """The envelope, and the error it carries if any (Marketo reports most errors with HTTP 200)."""
     if response.status_code != 200:
         message = f"Marketo answered HTTP {response.status_code}"
-        if response.status_code in (502, 503, 504):
+        # Marketo answers its own failures with HTTP 200 (611): a 5xx comes from its edge, and passes.
+        if response.status_code in (500, 502, 503, 504):
             return {}, MarketoUnreachable(str(response.status_code), message, retryable=True)
         return {}, MarketoError(str(response.status_code), message)
     try:

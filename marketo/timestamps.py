@@ -10,7 +10,7 @@ def parse_marketo_datetime(value: str | None) -> datetime | None:
         return None
     if len(value) == 25 and value.endswith("Z+0000"):
         # The common case, parsed cheaply: a full sync parses two of these per program.
-        return datetime.fromisoformat(value[:19] + "+00:00")
+        return datetime.fromisoformat(value[:20])
     text = value.strip()
     # Both a 'Z' and an offset: drop the 'Z', the offset is the authority.
     if "Z+" in text or "Z-" in text:
@@ -23,7 +23,8 @@ def parse_marketo_datetime(value: str | None) -> datetime | None:
 
 def format_marketo_datetime(value: datetime) -> str:
     """The form Marketo returns; the simulator writes it."""
-    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ+0000")
+    # isoformat, not strftime: a third of the cost, and the simulator writes two per program it lists.
+    return _as_utc(value).isoformat(timespec="seconds")[:19] + "Z+0000"
 
 
 def format_query_datetime(value: datetime) -> str:
@@ -32,6 +33,8 @@ def format_query_datetime(value: datetime) -> str:
 
 
 def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -129,7 +130,8 @@ class Simulator:
             try:
                 instance.admit(request.headers.get("authorization"))
                 await instance.misbehave()
-                return await handler(instance, request, await request_params(request))
+                response = await handler(instance, request, await request_params(request))
+                return _DroppedConnection() if instance.loses_answer() else response
             except AssetError as error:
                 return failure(error.code, error.message)
             except Drop:
@@ -177,7 +179,12 @@ def configure(instance: SimulatedInstance, changes: dict[str, Any]) -> None:
         "dailyQuota": "daily_quota",
         "tokenTtl": "token_ttl",
     }
-    faults = {"latency": "latency", "http502Rate": "http_502_rate", "dropRate": "drop_rate"}
+    faults = {
+        "latency": "latency",
+        "http502Rate": "http_502_rate",
+        "dropRate": "drop_rate",
+        "dropAfterRate": "drop_after_rate",
+    }
     for key, value in changes.items():
         if key in limits:
             setattr(instance.limits, limits[key], type(getattr(instance.limits, limits[key]))(value))
@@ -197,7 +204,8 @@ def create_simulator(config: SimulatorConfig | None = None) -> Simulator:
 
 
 class _DroppedConnection(Response):
-    """Starts an answer and aborts it, which the server turns into a closed connection."""
+    """Starts an answer and aborts it. A server turns the error into a closed connection; in process
+    (httpx.ASGITransport) it reaches the client as is, so it is the error httpx raises for one."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -211,7 +219,7 @@ class _DroppedConnection(Response):
             }
         )
         await send({"type": "http.response.body", "body": b'{"requestId":', "more_body": True})
-        raise Drop("connection dropped by the simulator")
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body (simulated)")
 
 
 def _identity_error(status: int, error: str, description: str) -> Response:

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--http-502-rate", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--drop-after-rate", type=float, default=0.0, help="connections dropped after the call was carried out"
+    )
 
 
 def config_from(args: argparse.Namespace) -> SimulatorConfig:
@@ -46,6 +49,7 @@ def config_from(args: argparse.Namespace) -> SimulatorConfig:
         error_rates=args.error_rates,
         http_502_rate=args.http_502_rate,
         drop_rate=args.drop_rate,
+        drop_after_rate=args.drop_after_rate,
     )
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 # Response-level error codes the simulator can inject, all transient per Marketo's docs
 # except 603, which exists to prove a client does not retry it.
 INJECTABLE_CODES = ("603", "604", "608", "611", "713", "719")
+# Calls Marketo answers with these are not counted against the window or the daily quota.
+UNCOUNTED_CODES = frozenset({"604", "608", "611"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class SimulatorConfig:
     error_rates: Mapping[str, float] = field(default_factory=dict)
     http_502_rate: float = 0.0
     drop_rate: float = 0.0
+    drop_after_rate: float = 0.0
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Faults:
     error_rates: dict[str, float] = field(default_factory=dict)
     http_502_rate: float = 0.0
     drop_rate: float = 0.0
+    # Dropped after the call was carried out: a change is made, its answer lost.
+    drop_after_rate: float = 0.0
     # When set, every REST call waits for it: a test holds an instance "slow" for exactly as
     # long as it needs, without depending on wall-clock timing.
     gate: asyncio.Event | None = None
@@ -71,4 +76,5 @@ class Faults:
             error_rates=dict(config.error_rates),
             http_502_rate=config.http_502_rate,
             drop_rate=config.drop_rate,
+            drop_after_rate=config.drop_after_rate,
         )

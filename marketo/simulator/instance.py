@@ -9,11 +9,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from .assets import AssetStore
-from .config import Faults, InstanceLimitSettings
+from .config import UNCOUNTED_CODES, Faults, InstanceLimitSettings
 from .envelopes import AssetError
 from .stats import InstanceStats
 
@@ -47,6 +47,7 @@ class SimulatedInstance:
         store: AssetStore,
         seed: str,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.munchkin_id = munchkin_id
         self.client_id = client_id
@@ -57,6 +58,7 @@ class SimulatedInstance:
         self.store = store
         self.stats = InstanceStats()
         self.clock = clock
+        self.wall_clock = wall_clock  # the date, for the daily quota
         self._rng = random.Random(f"{seed}:faults")
         self._token_rng = random.Random(f"{seed}:tokens")
         self._token: IssuedToken | None = None
@@ -86,11 +88,15 @@ class SimulatedInstance:
     # REST gatekeeping, in the order Marketo's edge applies it (as far as it is known)
 
     def admit(self, authorization: str | None) -> None:
-        """Raise the AssetError Marketo would answer with, or count the call as accepted."""
+        """Raise the AssetError Marketo would answer with, or count the call as accepted.
+
+        Errors Marketo does not count (token errors, injected 604/608/611) are answered first.
+        """
         if self.stats.in_flight > self.limits.max_concurrent:
             self.stats.concurrency_limited += 1
             raise AssetError("615", f"Concurrent access limit '{self.limits.max_concurrent}' reached")
         self._check_token(authorization)
+        self._inject_errors(uncounted=True)
         now = self.clock()
         window = self.limits.window_seconds
         while self._arrivals and self._arrivals[0] <= now - window:
@@ -101,7 +107,7 @@ class SimulatedInstance:
                 "606", f"Max rate limit '{self.limits.calls_per_window}' exceeded with in '{_seconds(window)}' secs"
             )
         self._arrivals.append(now)
-        day = datetime.now(QUOTA_ZONE).date().isoformat()
+        day = self.wall_clock().astimezone(QUOTA_ZONE).date().isoformat()
         if day != self._quota_day:
             self._quota_day, self._quota_used = day, 0
         if self._quota_used >= self.limits.daily_quota:
@@ -135,10 +141,20 @@ class SimulatedInstance:
         if faults.http_502_rate and self._rng.random() < faults.http_502_rate:
             self.stats.faults["http-502"] += 1
             raise Http502()
-        for code, rate in faults.error_rates.items():
-            if rate and self._rng.random() < rate:
+        self._inject_errors(uncounted=False)
+
+    def _inject_errors(self, *, uncounted: bool) -> None:
+        for code, rate in self.faults.error_rates.items():
+            if (code in UNCOUNTED_CODES) == uncounted and rate and self._rng.random() < rate:
                 self.stats.faults[code] += 1
                 raise AssetError(code, _FAULT_MESSAGES.get(code, "Transient Error"))
+
+    def loses_answer(self) -> bool:
+        """Whether to drop the connection after the call was carried out."""
+        if self.faults.drop_after_rate and self._rng.random() < self.faults.drop_after_rate:
+            self.stats.faults["drop-after"] += 1
+            return True
+        return False
 
 
 _FAULT_MESSAGES = {

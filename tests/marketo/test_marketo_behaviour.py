@@ -16,6 +16,7 @@ from marketo import (
     InvalidRequest,
     MarketoCredentials,
     MarketoUnreachable,
+    OutcomeUnknown,
     RetryPolicy,
 )
 
@@ -70,6 +71,16 @@ async def test_alone_on_an_instance_the_client_never_gets_606_or_615(start_simul
     assert stats.max_in_flight <= 3
 
 
+async def test_a_listing_ending_just_past_a_window_makes_only_the_calls_it_needs(start_simulator, make_pool) -> None:
+    # 49 full pages and the "No assets found" page: exactly the window's 50 calls. The look-ahead pages
+    # queued behind the spent window are cancelled when the end is seen and must never be sent.
+    simulator, base = await start_simulator(programs=98, window_seconds=3)
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=3, max_in_flight=5), page_size=2)
+    programs = await pool.client(credentials_of(simulator, base)).list_programs()
+    assert len(programs) == 98
+    assert simulator.instances[MID].stats.calls == 50
+
+
 async def test_other_integrations_spending_the_window_cause_606_which_is_waited_out(start_simulator, make_pool) -> None:
     simulator, base = await start_simulator(programs=200, calls_per_window=10, window_seconds=0.3)
     limits = InstanceLimits(calls_per_window=8, window_seconds=0.3, max_in_flight=3)
@@ -108,6 +119,19 @@ async def test_a_token_expiring_in_the_middle_of_paging_is_renewed_once(start_si
     assert instance.stats.tokens_issued == 2
 
 
+async def test_with_short_lived_tokens_identity_is_asked_once_per_token(start_simulator, make_pool) -> None:
+    # Identity answers with the same token until it has expired: asking before then is wasted.
+    simulator, base = await start_simulator(programs=5, token_ttl=1)
+    instance = simulator.instances[MID]
+    client = make_pool(token_margin=0.3).client(credentials_of(simulator, base))
+    while instance.stats.tokens_issued < 3:
+        assert await client.get_program_by_name("nothing by this name") is None
+        await asyncio.sleep(0.1)
+    assert instance.stats.token_errors["602"] == 0
+    # The one extra allowed: asked a moment before the old token ended, Identity answers it with 0 s left.
+    assert instance.stats.identity_calls <= instance.stats.tokens_issued + 1
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -128,6 +152,26 @@ async def test_transient_faults_are_retried_until_the_listing_is_complete(start_
     instance = simulator.instances[MID]
     assert sorted(p.id for p in programs) == sorted(instance.store.programs)
     assert sum(instance.stats.faults.values()) > 0
+
+
+async def test_a_change_whose_answer_is_lost_is_reported_as_unknown_not_repeated(start_simulator, make_pool) -> None:
+    simulator, base = await start_simulator(folders=5, programs=10)
+    instance = simulator.instances[MID]
+    client = make_pool().client(credentials_of(simulator, base))
+    root = await client.get_folder_by_name("Marketing Activities")
+    assert root is not None
+    folder = await client.create_folder("Jeto Launches", root.ref)
+    source = (await client.list_programs())[0]
+    instance.faults.drop_after_rate = 1.0  # Marketo clones, then the connection drops before the answer
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.clone_program(source.id, "Spring Launch", folder.ref)
+    assert caught.value.retryable
+    # Repeating it would have failed with 709 "name already in use"; the caller reconciles instead.
+    assert instance.stats.by_operation["clone_program"] == 1
+    assert instance.stats.faults["drop-after"] == 1
+    instance.faults.drop_after_rate = 0.0
+    made = await client.get_program_by_name("Spring Launch")
+    assert made is not None and made.folder == folder.ref
 
 
 async def test_timeouts_are_retried_then_reported_as_unreachable(start_simulator, make_pool) -> None:
@@ -206,6 +250,28 @@ async def test_a_throttled_instance_does_not_delay_another(start_simulator, make
     throttled.cancel()
     with pytest.raises(asyncio.CancelledError):
         await throttled
+
+
+async def test_cancelled_calls_free_their_place_and_a_queued_one_is_never_sent(start_simulator, make_pool) -> None:
+    simulator, base = await start_simulator(programs=5)
+    instance = simulator.instances[MID]
+    instance.faults.gate = asyncio.Event()
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=20, max_in_flight=1))
+    client = pool.client(credentials_of(simulator, base))
+    in_flight = asyncio.ensure_future(client.get_program_by_name("a"))
+    await wait_until(lambda: instance.stats.in_flight == 1)
+    queued = asyncio.ensure_future(client.get_program_by_name("b"))  # behind the one place in flight
+    for _ in range(10):
+        await asyncio.sleep(0)
+    in_flight.cancel()
+    queued.cancel()
+    outcomes = await asyncio.gather(in_flight, queued, return_exceptions=True)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+    instance.faults.gate.set()
+    # The one place is free again (a leaked one would hang this call)...
+    assert await asyncio.wait_for(client.get_program_by_name("c"), 5) is None
+    # ...and the call cancelled while queued was never sent: only "a" and "c" reached Marketo.
+    assert instance.stats.by_operation == {"program_by_name": 2}
 
 
 async def test_folders_and_program_lifecycle_against_the_simulator(start_simulator, make_pool) -> None:

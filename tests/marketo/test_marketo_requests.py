@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from marketo import (
     MarketoCredentials,
     MarketoPool,
     MarketoUnreachable,
+    OutcomeUnknown,
     TokenRejected,
 )
 
@@ -216,8 +218,14 @@ async def test_a_dying_token_from_identity_is_not_used(mock, make_pool) -> None:
         ]
     )
     route = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
-    await make_pool().client(CREDENTIALS).get_program_by_name("x")
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    await make_pool(sleep=sleep).client(CREDENTIALS).get_program_by_name("x")
     assert len(identity.calls) == 2
+    assert slept and slept[0] >= 1  # Identity is asked again only once the dying token has ended
     assert route.calls.last.request.headers["Authorization"] == "Bearer fresh"
 
 
@@ -247,23 +255,72 @@ async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client
     assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)
 
 
-@pytest.mark.parametrize(
-    "answers",
-    [
-        [httpx.Response(502, text="<html>Bad Gateway</html>")],
-        [httpx.Response(200, json=fail("604", "Request timed out"))],
-        [httpx.Response(200, json=fail("719", "Lock wait timeout exception"))],
-        [httpx.ConnectError("refused")],
-        [httpx.ReadTimeout("slow")],
-    ],
-)
-async def test_transient_failures_are_retried(mock, client, answers) -> None:
+TRANSIENT_FAILURES = {
+    # Marketo reports its own failures as 611 with HTTP 200: an HTTP 500 comes from the edge in front.
+    "http-500": httpx.Response(500, text="<html>Internal Server Error</html>"),
+    "http-502": httpx.Response(502, text="<html>Bad Gateway</html>"),
+    "http-503": httpx.Response(503, text="<html>Service Unavailable</html>"),
+    "604": httpx.Response(200, json=fail("604", "Request timed out")),
+    "608": httpx.Response(200, json=fail("608", "API Temporarily Unavailable")),
+    "611": httpx.Response(200, json=fail("611", "System error")),
+    "614": httpx.Response(200, json=fail("614", "Invalid Subscription")),
+    "615": httpx.Response(200, json=fail("615", "Concurrent access limit '10' reached")),
+    "713": httpx.Response(200, json=fail("713", "Transient Error")),
+    "719": httpx.Response(200, json=fail("719", "Lock wait timeout exception")),
+    "connect-error": httpx.ConnectError("refused"),
+    "connect-timeout": httpx.ConnectTimeout("no answer to SYN"),
+    "pool-timeout": httpx.PoolTimeout("no free connection"),
+    "read-timeout": httpx.ReadTimeout("slow"),
+    "dropped": httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    "read-error": httpx.ReadError("connection reset"),
+}
+# A change is repeated only after failures where Marketo surely did not make it: an error in its
+# answer (6xx: "not executed"; 713, 719: failed), or no connection made.
+NOT_PROCESSED = ["604", "608", "611", "614", "615", "713", "719", "connect-error", "connect-timeout", "pool-timeout"]
+MAYBE_PROCESSED = sorted(set(TRANSIENT_FAILURES) - set(NOT_PROCESSED))
+
+
+@pytest.mark.parametrize("failure", sorted(TRANSIENT_FAILURES))
+async def test_transient_failures_of_a_read_are_retried(mock, client, failure) -> None:
+    route = mock.get(f"{ASSET}/program/byName.json").mock(
+        side_effect=[TRANSIENT_FAILURES[failure], httpx.Response(200, json=ok([program(1)]))]
+    )
+    found = await client.get_program_by_name("n")
+    assert found is not None and found.id == 1
+    assert len(route.calls) == 2
+
+
+@pytest.mark.parametrize("failure", NOT_PROCESSED)
+async def test_a_change_is_repeated_after_a_failure_that_surely_did_not_make_it(mock, client, failure) -> None:
     route = mock.post(f"{ASSET}/program/1.json").mock(
-        side_effect=[*answers, httpx.Response(200, json=ok([program(1)]))]
+        side_effect=[TRANSIENT_FAILURES[failure], httpx.Response(200, json=ok([program(1)]))]
     )
     renamed = await client.rename_program(1, "n")
     assert renamed.id == 1
     assert len(route.calls) == 2
+
+
+@pytest.mark.parametrize("failure", MAYBE_PROCESSED)
+async def test_a_change_that_may_have_been_made_is_not_repeated_but_reported_as_unknown(mock, client, failure) -> None:
+    route = mock.post(f"{ASSET}/program/1107/clone.json").mock(
+        side_effect=[TRANSIENT_FAILURES[failure], httpx.Response(200, json=ok([program(1200)]))]
+    )
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.clone_program(1107, "Copy", FolderRef(40, "Folder"))
+    assert len(route.calls) == 1
+    assert caught.value.retryable is True
+    assert "may have" in str(caught.value)
+
+
+async def test_changes_wait_longer_for_an_answer_than_reads(mock, make_pool) -> None:
+    # Marketo's asset API can take up to 300 s to clone a program.
+    client = make_pool(timeout=httpx.Timeout(60.0, connect=10.0)).client(CREDENTIALS)
+    read = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
+    write = mock.post(f"{ASSET}/program/1107/clone.json").respond(json=ok([program(1200)]))
+    await client.get_program_by_name("x")
+    await client.clone_program(1107, "Copy", FolderRef(40, "Folder"))
+    assert read.calls.last.request.extensions["timeout"]["read"] == 60.0
+    assert write.calls.last.request.extensions["timeout"]["read"] > 300
 
 
 async def test_retries_give_up_with_a_retryable_typed_error(mock, make_pool) -> None:
@@ -296,3 +353,63 @@ async def test_a_606_holds_the_instance_for_a_window_before_retrying(mock, make_
     assert await pool.client(CREDENTIALS).get_program_by_name("x") is not None
     assert len(sent) == 2
     assert sent[1] - sent[0] >= 0.2 - 0.005
+
+
+async def test_a_call_queued_past_its_token_s_expiry_takes_a_new_token_once_it_may_go(make_pool) -> None:
+    from marketo import InstanceLimits
+
+    now = [0.0]
+    first_call_held = asyncio.Event()
+    release_first_call = asyncio.Event()
+    identity_calls = 0
+    sent_tokens: list[str] = []
+
+    async def marketo(request: httpx.Request) -> httpx.Response:
+        nonlocal identity_calls
+        if request.url.path.endswith("/oauth/token"):
+            identity_calls += 1
+            return httpx.Response(200, json=token_body("old", 100) if identity_calls == 1 else token_body("new", 3600))
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        sent_tokens.append(token)
+        expired = token == "old" and now[0] >= 100  # checked on arrival
+        if len(sent_tokens) == 1:
+            first_call_held.set()
+            await release_first_call.wait()
+        return httpx.Response(200, json=fail("602", "Access token expired") if expired else ok(None))
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pool = make_pool(
+        transport=httpx.MockTransport(marketo),
+        clock=lambda: now[0],
+        sleep=sleep,
+        limits=InstanceLimits(calls_per_window=50, window_seconds=20, max_in_flight=1),
+    )
+    client = pool.client(CREDENTIALS)
+    first = asyncio.ensure_future(client.get_program_by_name("a"))
+    await first_call_held.wait()
+    queued = asyncio.ensure_future(client.get_program_by_name("b"))  # waits for the one place in flight
+    for _ in range(5):
+        await asyncio.sleep(0)
+    now[0] = 102.0  # it waited there past the end of the token it would have taken
+    release_first_call.set()
+    assert await first is None and await queued is None
+    assert sent_tokens == ["old", "new"]  # no 602 and replay: the token is taken once the call may be sent
+    assert identity_calls == 2
+
+
+@pytest.mark.parametrize("code", ["606", "615"])
+async def test_an_instance_others_keep_saturating_gives_up_with_rate_limited(mock, make_pool, code) -> None:
+    from marketo import InstanceLimits, RateLimited, RetryPolicy
+
+    pool = make_pool(
+        retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002),
+        limits=InstanceLimits(calls_per_window=50, window_seconds=0.01, max_in_flight=5),
+    )
+    route = mock.get(f"{ASSET}/program/byName.json").respond(json=fail(code, "limit"))
+    with pytest.raises(RateLimited) as caught:
+        await pool.client(CREDENTIALS).get_program_by_name("x")
+    assert len(route.calls) == 3
+    assert caught.value.code == code and caught.value.retryable
+    assert "other integrations" in str(caught.value).lower()

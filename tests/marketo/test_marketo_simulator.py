@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import httpx
 import pytest
 
+from marketo import MarketoCredentials
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.simulator.app import munchkin_id
 
@@ -187,6 +189,54 @@ async def test_daily_quota_answers_607(simulator, http) -> None:
     assert codes == [[], [], [{"code": "607", "message": "Daily quota reached"}]]
 
 
+@pytest.mark.parametrize(
+    ("before", "utc_midnight", "chicago_midnight"),
+    [
+        # Winter: Chicago is UTC-6; summer: UTC-5.
+        ("2026-01-14T23:59:00+00:00", "2026-01-15T00:00:30+00:00", "2026-01-15T06:00:30+00:00"),
+        ("2026-07-14T23:59:00+00:00", "2026-07-15T00:00:30+00:00", "2026-07-15T05:00:30+00:00"),
+    ],
+    ids=["CST", "CDT"],
+)
+async def test_the_daily_quota_resets_at_midnight_in_chicago_not_utc(
+    simulator, http, before: str, utc_midnight: str, chicago_midnight: str
+) -> None:
+    instance = simulator.instances[MID]
+    instance.limits.daily_quota = 2
+    instance.limits.calls_per_window = 100
+    now = [datetime.fromisoformat(before)]
+    instance.wall_clock = lambda: now[0]
+    token = await token_of(http, simulator)
+
+    async def code() -> str | None:
+        errors = (await http.get(f"/{MID}/rest/asset/v1/program/byName.json?name=x", headers=auth(token))).json()[
+            "errors"
+        ]
+        return errors[0]["code"] if errors else None
+
+    assert [await code(), await code(), await code()] == [None, None, "607"]
+    now[0] = datetime.fromisoformat(utc_midnight)
+    assert await code() == "607"  # a new day in UTC, still the same one in Chicago
+    now[0] = datetime.fromisoformat(chicago_midnight)
+    assert [await code(), await code(), await code()] == [None, None, "607"]
+
+
+@pytest.mark.parametrize("code", ["604", "608", "611"])
+async def test_errors_marketo_does_not_count_spend_neither_the_window_nor_the_quota(simulator, http, code) -> None:
+    instance = simulator.instances[MID]
+    instance.limits.daily_quota = 5  # and 5 calls per window (the fixture's)
+    token = await token_of(http, simulator)
+
+    async def codes(calls: int) -> list[str | None]:
+        answers = [await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token)) for _ in range(calls)]
+        return [(a.json()["errors"] or [{"code": None}])[0]["code"] for a in answers]
+
+    instance.faults.error_rates = {code: 1.0}
+    assert await codes(8) == [code] * 8
+    instance.faults.error_rates = {}
+    assert await codes(6) == [None] * 5 + ["606"]
+
+
 async def test_calls_beyond_the_concurrency_cap_get_615(simulator, http) -> None:
     instance = simulator.instances[MID]
     instance.limits.max_concurrent = 2
@@ -296,3 +346,26 @@ async def test_admin_endpoints_report_stats_and_change_faults(simulator, http) -
     assert (await http.post(f"/_admin/instances/{MID}", json={"errorRates": {"999": 1}})).status_code == 400
     endpoints = (await http.get("/_admin/endpoints")).json()
     assert endpoints[0]["restEndpoint"] == f"http://sim/{MID}/rest"
+
+
+@pytest.mark.parametrize("fault", ["drop_rate", "drop_after_rate"])
+async def test_in_process_a_dropped_connection_reaches_the_client_as_httpx_s_error(simulator, http, fault) -> None:
+    token = await token_of(http, simulator)
+    setattr(simulator.instances[MID].faults, fault, 1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await http.get(f"/{MID}/rest/asset/v1/programs.json", headers=auth(token))
+
+
+async def test_the_client_retries_in_process_drops_like_real_ones(simulator, make_pool) -> None:
+    simulator.instances[MID].limits.calls_per_window = 100
+    simulator.instances[MID].faults.drop_rate = 0.3
+    pool = make_pool(transport=httpx.ASGITransport(app=simulator.app), page_size=5)
+    endpoint = simulator.endpoints("http://sim")[0]
+    client = pool.client(
+        MarketoCredentials(
+            endpoint["restEndpoint"], endpoint["identityEndpoint"], endpoint["clientId"], endpoint["clientSecret"]
+        )
+    )
+    programs = await client.list_programs()
+    assert sorted(p.id for p in programs) == sorted(simulator.instances[MID].store.programs)
+    assert simulator.instances[MID].stats.faults["drop"] > 0

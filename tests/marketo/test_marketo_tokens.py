@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from marketo.errors import InvalidCredentials
+from marketo.errors import InvalidCredentials, MarketoError
 from marketo.models import AccessToken
 from marketo.tokens import TokenCache
 
@@ -53,15 +53,87 @@ async def test_a_hundred_concurrent_callers_cause_one_identity_request() -> None
     assert identity.requests == 1
 
 
-async def test_refresh_happens_a_margin_before_expiry() -> None:
-    identity = FakeIdentity([("A", 3600), ("B", 3600)])
-    cache = identity.cache(margin=60)
-    assert (await cache.get()).value == "A"
-    identity.now += 3600 - 61
-    assert (await cache.get()).value == "A"
-    identity.now += 2
-    assert (await cache.get()).value == "B"
+class MarketoLikeIdentity:
+    """Identity as Marketo runs it: the same token until it has expired, its remaining life rounded
+    down (so 0 in its last second), a new one only after. ``latency`` is how long each answer takes."""
+
+    def __init__(self, lifetime: int = 3600, latency: float = 0.0) -> None:
+        self.lifetime = lifetime
+        self.latency = latency
+        self.now = 1000.0
+        self.requests = 0
+        self.issued: list[tuple[str, float]] = []  # (token, expires at)
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def fetch(self) -> AccessToken:
+        self.requests += 1
+        sent_at = self.now
+        self.now += self.latency
+        if not self.issued or self.now >= self.issued[-1][1]:
+            self.issued.append((f"T{len(self.issued) + 1}", self.now + self.lifetime))
+        value, expires_at = self.issued[-1]
+        return AccessToken(value, max(0, int(expires_at - self.now)), "api@x", obtained_at=sent_at)
+
+    def expires_at(self, value: str) -> float:
+        return dict(self.issued)[value]
+
+
+@pytest.mark.parametrize("latency", [0.0, 1.5], ids=["instant", "slow-identity"])
+async def test_across_renewals_one_identity_call_per_lifetime_and_no_caller_waits_long(latency: float) -> None:
+    identity = MarketoLikeIdentity(lifetime=3600, latency=latency)
+    cache = TokenCache(identity.fetch, clock=identity.clock, sleep=identity.sleep)  # the default margin
+    longest_wait = 0.0
+    for _ in range(3 * 3600 // 7):
+        asked_at = identity.now
+        token = await cache.get()
+        longest_wait = max(longest_wait, identity.now - asked_at)
+        # Every token handed out still has the margin to live, by Marketo's reckoning.
+        assert identity.expires_at(token.value) - identity.now > cache.margin
+        identity.now += 7
+    lifetimes = len(identity.issued)
+    assert lifetimes >= 3
+    # One request per token Marketo issued; a slow Identity may cost one more at each renewal
+    # (asked a moment before the old token really expired, it answers that token with 0 left).
+    assert identity.requests <= lifetimes if latency == 0 else identity.requests <= 2 * lifetimes
+    # Blocked only from the margin before expiry until the new token, a few seconds once per lifetime.
+    assert longest_wait <= cache.margin + 2 * (1 + latency) + 0.01
+    assert longest_wait < 15
+
+
+async def test_many_callers_at_a_renewal_share_it() -> None:
+    identity = MarketoLikeIdentity(lifetime=3600)
+    cache = TokenCache(identity.fetch, margin=5, clock=identity.clock, sleep=identity.sleep)
+    first = await cache.get()
+    identity.now += 3600 - 3
+    tokens = await asyncio.gather(*(cache.get() for _ in range(100)))
+    assert {t.value for t in tokens} == {"T2"} and first.value == "T1"
     assert identity.requests == 2
+
+
+async def test_a_token_at_the_end_of_its_life_is_never_handed_out() -> None:
+    identity = FakeIdentity([("A", 3600), ("A", 0), ("B", 3600)])
+    cache = identity.cache(margin=5)
+    assert (await cache.get()).value == "A"
+    identity.now += 3600 - 2
+    identity.slept.clear()
+    assert (await cache.get()).value == "B"
+    assert identity.requests == 3
+    assert identity.slept[-1] >= 1  # after "0 seconds left", Identity is asked again no sooner than 1 s
+
+
+async def test_identity_answering_only_expired_tokens_is_a_retryable_error_not_a_token() -> None:
+    identity = FakeIdentity([("A", 0)])
+    cache = identity.cache(margin=5)
+    with pytest.raises(MarketoError) as caught:
+        await cache.get()
+    assert caught.value.retryable
+    assert cache.current is None
+    assert all(seconds >= 1 for seconds in identity.slept)
 
 
 @pytest.mark.parametrize("dying", [0, 30])
@@ -108,3 +180,34 @@ async def test_a_failed_refresh_reaches_every_waiter_and_the_next_call_tries_aga
     assert all(isinstance(r, InvalidCredentials) for r in results)
     assert calls == 1
     assert (await cache.get()).value == "A"
+
+
+async def test_a_finished_refresh_does_not_forget_a_newer_one_still_running() -> None:
+    gates: list[asyncio.Event] = []
+
+    async def fetch() -> AccessToken:
+        gates.append(gate := asyncio.Event())
+        await gate.wait()
+        return AccessToken(f"T{len(gates)}", 3600, None, obtained_at=0.0)
+
+    cache = TokenCache(fetch, margin=5, clock=lambda: 1.0)
+    first = asyncio.ensure_future(cache.get())
+    while not gates:
+        await asyncio.sleep(0)
+
+    async def refused_at_once() -> AccessToken:
+        # Runs after the first refresh finished but before its done-callback: Marketo refused T1.
+        cache.invalidate(cache.current)  # type: ignore[arg-type]
+        return await cache.get()
+
+    gates[0].set()
+    second = asyncio.ensure_future(refused_at_once())
+    assert (await first).value == "T1"
+    third = asyncio.ensure_future(cache.get())  # must join the refresh in progress, not start another
+    for _ in range(5):
+        await asyncio.sleep(0)
+    for gate in gates:
+        gate.set()
+    tokens = [(await second).value, (await third).value]
+    assert len(gates) == 2  # one Identity request per refresh needed
+    assert tokens == ["T2", "T2"]
