@@ -20,7 +20,7 @@ import pytest_asyncio
 from broadcaster import Broadcast, Event
 from redis import asyncio as aioredis
 
-from jeto.bus import EventBusUnavailable, bus_healthy, open_broadcast
+from jeto.bus import RESYNC, EventBusUnavailable, bus_healthy, open_broadcast
 from jeto.bus_postgres import PostgresNotifyBackend
 from jeto.bus_redis import RedisPubSubBackend
 from tests.conftest import free_port
@@ -265,6 +265,8 @@ async def test_redis_subscribers_receive_again_after_a_restart(redis_server: Red
 
             redis_server.start()
             await redis_server.answering()
+            # Subscribed again, the subscriber is told to read the state again: what was published meanwhile is lost.
+            assert await receive(subscriber, seconds=10) == Event(channel, RESYNC)
             restarted = asyncio.get_running_loop().time()
             received: Event | None = None
             while received is None:
@@ -328,6 +330,7 @@ async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgr
             assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
         finally:
             await killer.close()
+        assert await receive(subscriber, seconds=10) == Event(channel, RESYNC)  # listening again: read state again
         received: Event | None = None
         while received is None:
             await postgres_bus.publish(channel, "after")

@@ -89,11 +89,13 @@ async def test_a_subscriber_only_ever_receives_its_own_account_events(world):
         await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": ACCOUNT_SYNC_STATUS}})
         assert (await next_payload(ws))["accountSyncStatus"]["platformIntegrationId"] == globex_pi
         acme_row = await PlatformIntegration.get(id=factories.pk(acme_pi))
-        for _ in range(3):
+        for state in ("QUEUED", "SYNCING", "COMPLETED"):
+            await PlatformIntegration.filter(id=acme_row.id).update(sync_state=state)
             await world.services.sync_queued(acme_row)
         globex_row = await PlatformIntegration.get(id=factories.pk(globex_pi))
+        await PlatformIntegration.filter(id=globex_row.id).update(sync_state="QUEUED")
         await world.services.sync_queued(globex_row)
-        assert (await next_payload(ws))["accountSyncStatus"]["platformIntegrationId"] == globex_pi
+        assert (await next_payload(ws))["accountSyncStatus"] == {"platformIntegrationId": globex_pi, "state": "QUEUED"}
         # Nor by asking for another account's integration by id.
         await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": acme_pi}}})
         message = await receive(ws)
