@@ -140,7 +140,9 @@ async def test_the_second_sync_is_incremental_and_a_full_one_removes_what_disapp
     await world.worker().run_until_idle()
     node = await status(admin, pi)
     assert node["syncStatus"]["state"] == "COMPLETED"
-    assert node["syncStatus"]["programsSynced"] < 10  # only what changed since the last success
+    # The run fetched only what changed since the last success; the integration still holds every program.
+    assert node["syncRuns"]["edges"][0]["node"]["programsSynced"] < 10
+    assert node["syncStatus"]["programsSynced"] == 450
     assert (await MarketoProgram.get(marketo_id=renamed_id)).name == "Renamed in Marketo"
     assert await MarketoProgram.filter(marketo_id=deleted_id).exists()  # an incremental sync cannot see it
     await PlatformIntegration.filter(id=factories.pk(pi)).update(needs_full_sync=True)
