@@ -27,6 +27,7 @@ from jeto import graphiql, graphql_http
 from jeto.auth import AuthenticationFailed
 from jeto.bus import bus_healthy
 from jeto.database import tortoise_config
+from jeto.legacy_ws import LegacyGraphQLWSHandler
 from jeto.observability import JOBS, RequestIdMiddleware, metrics_text
 from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
@@ -36,6 +37,8 @@ from schema import schema
 
 
 class JetoGraphQL(GraphQL[Context, None]):
+    graphql_ws_handler_class = LegacyGraphQLWSHandler  # a rejected legacy connection closes 4403, not 1011
+
     def __init__(self, *args: Any, demo: DemoAccess | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._demo = demo
