@@ -31,6 +31,7 @@ class Settings:
     smtp_url: Secret | None = None
     allowed_origins: tuple[str, ...] = ()
     sync_interval_minutes: float = 60.0
+    full_sync_hours: float = 24.0
     worker_lease_seconds: float = 30.0
 
     @classmethod
@@ -52,6 +53,7 @@ class Settings:
             smtp_url=Secret(env["JETO_SMTP_URL"]) if env.get("JETO_SMTP_URL") else None,
             allowed_origins=tuple(o.strip() for o in env.get("JETO_ALLOWED_ORIGINS", "").split(",") if o.strip()),
             sync_interval_minutes=float(env.get("JETO_SYNC_INTERVAL_MINUTES", "60")),
+            full_sync_hours=float(env.get("JETO_FULL_SYNC_HOURS", "24")),
             worker_lease_seconds=float(env.get("JETO_WORKER_LEASE_SECONDS", "30")),
         )
 

@@ -32,9 +32,11 @@ def progress_line(run: SyncRun, tick: int, width: int = 24) -> str:
 
 
 def summary(integration: PlatformIntegration, run: SyncRun, seconds: float) -> str:
+    """The integration's totals, then what this run fetched (an incremental run fetches only changes)."""
     return (
-        f"Synced {integration.name}: {run.folders_synced:,} folders and {run.programs_synced:,} programs "
-        f"in {seconds:.1f} s (attempt {run.attempts})."
+        f"Synced {integration.name}: {integration.folders_synced:,} folders and {integration.programs_synced:,} programs "
+        f"in {seconds:.1f} s (attempt {run.attempts}; fetched {run.folders_synced:,} folders and "
+        f"{run.programs_synced:,} programs)."
     )
 
 
@@ -62,6 +64,7 @@ async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: 
                 out.flush()
                 if run.state is SyncState.COMPLETED:
                     out.write("\n")
+                    await integration.refresh_from_db()
                     return summary(integration, run, time.monotonic() - started)
                 if run.state is SyncState.ERROR and run.next_attempt_at is None:
                     out.write("\n")

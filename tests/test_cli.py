@@ -1,6 +1,7 @@
 """The `jeto` command, run as a user runs it: a process, its output and its exit code."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -81,6 +82,8 @@ def test_sync_wait_follows_the_sync_to_its_summary(run, tmp_path):
         assert "COMPLETED" in result.stdout
         summary = result.stdout.strip().splitlines()[-1]
         assert summary.startswith("Synced North America: ") and "programs" in summary
+        # The integration's totals, even when this run (incremental after the demo's first) fetched nothing.
+        assert re.search(r": [1-9][\d,]* folders and [1-9][\d,]* programs in ", summary), summary
         failed = run("sync", "999999")
         assert failed.returncode == 1 and failed.stderr.startswith("jeto: No platform integration")
     finally:

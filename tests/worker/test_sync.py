@@ -559,3 +559,22 @@ async def test_a_sync_requested_while_the_integration_is_being_deleted_is_refuse
         await watching.close()
     assert not await Job.filter(state=JobState.PENDING).exists()
     assert await SyncRun.filter(state=SyncState.QUEUED).count() == 0
+
+
+async def test_the_full_sync_cadence_is_a_setting(world, simulator):
+    from jeto.services import make_worker
+    from jeto.settings import Settings
+
+    assert Settings.from_env({"JETO_FULL_SYNC_HOURS": "6"}).full_sync_hours == 6
+    assert make_worker(Settings(full_sync_hours=6), world.services).settings.full_sync_every == timedelta(hours=6)
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    store = simulator.instances[munchkin].store
+    deleted_id = list(store.programs)[-1]
+    del store.programs[deleted_id]
+    store._programs_in_order = None
+    await admin(SYNC_PI, {"id": pi})
+    await world.worker(full_sync_every=timedelta(0)).run_until_idle()  # every sync is a full one
+    assert not await MarketoProgram.filter(marketo_id=deleted_id).exists()
+    assert (await status(admin, pi))["syncStatus"]["programsSynced"] == len(store.programs) == 449
