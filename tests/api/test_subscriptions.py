@@ -208,3 +208,35 @@ async def test_a_bad_token_on_the_legacy_protocol_gets_connection_error_then_clo
             with pytest.raises(WebSocketDisconnect) as closed:
                 await receive(ws)
             assert closed.value.code == 4403
+
+
+async def test_a_campaign_subscriber_never_sees_an_older_status_after_a_newer_one(world, simulator):
+    from domain import events
+    from domain.models import Campaign
+    from tests.worker.test_campaigns import submit, two_instances
+
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    campaign = await submit(admin, launcher, "Ordered")
+    row = await Campaign.get(id=factories.pk(campaign))
+    account_id = row.account_id
+    provisioning = await events.campaign_changed(row.id)  # as published when it was submitted
+    query = "subscription($id: ID!) { campaign(id: $id) { name status } }"
+    async with socket(world.app, admin.token) as ws:
+        assert (await receive(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"id": campaign}}})
+        assert (await next_payload(ws))["campaign"] == {"name": "Ordered", "status": "PROVISIONING"}
+        worker = world.worker()
+        late = []
+
+        async def deliver_late(account, event):
+            late.append(event if isinstance(event, events.Event) else await event)
+
+        worker.publish = deliver_late
+        await worker.run_until_idle()
+        # Delivered late, out of order and twice: READY once, and never PROVISIONING again.
+        for event in [*late, provisioning, *late]:
+            await world.services.publish(account_id, event)
+        assert (await next_payload(ws))["campaign"] == {"name": "Ordered", "status": "READY"}
+        with contextlib.suppress(TimeoutError):
+            extra = await receive(ws, timeout=0.3)
+            raise AssertionError(f"nothing more was expected, got {extra}")
