@@ -41,6 +41,7 @@ class Event:
     id: int  # the integration's or the campaign's primary key
     version: int  # the row's status_version this snapshot is of
     fields: dict[str, Any] | None = field(default=None, compare=False)  # JSON values; None: read the row
+    message: str | None = field(default=None, compare=False, repr=False)  # the text it was decoded from
 
     def encode(self) -> str:
         data: dict[str, Any] = {"kind": self.kind, "id": self.id, "version": self.version, "fields": self.fields}
@@ -59,6 +60,7 @@ class Event:
                 id=int(data["id"]),
                 version=int(data["version"]),
                 fields=fields if isinstance(fields, dict) else None,
+                message=message,
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -83,10 +85,10 @@ def campaign(row: Campaign) -> Event:
     return Event(CAMPAIGN, row.id, row.status_version, fields)
 
 
-def integration_as_of(event: Event, account_id: int) -> PlatformIntegration:
+def integration_as_of(event: Event) -> PlatformIntegration:
     """An unsaved integration holding the event's snapshot, for what renders a sync status."""
     assert event.kind == SYNC_STATUS and event.fields is not None
-    return PlatformIntegration(id=event.id, account_id=account_id, status_version=event.version, **event.fields)
+    return PlatformIntegration(id=event.id, status_version=event.version, **event.fields)
 
 
 def campaign_as_of(event: Event, row: Campaign) -> Campaign:

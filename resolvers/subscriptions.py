@@ -8,6 +8,7 @@ of the outage are lost) the current state is read again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 from typing import TypeVar
 
@@ -30,6 +31,24 @@ ModelT = TypeVar("ModelT", bound=Model)
 READ_CURRENT = None  # what _account_events yields when the current state must be read
 
 
+@functools.lru_cache(maxsize=1024)
+def _decode(message: str) -> events.Event | None:
+    """Every subscriber of an account receives the same message: it is decoded once."""
+    return events.Event.decode(message)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sync_status_node(message: str) -> nodes.SyncStatus:
+    """And its SyncStatus is built once, for all of them."""
+    event = _decode(message)
+    assert event is not None
+    return _node_of(event)
+
+
+def _node_of(snapshot: events.Event) -> nodes.SyncStatus:
+    return nodes.SyncStatus.of(events.integration_as_of(snapshot))
+
+
 async def _account_events(info: Info, kind: str) -> AsyncGenerator[events.Event | None, None]:
     """READ_CURRENT first and after every bus reconnect, then each event of this kind on the account."""
     channel = events.account_channel(info.context.viewer.account_id)
@@ -38,7 +57,7 @@ async def _account_events(info: Info, kind: str) -> AsyncGenerator[events.Event 
         async with info.context.services.broadcast.subscribe(channel) as subscriber:
             yield READ_CURRENT
             async for message in subscriber:
-                event = None if message.message == RESYNC else events.Event.decode(message.message)
+                event = None if message.message == RESYNC else _decode(message.message)
                 if message.message == RESYNC or (event is not None and event.kind == kind):
                     # Fresh loaders per event: a websocket's context lives as long as the socket.
                     info.context.loaders = Loaders()
@@ -62,8 +81,10 @@ async def _sync_status_of(info: Info, visible: QuerySet[models.PlatformIntegrati
     return event
 
 
-def _sync_status_node(info: Info, event: events.Event) -> nodes.SyncStatus:
-    return nodes.SyncStatus.of(events.integration_as_of(event, info.context.viewer.account_id))
+def _render(snapshot: events.Event) -> nodes.SyncStatus:
+    if snapshot.message is not None:
+        return _sync_status_node(snapshot.message)
+    return _node_of(snapshot)
 
 
 async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> AsyncGenerator[nodes.SyncStatus, None]:
@@ -84,7 +105,7 @@ async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> Asy
             return  # deleted, or no longer visible to the viewer
         if current.version > shown:
             shown = current.version
-            yield _sync_status_node(info, current)
+            yield _render(current)
 
 
 async def account_sync_status(info: Info) -> AsyncGenerator[nodes.SyncStatus, None]:
@@ -99,7 +120,7 @@ async def account_sync_status(info: Info) -> AsyncGenerator[nodes.SyncStatus, No
         for current in changes:
             if current.version > shown.get(current.id, -1):
                 shown[current.id] = current.version
-                yield _sync_status_node(info, current)
+                yield _render(current)
 
 
 async def campaign(info: Info, id: strawberry.ID) -> AsyncGenerator[nodes.Campaign, None]:
