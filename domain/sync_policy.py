@@ -43,9 +43,10 @@ def quota_resets_at(now: datetime) -> datetime:
     return midnight.astimezone(now.tzinfo) + QUOTA_RESET_MARGIN
 
 
-def next_attempt_after_failure(attempt: int, code: str, retryable: bool, now: datetime, delay: timedelta) -> datetime | None:
+def next_attempt_after_failure(
+    attempt: int, code: str, retryable: bool, now: datetime, delay: timedelta
+) -> datetime | None:
     """When a failed sync is tried again, or None when it ends in ERROR: a used-up daily quota waits for its reset."""
     if code == DAILY_QUOTA_CODE:
         return quota_resets_at(now)
     return now + delay if should_retry(attempt, retryable) else None
-

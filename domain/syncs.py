@@ -70,14 +70,20 @@ async def settle_stranded_runs(now: datetime) -> set[int]:
         id__in=Subquery(active_jobs.filter(sync_run_id__not_isnull=True).values("sync_run_id"))
     )
     live = PlatformIntegration.filter(lease_owner__not_isnull=True, lease_expires_at__gte=now)
-    running_live = active_jobs.filter(state=JobState.RUNNING.value, platform_integration_id__in=Subquery(live.values("id")))
+    running_live = active_jobs.filter(
+        state=JobState.RUNNING.value, platform_integration_id__in=Subquery(live.values("id"))
+    )
     orphaned = SyncRun.filter(state=SyncState.SYNCING.value).exclude(
         id__in=Subquery(running_live.filter(sync_run_id__not_isnull=True).values("sync_run_id"))
     )
-    with_a_run = SyncRun.filter(Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY).values("platform_integration_id")
-    busy_without_a_run = PlatformIntegration.filter(deleted_at=None).filter(
-        Q(sync_state__in=[s.value for s in BUSY]) | Q(next_sync_attempt_at__not_isnull=True)
-    ).exclude(id__in=Subquery(with_a_run))
+    with_a_run = SyncRun.filter(Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY).values(
+        "platform_integration_id"
+    )
+    busy_without_a_run = (
+        PlatformIntegration.filter(deleted_at=None)
+        .filter(Q(sync_state__in=[s.value for s in BUSY]) | Q(next_sync_attempt_at__not_isnull=True))
+        .exclude(id__in=Subquery(with_a_run))
+    )
     candidates = {
         *await unbacked.values_list("platform_integration_id", flat=True),
         *await orphaned.values_list("platform_integration_id", flat=True),
@@ -96,8 +102,10 @@ async def _settle(integration_id: int, now: datetime) -> bool:
         integration = await PlatformIntegration.filter(id=integration_id).select_for_update().first()
         if integration is None:
             return False
-        live_owner = integration.lease_owner is not None and integration.lease_expires_at is not None and (
-            integration.lease_expires_at >= now
+        live_owner = (
+            integration.lease_owner is not None
+            and integration.lease_expires_at is not None
+            and (integration.lease_expires_at >= now)
         )
         changed = False
         for run in await SyncRun.filter(platform_integration_id=integration_id).filter(

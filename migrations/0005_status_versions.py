@@ -10,8 +10,15 @@ from tortoise.migrations import operations as ops
 # The columns whose change is a new status, per table (what SyncStatus and a campaign subscriber show).
 STATUS_COLUMNS = {
     "platform_integration": (
-        "sync_state", "sync_started_at", "sync_finished_at", "last_succeeded_at", "folders_synced",
-        "programs_synced", "sync_error", "next_sync_attempt_at", "deleted_at",
+        "sync_state",
+        "sync_started_at",
+        "sync_finished_at",
+        "last_succeeded_at",
+        "folders_synced",
+        "programs_synced",
+        "sync_error",
+        "next_sync_attempt_at",
+        "deleted_at",
     ),
     "campaign": ("name", "status", "error", "marketo_program_id"),
 }
@@ -64,7 +71,9 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(model_name="PlatformIntegration", name="status_version", field=fields.IntField(default=0, db_default=0)),
+        ops.AddField(
+            model_name="PlatformIntegration", name="status_version", field=fields.IntField(default=0, db_default=0)
+        ),
         ops.AddField(model_name="Campaign", name="status_version", field=fields.IntField(default=0, db_default=0)),
         ops.AddField(model_name="Job", name="claimed_by", field=fields.CharField(null=True, max_length=100)),
         ops.AddField(model_name="Job", name="takeovers", field=fields.IntField(default=0, db_default=0)),

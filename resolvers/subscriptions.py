@@ -71,7 +71,9 @@ async def _still_visible(info: Info, visible: QuerySet[ModelT], pk: int) -> bool
     return info.context.viewer.is_admin or await visible.filter(id=pk).exists()
 
 
-async def _sync_status_of(info: Info, visible: QuerySet[models.PlatformIntegration], event: events.Event) -> events.Event | None:
+async def _sync_status_of(
+    info: Info, visible: QuerySet[models.PlatformIntegration], event: events.Event
+) -> events.Event | None:
     """The event with its snapshot, or None if the viewer may no longer see the integration."""
     if event.fields is None:  # too large for the bus: read the row (a newer version is as good)
         row = await visible.filter(id=event.id).first()

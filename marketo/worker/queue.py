@@ -88,24 +88,24 @@ async def claim_integration(
     """
     moment = now()
     free = PlatformIntegration.filter(deleted_at=None).filter(Q(lease_expires_at=None) | Q(lease_expires_at__lt=moment))
-    due = Job.filter(
-        state__in=ACTIVE, run_after__lte=moment, platform_integration_id__in=Subquery(free.values("id"))
-    )
+    due = Job.filter(state__in=ACTIVE, run_after__lte=moment, platform_integration_id__in=Subquery(free.values("id")))
     if interactive_only:
         due = due.filter(_in_lane(Lane.INTERACTIVE))
     if exclude:
         due = due.exclude(platform_integration_id__in=list(exclude))
-    candidates = await due.order_by("priority", "run_after", "id").limit(CLAIM_CANDIDATES).values_list(
-        "platform_integration_id", flat=True
+    candidates = (
+        await due.order_by("priority", "run_after", "id")
+        .limit(CLAIM_CANDIDATES)
+        .values_list("platform_integration_id", flat=True)
     )
     for integration_id in dict.fromkeys(candidates):  # distinct, most urgent first
         async with in_transaction():
-            candidate = (
-                await free.filter(id=integration_id).select_for_update(skip_locked=True).only("id").first()
-            )
+            candidate = await free.filter(id=integration_id).select_for_update(skip_locked=True).only("id").first()
             if candidate is None:
                 continue  # claimed meanwhile by another worker
-            await PlatformIntegration.filter(id=integration_id).update(lease_owner=owner, lease_expires_at=moment + lease)
+            await PlatformIntegration.filter(id=integration_id).update(
+                lease_owner=owner, lease_expires_at=moment + lease
+            )
             return integration_id
     return None
 

@@ -116,7 +116,9 @@ async def test_a_job_that_kills_its_worker_every_time_is_given_up(world, simulat
     )
     await SyncRun.all().update(state=SyncState.SYNCING)
     await PlatformIntegration.all().update(
-        sync_state=SyncState.SYNCING, lease_owner="dead-host:1:abcdef", lease_expires_at=queue.now() - timedelta(seconds=1)
+        sync_state=SyncState.SYNCING,
+        lease_owner="dead-host:1:abcdef",
+        lease_expires_at=queue.now() - timedelta(seconds=1),
     )
     await world.worker().run_until_idle()
     job = await Job.get(kind=JobKind.SYNC)
@@ -150,7 +152,9 @@ async def test_a_run_whose_worker_died_shows_queued_until_another_takes_it_over(
     await Job.all().update(state=JobState.RUNNING, claimed_by="dead-host:1:abcdef")
     await SyncRun.all().update(state=SyncState.SYNCING)
     await PlatformIntegration.all().update(
-        sync_state=SyncState.SYNCING, lease_owner="dead-host:1:abcdef", lease_expires_at=queue.now() - timedelta(seconds=1)
+        sync_state=SyncState.SYNCING,
+        lease_owner="dead-host:1:abcdef",
+        lease_expires_at=queue.now() - timedelta(seconds=1),
     )
     worker = world.worker()
     assert await worker.settle_stranded_runs() == 1
