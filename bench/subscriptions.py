@@ -5,8 +5,10 @@
 The server runs as its own process (JETO_WORKER=off) with Redis as its event bus
 (JETO_BENCH_REDIS_URL, default redis://127.0.0.1:6379); this process commits each change to the
 database and publishes it on the bus, as a worker would, and holds the N websocket clients.
-Prints delivered/expected, p50 and p99 latency from publish to receipt, and the server's memory
-per subscriber (its resident set before and after the subscriptions opened).
+Each change sets foldersSynced to its sequence number, so every subscriber's list of received
+numbers shows what it got: distinct changes received in order (out of expected), repeats, changes
+never received, and any step backwards. Latency is from the change's commit to its first receipt
+(p50, p99). Memory is the server's resident set after the subscriptions opened minus before.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def rss_kib(pid: int) -> int:
 
 
 async def subscriber(url: str, token: str, pi: str, ready: asyncio.Event, counter: list[int], n: int,
-                     latencies: list[float], sent: dict[int, float], done: asyncio.Event) -> None:
+                     received: list[tuple[int, float]], done: asyncio.Event) -> None:
+    """Records (sequence number, receipt time) of every status this subscriber is sent, in order."""
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         await ws.recv()
@@ -71,9 +74,29 @@ async def subscriber(url: str, token: str, pi: str, ready: asyncio.Event, counte
                 message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
             except TimeoutError:
                 continue
-            seq = message["payload"]["data"]["syncStatus"]["foldersSynced"]
-            if seq in sent:
-                latencies.append(time.perf_counter() - sent[seq])
+            received.append((message["payload"]["data"]["syncStatus"]["foldersSynced"], time.perf_counter()))
+
+
+def judge(received: list[tuple[int, float]], changes: int, sent: dict[int, float]) -> dict:
+    """One subscriber's deliveries: distinct in order, repeats, missed, backwards, first-receipt latencies."""
+    in_order, repeats, backwards, last = 0, 0, 0, 0
+    first: dict[int, float] = {}
+    for seq, at in received:
+        if seq in first:
+            repeats += 1
+        elif seq < last:
+            backwards += 1
+        else:
+            in_order += 1
+        first.setdefault(seq, at)
+        last = max(last, seq)
+    return {
+        "in_order": in_order,
+        "repeats": repeats,
+        "backwards": backwards,
+        "missed": sum(1 for seq in range(1, changes + 1) if seq not in first),
+        "latencies": [first[seq] - sent[seq] for seq in first if seq in sent],
+    }
 
 
 async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
@@ -104,20 +127,22 @@ async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
             await asyncio.sleep(0.5)
             before = rss_kib(server.pid)
             ready, done = asyncio.Event(), asyncio.Event()
-            counter, latencies, sent = [0], [], {}
+            counter: list[int] = [0]
+            sent: dict[int, float] = {}
+            received: list[list[tuple[int, float]]] = [[] for _ in range(n)]
             tasks = [asyncio.create_task(subscriber(f"ws://127.0.0.1:{port}/graphql", token, pi, ready, counter, n,
-                                                    latencies, sent, done)) for _ in range(n)]
+                                                    received[i], done)) for i in range(n)]
             await asyncio.wait_for(ready.wait(), 120)
             after = rss_kib(server.pid)
             async with open_broadcast(redis_url) as bus:
                 for seq in range(1, changes + 1):
-                    # Timed from before the commit: a subscriber still busy with the previous event may read it.
                     sent[seq] = time.perf_counter()
                     await PlatformIntegration.filter(id=pi_pk).update(folders_synced=seq)
-                    await bus.publish(events.account_channel(account.id), events.sync_status_changed(pi_pk).encode())
+                    event = await events.sync_status_changed(pi_pk)  # the snapshot a worker publishes
+                    await bus.publish(events.account_channel(account.id), event.encode())
                     await asyncio.sleep(1 / rate)
                 deadline = time.perf_counter() + 15
-                while len(latencies) < n * changes and time.perf_counter() < deadline:
+                while any(not r or r[-1][0] < changes for r in received) and time.perf_counter() < deadline:
                     await asyncio.sleep(0.1)
             done.set()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -125,11 +150,15 @@ async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
             server.terminate()
             server.wait(10)
             await Tortoise.close_connections()
-    ordered = sorted(latencies)
+    judged = [judge(r, changes, sent) for r in received]
+    ordered = sorted(latency for j in judged for latency in j["latencies"])
     return {
         "n": n,
-        "delivered": len(latencies),
+        "in_order": sum(j["in_order"] for j in judged),
         "expected": n * changes,
+        "repeats": sum(j["repeats"] for j in judged),
+        "missed": sum(j["missed"] for j in judged),
+        "backwards": sum(j["backwards"] for j in judged),
         "p50": statistics.median(ordered) * 1000 if ordered else float("nan"),
         "p99": ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else float("nan"),
         "kib_per_subscriber": (after - before) / n,
@@ -144,11 +173,12 @@ def main() -> None:
     args = parser.parse_args()
     redis_url = os.environ.get("JETO_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
     print(f"{args.changes} status changes at {args.rate:g}/s, event bus {redis_url}, SQLite database")
-    print(f"{'N':>5} {'delivered/expected':>19} {'p50 ms':>8} {'p99 ms':>8} {'KiB/subscriber':>15}")
+    print(f"{'N':>5} {'in order/expected':>19} {'repeats':>8} {'missed':>7} {'backwards':>9} "
+          f"{'p50 ms':>8} {'p99 ms':>8} {'KiB/subscriber':>15}")
     for n in args.subscribers:
         r = asyncio.run(run(n, args.changes, args.rate, redis_url))
-        print(f"{r['n']:>5} {r['delivered']:>9}/{r['expected']:<9} {r['p50']:>8.1f} {r['p99']:>8.1f} "
-              f"{r['kib_per_subscriber']:>15.1f}")
+        print(f"{r['n']:>5} {r['in_order']:>9}/{r['expected']:<9} {r['repeats']:>8} {r['missed']:>7} {r['backwards']:>9} "
+              f"{r['p50']:>8.1f} {r['p99']:>8.1f} {r['kib_per_subscriber']:>15.1f}")
 
 
 if __name__ == "__main__":

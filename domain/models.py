@@ -41,6 +41,7 @@ class SyncTrigger(enum.Enum):
 
 class JobKind(enum.Enum):
     SYNC = "SYNC"
+    TEST_CONNECTION = "TEST_CONNECTION"
     PROVISION_CAMPAIGN = "PROVISION_CAMPAIGN"
     RENAME_PROGRAM = "RENAME_PROGRAM"
     ASSETS_FOLDER = "ASSETS_FOLDER"
@@ -112,6 +113,9 @@ class PlatformIntegration(Model):
     lease_expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     deleted_at = fields.DatetimeField(null=True)
+    # Raised by a database trigger in the UPDATE that changes what SyncStatus shows: events carry it, so a
+    # subscriber shows each change once and never an older one after a newer.
+    status_version = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "platform_integration"
@@ -223,6 +227,8 @@ class Campaign(Model):
         "models.User", related_name="campaigns", on_delete=fields.RESTRICT
     )
     updated_at = fields.DatetimeField(auto_now=True)
+    # Raised by a database trigger in the UPDATE that changes its name, status, error or program (see above).
+    status_version = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "campaign"
@@ -273,6 +279,10 @@ class Job(Model):
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
+    # The worker that runs it; its writes count only while that worker still holds the integration's lease.
+    claimed_by = fields.CharField(max_length=100, null=True)
+    # Times a worker took it over RUNNING from one that died: a job that kills its worker is given up.
+    takeovers = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "job"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 MAX_SYNC_ATTEMPTS = 5
 FULL_SYNC_EVERY = timedelta(hours=24)  # incremental syncs cannot see deletions: reconcile fully once a day
+DAILY_QUOTA_CODE = "607"
+QUOTA_TIMEZONE = ZoneInfo("America/Chicago")  # Marketo resets daily quotas at midnight US Central time
+QUOTA_RESET_MARGIN = timedelta(minutes=5)
 INCREMENTAL_OVERLAP = timedelta(minutes=5)  # clocks differ: ask again for the minutes before the last success
 
 
@@ -18,8 +22,10 @@ def should_retry(attempt: int, retryable: bool) -> bool:
     return retryable and attempt < MAX_SYNC_ATTEMPTS
 
 
-def sync_is_full(*, needs_full_sync: bool, last_full_sync_at: datetime | None, now: datetime) -> bool:
-    return needs_full_sync or last_full_sync_at is None or now - last_full_sync_at >= FULL_SYNC_EVERY
+def sync_is_full(
+    *, needs_full_sync: bool, last_full_sync_at: datetime | None, now: datetime, every: timedelta = FULL_SYNC_EVERY
+) -> bool:
+    return needs_full_sync or last_full_sync_at is None or now - last_full_sync_at >= every
 
 
 def incremental_since(last_succeeded_at: datetime) -> datetime:
@@ -28,3 +34,19 @@ def incremental_since(last_succeeded_at: datetime) -> datetime:
 
 def due_for_recurring_sync(last_queued_at: datetime | None, now: datetime, cadence: timedelta) -> bool:
     return last_queued_at is None or now - last_queued_at >= cadence
+
+
+def quota_resets_at(now: datetime) -> datetime:
+    """When a daily quota used up at `now` is available again: the next midnight in Chicago, plus a margin."""
+    local = now.astimezone(QUOTA_TIMEZONE)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=QUOTA_TIMEZONE)
+    return midnight.astimezone(now.tzinfo) + QUOTA_RESET_MARGIN
+
+
+def next_attempt_after_failure(
+    attempt: int, code: str, retryable: bool, now: datetime, delay: timedelta
+) -> datetime | None:
+    """When a failed sync is tried again, or None when it ends in ERROR: a used-up daily quota waits for its reset."""
+    if code == DAILY_QUOTA_CODE:
+        return quota_resets_at(now)
+    return now + delay if should_retry(attempt, retryable) else None

@@ -1,20 +1,29 @@
-"""Queuing syncs: one run queued or running per integration at a time."""
+"""Queuing syncs (one run queued or running per integration at a time), and settling runs nothing backs."""
 
 from __future__ import annotations
 
-from tortoise.expressions import Q
+from datetime import datetime
+
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from domain import jobs
-from domain.models import JobKind, PlatformIntegration, SyncRun, SyncTrigger
+from domain.errors import Rejected, not_found
+from domain.models import Job, JobKind, JobState, PlatformIntegration, SyncRun, SyncTrigger
 from domain.sync_state import BUSY, SyncState
+
+INTERRUPTED = (
+    "This sync stopped before it finished: the Jeto worker running it went away. "
+    "Sync again, or wait for the next scheduled sync."
+)
+_WAITING_FOR_RETRY = Q(state=SyncState.ERROR.value, next_attempt_at__not_isnull=True)
 
 
 async def active_run(integration_id: int) -> SyncRun | None:
     """The run queued, running, or waiting between two attempts, if there is one."""
     return (
         await SyncRun.filter(platform_integration_id=integration_id)
-        .filter(Q(state__in=[s.value for s in BUSY]) | Q(state=SyncState.ERROR.value, next_attempt_at__not_isnull=True))
+        .filter(Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY)
         .order_by("-id")
         .first()
     )
@@ -24,22 +33,100 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
     """The run that was queued, or the one already queued or running for this integration.
 
     New credentials are the exception: a run that started with the old ones cannot test the new
-    ones, so another run is queued behind it.
+    ones, so another run is queued behind it, and a connection test goes before any sync.
+    Rejected (NOT_FOUND) if the integration is deleted, even by a request that committed meanwhile.
     """
     async with in_transaction():
-        # Locking the integration row makes two simultaneous requests agree on one run.
-        await PlatformIntegration.filter(id=integration_id).select_for_update().get()
+        # Locking the integration row makes two simultaneous requests agree on one run, and waits for a
+        # concurrent deletion: PostgreSQL checks deleted_at again on the row it committed.
+        if await PlatformIntegration.filter(id=integration_id, deleted_at=None).select_for_update().first() is None:
+            raise Rejected([not_found("platform integration", ("id",))])
+        if trigger is SyncTrigger.CREDENTIALS_CHANGED:
+            await jobs.enqueue(JobKind.TEST_CONNECTION, integration_id, priority=jobs.INTERACTIVE)
         current = await active_run(integration_id)
         started = current is not None and current.state is SyncState.SYNCING
         if current is not None and not (trigger is SyncTrigger.CREDENTIALS_CHANGED and started):
             return current
-        if current is not None:
-            run = await SyncRun.create(platform_integration_id=integration_id, trigger=trigger, state=SyncState.QUEUED)
-            await jobs.enqueue(JobKind.SYNC, integration_id, priority=jobs.BULK, sync_run_id=run.id)
-            return run
         run = await SyncRun.create(platform_integration_id=integration_id, trigger=trigger, state=SyncState.QUEUED)
         await jobs.enqueue(JobKind.SYNC, integration_id, priority=jobs.BULK, sync_run_id=run.id)
-        await PlatformIntegration.filter(id=integration_id).update(
-            sync_state=SyncState.QUEUED, sync_error=None, next_sync_attempt_at=None
-        )
+        if current is None:
+            await PlatformIntegration.filter(id=integration_id).update(
+                sync_state=SyncState.QUEUED, sync_error=None, next_sync_attempt_at=None
+            )
         return run
+
+
+async def settle_stranded_runs(now: datetime) -> set[int]:
+    """Runs that show QUEUED, SYNCING or a next attempt with nothing behind them are put right; returns
+    the integrations whose status changed.
+
+    - no PENDING or RUNNING job (it failed, or was ended, while the run still showed busy): ERROR, with
+      a message the user can act on;
+    - SYNCING, but its job is not RUNNING under a live lease (its worker died or stopped): QUEUED, since
+      the job waits for a worker to take it over.
+    """
+    active_jobs = Job.filter(kind=JobKind.SYNC, state__in=[JobState.PENDING.value, JobState.RUNNING.value])
+    unbacked = SyncRun.filter(Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY).exclude(
+        id__in=Subquery(active_jobs.filter(sync_run_id__not_isnull=True).values("sync_run_id"))
+    )
+    live = PlatformIntegration.filter(lease_owner__not_isnull=True, lease_expires_at__gte=now)
+    running_live = active_jobs.filter(
+        state=JobState.RUNNING.value, platform_integration_id__in=Subquery(live.values("id"))
+    )
+    orphaned = SyncRun.filter(state=SyncState.SYNCING.value).exclude(
+        id__in=Subquery(running_live.filter(sync_run_id__not_isnull=True).values("sync_run_id"))
+    )
+    with_a_run = SyncRun.filter(Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY).values(
+        "platform_integration_id"
+    )
+    busy_without_a_run = (
+        PlatformIntegration.filter(deleted_at=None)
+        .filter(Q(sync_state__in=[s.value for s in BUSY]) | Q(next_sync_attempt_at__not_isnull=True))
+        .exclude(id__in=Subquery(with_a_run))
+    )
+    candidates = {
+        *await unbacked.values_list("platform_integration_id", flat=True),
+        *await orphaned.values_list("platform_integration_id", flat=True),
+        *await busy_without_a_run.values_list("id", flat=True),
+    }
+    changed = set()
+    for integration_id in sorted(candidates):
+        if await _settle(integration_id, now):
+            changed.add(integration_id)
+    return changed
+
+
+async def _settle(integration_id: int, now: datetime) -> bool:
+    """One integration's runs, checked again under its row lock (a worker's status writes take it too)."""
+    async with in_transaction():
+        integration = await PlatformIntegration.filter(id=integration_id).select_for_update().first()
+        if integration is None:
+            return False
+        live_owner = (
+            integration.lease_owner is not None
+            and integration.lease_expires_at is not None
+            and (integration.lease_expires_at >= now)
+        )
+        changed = False
+        for run in await SyncRun.filter(platform_integration_id=integration_id).filter(
+            Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY
+        ):
+            job_states = set(await Job.filter(sync_run_id=run.id).values_list("state", flat=True))
+            if not job_states & {JobState.PENDING, JobState.RUNNING}:
+                await SyncRun.filter(id=run.id).update(
+                    state=SyncState.ERROR, error=INTERRUPTED, next_attempt_at=None, finished_at=now
+                )
+                changed = True
+            elif run.state is SyncState.SYNCING and not (JobState.RUNNING in job_states and live_owner):
+                await SyncRun.filter(id=run.id).update(state=SyncState.QUEUED)
+                changed = True
+        current = await active_run(integration_id)
+        if current is None and (integration.sync_state in BUSY or integration.next_sync_attempt_at is not None):
+            await PlatformIntegration.filter(id=integration_id).update(
+                sync_state=SyncState.ERROR, sync_error=INTERRUPTED, next_sync_attempt_at=None, sync_finished_at=now
+            )
+            return True
+        if current is not None and current.state is SyncState.QUEUED and integration.sync_state is SyncState.SYNCING:
+            await PlatformIntegration.filter(id=integration_id).update(sync_state=SyncState.QUEUED)
+            return True
+        return changed

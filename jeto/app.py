@@ -24,6 +24,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed, check_settings
 from jeto.database import tortoise_config
+from jeto.legacy_ws import LegacyGraphQLWSHandler
 from jeto.observability import RequestIdMiddleware
 from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
@@ -34,6 +35,8 @@ from schema.errors import log_unexpected
 
 
 class JetoGraphQL(GraphQL[Context, None]):
+    graphql_ws_handler_class = LegacyGraphQLWSHandler  # a rejected legacy connection closes 4403, not 1011
+
     def __init__(self, *args: Any, demo: DemoAccess | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._demo = demo

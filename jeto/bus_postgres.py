@@ -4,7 +4,8 @@ One dedicated connection LISTENs; a supervisor task pings it, notices its termin
 reconnects with capped exponential backoff, LISTENing to every channel again. NOTIFY goes through
 a small pool, so concurrent publishes work (broadcaster's backend shares one connection and fails).
 
-NOTIFY is fire-and-forget: events sent while the listening connection is down are lost.
+NOTIFY is fire-and-forget: events sent while the listening connection is down are lost, so after a
+reconnect every channel's subscribers receive RESYNC, and re-read the state they show.
 Payloads are text shorter than 8000 bytes (PostgreSQL's default limit): send ids, not rows.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 import asyncpg
 from broadcaster import BroadcastBackend, Event
 
-from jeto.bus import EventBusUnavailable, public_location
+from jeto.bus import RESYNC, EventBusUnavailable, public_location
 from jeto.settings import Secret
 
 log = logging.getLogger("jeto.bus")
@@ -142,6 +143,8 @@ class PostgresNotifyBackend(BroadcastBackend):
             try:
                 if self._listening is None:
                     await self._open()
+                    for channel in sorted(self._channels):  # LISTENing again: from now on nothing is lost
+                        self._events.put_nowait(Event(channel=channel, message=RESYNC))
                     if outage_since is not None:
                         log.info(
                             "event bus: reconnected to PostgreSQL at %s after %.1f s, %d channel(s) listened again",

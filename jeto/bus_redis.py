@@ -5,7 +5,8 @@ pings every few seconds so a silent connection is noticed, and after any loss re
 capped exponential backoff and subscribes every channel again. Publishing uses its own client.
 
 Redis pub/sub is fire-and-forget: events published while Redis is down, or while the reader is
-reconnecting, are lost. Subscribers re-read state they care about rather than trust every event.
+reconnecting, are lost. So once Redis confirms a channel subscribed again after a reconnect, its
+subscribers receive RESYNC, and re-read the state they show.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 
-from jeto.bus import EventBusUnavailable, public_location
+from jeto.bus import RESYNC, EventBusUnavailable, public_location
 from jeto.settings import Secret
 
 log = logging.getLogger("jeto.bus")
@@ -46,6 +47,7 @@ class RedisPubSubBackend(BroadcastBackend):
         self._where = public_location(url)
         self._channels: set[str] = set()
         self._acks: dict[str, list[asyncio.Future[None]]] = {}
+        self._resync: set[str] = set()  # channels subscribed again after a reconnect, not yet confirmed
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._lock = asyncio.Lock()  # one command at a time on the subscribing connection
         self._subscriber: aioredis.Redis | None = None
@@ -138,13 +140,15 @@ class RedisPubSubBackend(BroadcastBackend):
     async def next_published(self) -> Event:
         return await self._events.get()
 
-    async def _open(self) -> None:
+    async def _open(self, *, reconnecting: bool = False) -> None:
         assert self._subscriber is not None
         pubsub = self._subscriber.pubsub()
         try:
             await pubsub.connect()
             async with self._lock:
                 channels = sorted(self._channels)
+                if reconnecting:
+                    self._resync = set(channels)
                 if channels:
                     await pubsub.subscribe(*channels)
                 self._pubsub = pubsub
@@ -162,7 +166,7 @@ class RedisPubSubBackend(BroadcastBackend):
         while True:
             try:
                 if self._pubsub is None:
-                    await self._open()
+                    await self._open(reconnecting=True)
                     if outage_since is not None:
                         log.info(
                             "event bus: reconnected to Redis at %s after %.1f s, %d channel(s) subscribed again",
@@ -210,9 +214,14 @@ class RedisPubSubBackend(BroadcastBackend):
             if channel in self._channels:  # late messages of a channel just unsubscribed are dropped
                 self._events.put_nowait(Event(channel=channel, message=_text(message["data"])))
         elif kind == "subscribe":
-            for ack in self._acks.get(_text(message["channel"]), []):
+            channel = _text(message["channel"])
+            for ack in self._acks.get(channel, []):
                 if not ack.done():
                     ack.set_result(None)
+            if channel in self._resync:  # from now on nothing is lost: subscribers read the state again
+                self._resync.discard(channel)
+                if channel in self._channels:
+                    self._events.put_nowait(Event(channel=channel, message=RESYNC))
 
     async def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

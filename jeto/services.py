@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -79,12 +79,14 @@ class Services:
         if self.worker is not None:
             self.worker.wake()
 
-    async def publish(self, account_id: int, event: events.Event) -> None:
-        """Called after the commit, never inside a transaction: subscribers re-read the rows."""
+    async def publish(self, account_id: int, event: events.Event | Awaitable[events.Event]) -> None:
+        """Called after the commit, never inside a transaction, with the event or the read that makes it."""
         try:
+            if not isinstance(event, events.Event):
+                event = await event
             await self.broadcast.publish(channel=events.account_channel(account_id), message=event.encode())
         except Exception as error:  # a lost event must not fail the change that was committed
-            log.warning("could not publish %s: %s", event.kind, type(error).__name__)
+            log.warning("could not publish an event of account %s: %s", account_id, type(error).__name__)
 
 
 @contextlib.asynccontextmanager
@@ -114,6 +116,7 @@ def make_worker(settings: Settings, services: Services) -> Worker:
         publish=services.publish,
         settings=WorkerSettings(
             sync_cadence=timedelta(minutes=settings.sync_interval_minutes),
+            full_sync_every=timedelta(hours=settings.full_sync_hours),
             lease=timedelta(seconds=settings.worker_lease_seconds),
         ),
     )

@@ -49,6 +49,7 @@ class Settings:
     smtp_url: Secret | None = None
     allowed_origins: tuple[str, ...] = ()
     sync_interval_minutes: float = 60.0
+    full_sync_hours: float = 24.0
     worker_lease_seconds: float = 30.0
     worker_metrics_port: int = DEFAULT_WORKER_METRICS_PORT
     # Where a serving process writes the address of its /healthz, for `jeto healthcheck` (the Dockerfile sets it).
@@ -81,6 +82,7 @@ class Settings:
             smtp_url=Secret(env["JETO_SMTP_URL"]) if env.get("JETO_SMTP_URL") else None,
             allowed_origins=tuple(o.strip() for o in env.get("JETO_ALLOWED_ORIGINS", "").split(",") if o.strip()),
             sync_interval_minutes=_number(env, "JETO_SYNC_INTERVAL_MINUTES", "60", float, 0.01, 1e6),
+            full_sync_hours=_number(env, "JETO_FULL_SYNC_HOURS", "24", float, 0.01, 1e6),
             worker_lease_seconds=_number(env, "JETO_WORKER_LEASE_SECONDS", "30", float, 0.5, 1e6),
             worker_metrics_port=int(_number(env, "JETO_WORKER_METRICS_PORT", str(DEFAULT_WORKER_METRICS_PORT), int, 0, 65535)),
             health_file=env.get("JETO_HEALTH_FILE") or None,

@@ -1,19 +1,23 @@
 """Subscriptions: subscribe to the account's channel first, then yield the current state, then each change.
 
-Subscribing before reading closes the gap in which a change could be missed.
+Subscribing before reading closes the gap in which a change could be missed. Events carry a snapshot
+and its status version: a subscriber yields only versions newer than the last it yielded, so it shows
+each change once, in order, never an older state after a newer one. After the bus reconnects (events
+of the outage are lost) the current state is read again.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from collections.abc import AsyncGenerator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain import events, models
+from jeto.bus import RESYNC
 from jeto.observability import ACTIVE_SUBSCRIPTIONS
 from resolvers.context import Context
 from resolvers.errors import NotFound
@@ -24,60 +28,65 @@ from schema import nodes
 Info = strawberry.Info[Context, None]
 ModelT = TypeVar("ModelT", bound=Model)
 
-
-class _SharedReads:
-    """One event reaches every subscriber of an account at once: they share one read of the changed row.
-
-    Reads are shared per event (the bus hands every subscriber the same event object), never across
-    events: a read started for an earlier event could predate this one's commit.
-    """
-
-    def __init__(self) -> None:
-        self._in_flight: dict[tuple[type[Model], int, int], tuple[object, asyncio.Future[Any]]] = {}
-
-    async def get(self, model: type[ModelT], pk: int, event: object) -> ModelT | None:
-        key = (model, pk, id(event))
-        entry = self._in_flight.get(key)
-        if entry is None or entry[0] is not event:
-            future = asyncio.ensure_future(model.get_or_none(id=pk))
-            self._in_flight[key] = (event, future)  # holding the event keeps its id from being reused
-            future.add_done_callback(lambda _: self._in_flight.pop(key, None))
-        else:
-            future = entry[1]
-        return await asyncio.shield(future)
+READ_CURRENT = None  # what _account_events yields when the current state must be read
 
 
-_reads = _SharedReads()
+@functools.lru_cache(maxsize=1024)
+def _decode(message: str) -> events.Event | None:
+    """Every subscriber of an account receives the same message: it is decoded once."""
+    return events.Event.decode(message)
 
 
-async def _changed_row(
-    info: Info, model: type[ModelT], pk: int, visible: QuerySet[ModelT], event: object
-) -> ModelT | None:
-    """The changed row if the viewer may still see it. Admins see their whole account (the channel is the
-    account's), so their check needs no query of its own; a collaborator's grants are read again."""
-    row = await _reads.get(model, pk, event)
-    if row is None or getattr(row, "deleted_at", None) is not None:
-        return None
-    if info.context.viewer.is_admin:
-        return row if row.account_id == info.context.viewer.account_id else None  # type: ignore[attr-defined]
-    return await visible.filter(id=pk).first()
+@functools.lru_cache(maxsize=1024)
+def _sync_status_node(message: str) -> nodes.SyncStatus:
+    """And its SyncStatus is built once, for all of them."""
+    event = _decode(message)
+    assert event is not None
+    return _node_of(event)
 
 
-async def _account_events(info: Info, kind: str) -> AsyncGenerator[tuple[int | None, object], None]:
-    """(None, None) first (read the current state now), then (id, event) for every change of this kind."""
+def _node_of(snapshot: events.Event) -> nodes.SyncStatus:
+    return nodes.SyncStatus.of(events.integration_as_of(snapshot))
+
+
+async def _account_events(info: Info, kind: str) -> AsyncGenerator[events.Event | None, None]:
+    """READ_CURRENT first and after every bus reconnect, then each event of this kind on the account."""
     channel = events.account_channel(info.context.viewer.account_id)
     ACTIVE_SUBSCRIPTIONS.inc()
     try:
         async with info.context.services.broadcast.subscribe(channel) as subscriber:
-            yield None, None
+            yield READ_CURRENT
             async for message in subscriber:
-                event = events.Event.decode(message.message)
-                if event is not None and event.kind == kind:
+                event = None if message.message == RESYNC else _decode(message.message)
+                if message.message == RESYNC or (event is not None and event.kind == kind):
                     # Fresh loaders per event: a websocket's context lives as long as the socket.
                     info.context.loaders = Loaders()
-                    yield event.id, message
+                    yield event
     finally:
         ACTIVE_SUBSCRIPTIONS.dec()
+
+
+async def _still_visible(info: Info, visible: QuerySet[ModelT], pk: int) -> bool:
+    """Admins see their whole account (the channel is the account's); a collaborator's grants are read again."""
+    return info.context.viewer.is_admin or await visible.filter(id=pk).exists()
+
+
+async def _sync_status_of(
+    info: Info, visible: QuerySet[models.PlatformIntegration], event: events.Event
+) -> events.Event | None:
+    """The event with its snapshot, or None if the viewer may no longer see the integration."""
+    if event.fields is None:  # too large for the bus: read the row (a newer version is as good)
+        row = await visible.filter(id=event.id).first()
+        return events.sync_status(row) if row is not None else None
+    if event.fields.get("deleted_at") is not None or not await _still_visible(info, visible, event.id):
+        return None
+    return event
+
+
+def _render(snapshot: events.Event) -> nodes.SyncStatus:
+    if snapshot.message is not None:
+        return _sync_status_node(snapshot.message)
+    return _node_of(snapshot)
 
 
 async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> AsyncGenerator[nodes.SyncStatus, None]:
@@ -85,28 +94,35 @@ async def sync_status(info: Info, platform_integration_id: strawberry.ID) -> Asy
     visible = info.context.viewer.integrations()
     if not await visible.filter(id=pk).exists():
         raise NotFound("No platform integration with this id.")
-    async for changed, event in _account_events(info, "sync_status"):
-        if changed in (None, pk):
-            row = await (
-                visible.filter(id=pk).first()
-                if changed is None
-                else _changed_row(info, models.PlatformIntegration, pk, visible, event)
-            )
-            if row is None:
-                return
-            yield nodes.SyncStatus.of(row)
+    shown = -1
+    async for event in _account_events(info, events.SYNC_STATUS):
+        if event is READ_CURRENT:
+            row = await visible.filter(id=pk).first()
+            current = events.sync_status(row) if row is not None else None
+        elif event.id == pk:
+            current = await _sync_status_of(info, visible, event)
+        else:
+            continue
+        if current is None:
+            return  # deleted, or no longer visible to the viewer
+        if current.version > shown:
+            shown = current.version
+            yield _render(current)
 
 
 async def account_sync_status(info: Info) -> AsyncGenerator[nodes.SyncStatus, None]:
     visible = info.context.viewer.integrations()
-    async for changed, event in _account_events(info, "sync_status"):
-        if changed is None:
-            rows = await visible.order_by("id")
+    shown: dict[int, int] = {}
+    async for event in _account_events(info, events.SYNC_STATUS):
+        if event is READ_CURRENT:
+            changes = [events.sync_status(row) for row in await visible.order_by("id")]
         else:
-            row = await _changed_row(info, models.PlatformIntegration, changed, visible, event)
-            rows = [row] if row is not None else []
-        for row in rows:
-            yield nodes.SyncStatus.of(row)
+            current = await _sync_status_of(info, visible, event)
+            changes = [current] if current is not None else []
+        for current in changes:
+            if current.version > shown.get(current.id, -1):
+                shown[current.id] = current.version
+                yield _render(current)
 
 
 async def campaign(info: Info, id: strawberry.ID) -> AsyncGenerator[nodes.Campaign, None]:
@@ -114,13 +130,15 @@ async def campaign(info: Info, id: strawberry.ID) -> AsyncGenerator[nodes.Campai
     visible = info.context.viewer.campaigns()
     if not await visible.filter(id=pk).exists():
         raise NotFound("No campaign with this id.")
-    async for changed, event in _account_events(info, "campaign"):
-        if changed in (None, pk):
-            row = await (
-                visible.filter(id=pk).first()
-                if changed is None
-                else _changed_row(info, models.Campaign, pk, visible, event)
-            )
-            if row is None:
-                return
+    shown = -1
+    async for event in _account_events(info, events.CAMPAIGN):
+        if event is not READ_CURRENT and (event.id != pk or event.version <= shown):
+            continue
+        row = await visible.filter(id=pk).first()  # also what never changes (launcher, submitter…)
+        if row is None:
+            return
+        if event is not READ_CURRENT and event.fields is not None:
+            row = events.campaign_as_of(event, row)
+        if row.status_version > shown:
+            shown = row.status_version
             yield nodes.Campaign(model=row)

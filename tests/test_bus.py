@@ -7,6 +7,7 @@ unset they skip when the default local server does not answer, with it set they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ import pytest_asyncio
 from broadcaster import Broadcast, Event
 from redis import asyncio as aioredis
 
-from jeto.bus import EventBusUnavailable, bus_healthy, open_broadcast
+from jeto.bus import RESYNC, EventBusUnavailable, bus_healthy, open_broadcast
 from jeto.bus_postgres import PostgresNotifyBackend
 from jeto.bus_redis import RedisPubSubBackend
 from tests.conftest import free_port
@@ -264,6 +265,8 @@ async def test_redis_subscribers_receive_again_after_a_restart(redis_server: Red
 
             redis_server.start()
             await redis_server.answering()
+            # Subscribed again, the subscriber is told to read the state again: what was published meanwhile is lost.
+            assert await receive(subscriber, seconds=10) == Event(channel, RESYNC)
             restarted = asyncio.get_running_loop().time()
             received: Event | None = None
             while received is None:
@@ -327,6 +330,7 @@ async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgr
             assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
         finally:
             await killer.close()
+        assert await receive(subscriber, seconds=10) == Event(channel, RESYNC)  # listening again: read state again
         received: Event | None = None
         while received is None:
             await postgres_bus.publish(channel, "after")
@@ -336,3 +340,59 @@ async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgr
                 pass
         assert received == Event(channel, "after")
         assert backend._listening.get_server_pid() != pid  # type: ignore[attr-defined]
+
+
+# -- many first subscribers of one channel at once ----------------------------------------------
+
+
+async def _subscribe_at_once(bus: Broadcast, channel: str, count: int, stack: contextlib.AsyncExitStack) -> list[object]:
+    """`count` subscriptions of one channel opened concurrently, all closed when `stack` closes."""
+    return list(await asyncio.gather(*(stack.enter_async_context(bus.subscribe(channel)) for _ in range(count))))
+
+
+async def _every_simultaneous_subscriber_receives(bus: Broadcast, channel: str, count: int = 8) -> None:
+    async with asyncio.timeout(15):
+        async with contextlib.AsyncExitStack() as stack:
+            subscribers = await _subscribe_at_once(bus, channel, count, stack)
+            await bus.publish(channel, "to all")
+            for subscriber in subscribers:
+                assert await receive(subscriber) == Event(channel, "to all")
+        assert channel not in bus._subscribers
+        # Leaving and arriving at once: the channel ends subscribed exactly when someone still listens.
+        async with contextlib.AsyncExitStack() as first_wave:
+            await _subscribe_at_once(bus, channel, count, first_wave)
+            second_wave = contextlib.AsyncExitStack()
+            arriving = asyncio.ensure_future(_subscribe_at_once(bus, channel, count, second_wave))
+        async with second_wave:
+            latecomers = await arriving
+            await bus.publish(channel, "to the latecomers")
+            for subscriber in latecomers:
+                assert await receive(subscriber) == Event(channel, "to the latecomers")
+        assert channel not in bus._subscribers
+
+
+async def test_redis_simultaneous_first_subscribers_of_a_channel_all_receive(
+    redis_bus: Broadcast, redis_raw: aioredis.Redis
+) -> None:
+    channel = channel_name("simultaneous")
+    await _every_simultaneous_subscriber_receives(redis_bus, channel)
+    await asyncio.sleep(0.2)  # UNSUBSCRIBE has no acknowledgement we wait for
+    assert (await redis_raw.pubsub_numsub(channel)) == [(channel.encode(), 0)]
+
+
+async def test_postgres_simultaneous_first_subscribers_of_a_channel_all_receive(postgres_bus: Broadcast) -> None:
+    channel = channel_name("pg-simultaneous")
+    await _every_simultaneous_subscriber_receives(postgres_bus, channel)
+    assert channel not in postgres_bus._backend._channels  # type: ignore[attr-defined]
+
+
+async def test_a_backend_that_fails_to_subscribe_leaves_nothing_behind_and_raises_its_own_error() -> None:
+    async with open_broadcast("memory://") as bus:
+        async def refuse(channel: str) -> None:
+            raise ConnectionError("backend down")
+
+        bus._backend.subscribe = refuse  # type: ignore[method-assign]
+        with pytest.raises(ConnectionError, match="backend down"):
+            async with bus.subscribe("room"):
+                pass
+        assert "room" not in bus._subscribers

@@ -16,10 +16,12 @@ async def test_the_jobs_gauge_shows_the_current_counts_only(world):
     _, admin = await world.account()
     await factories.integration(admin, "US", "111-AAA-111", synced=False)
     before = samples((await world.http.get("/metrics")).text, "jeto_jobs")
-    assert before == {'kind="SYNC",state="PENDING"': 1.0}
+    # A new integration's first jobs: its connection test and its first sync.
+    assert before == {'kind="SYNC",state="PENDING"': 1.0, 'kind="TEST_CONNECTION",state="PENDING"': 1.0}
     await Job.all().update(state=JobState.DONE)
     after = samples((await world.http.get("/metrics")).text, "jeto_jobs")
-    assert after == {'kind="SYNC",state="DONE"': 1.0}  # no PENDING left over from the last scrape
+    # No PENDING left over from the last scrape.
+    assert after == {'kind="SYNC",state="DONE"': 1.0, 'kind="TEST_CONNECTION",state="DONE"': 1.0}
 
 
 async def test_metrics_are_served_when_the_database_does_not_answer(world, monkeypatch):

@@ -1,44 +1,113 @@
 """Job rows and integration leases: who works on which integration, and what it does next.
 
 A worker claims an integration (not a single job) so that every Marketo call of that integration
-goes through one process's token and limiter; the lease it renews is the proof of ownership.
+goes through one process's token and limiter; the lease it renews is the proof of ownership, and
+every write that settles a job or a sync is made under it (`Lease.held`), so a worker that lost its
+lease cannot overwrite the new owner's work.
+
+Lease times come from each worker's own clock: hosts must keep their clocks in sync (NTP), well within
+the renewal margin (a sixth of the lease, 5 s by default).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from domain import jobs
 from domain.models import Job, JobState, PlatformIntegration
 
 LEASE = timedelta(seconds=30)
 ACTIVE = (JobState.PENDING, JobState.RUNNING)
+MAX_TAKEOVERS = 3  # a job whose worker died this many times is given up: it probably kills its worker
+CLAIM_CANDIDATES = 20  # due jobs looked at per claim, most urgent first
+
+
+class LeaseLost(Exception):
+    """Another worker owns the integration now: stop touching it."""
+
+
+class Lane:
+    """A worker runs one job per lane of an integration at a time: a campaign need not wait for a sync."""
+
+    INTERACTIVE = "interactive"  # a user is waiting
+    BULK = "bulk"  # syncs
+
+    @staticmethod
+    def of_priority(priority: int) -> str:
+        return Lane.INTERACTIVE if priority < jobs.BULK else Lane.BULK
+
+
+def _in_lane(lane: str) -> Q:
+    return Q(priority__lt=jobs.BULK) if lane == Lane.INTERACTIVE else Q(priority__gte=jobs.BULK)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def claim_integration(owner: str, exclude: set[int], lease: timedelta = LEASE) -> int | None:
-    """Takes the lease of one integration that has work due and no live owner; None if there is none.
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    integration_id: int
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """A transaction in which the lease is still ours; raises LeaseLost if it is not.
+
+        On PostgreSQL the integration row stays locked until the commit, so no claim comes in between.
+        """
+        async with in_transaction():
+            mine = (
+                await PlatformIntegration.filter(id=self.integration_id, lease_owner=self.owner)
+                .select_for_update()
+                .only("id")
+                .first()
+            )
+            if mine is None:
+                raise LeaseLost(self.integration_id)
+            yield
+
+
+def lease_of(job: Job) -> Lease:
+    assert job.claimed_by is not None, "a job is settled only by the worker that claimed it"
+    return Lease(job.claimed_by, job.platform_integration_id)
+
+
+async def claim_integration(
+    owner: str, exclude: set[int], lease: timedelta = LEASE, *, interactive_only: bool = False
+) -> int | None:
+    """Takes the lease of the integration with the most urgent due job and no live owner; None if none.
 
     A RUNNING job under a lapsed lease was left by a dead worker, so it counts as work due.
     """
     moment = now()
-    runnable = Job.filter(state__in=ACTIVE, run_after__lte=moment).values("platform_integration_id")
-    free = PlatformIntegration.filter(id__in=Subquery(runnable), deleted_at=None).filter(
-        Q(lease_expires_at=None) | Q(lease_expires_at__lt=moment)
-    )
+    free = PlatformIntegration.filter(deleted_at=None).filter(Q(lease_expires_at=None) | Q(lease_expires_at__lt=moment))
+    due = Job.filter(state__in=ACTIVE, run_after__lte=moment, platform_integration_id__in=Subquery(free.values("id")))
+    if interactive_only:
+        due = due.filter(_in_lane(Lane.INTERACTIVE))
     if exclude:
-        free = free.exclude(id__in=list(exclude))
-    async with in_transaction():
-        candidate = await free.order_by("id").select_for_update(skip_locked=True).first()
-        if candidate is None:
-            return None
-        await PlatformIntegration.filter(id=candidate.id).update(lease_owner=owner, lease_expires_at=moment + lease)
-        return candidate.id
+        due = due.exclude(platform_integration_id__in=list(exclude))
+    candidates = (
+        await due.order_by("priority", "run_after", "id")
+        .limit(CLAIM_CANDIDATES)
+        .values_list("platform_integration_id", flat=True)
+    )
+    for integration_id in dict.fromkeys(candidates):  # distinct, most urgent first
+        async with in_transaction():
+            candidate = await free.filter(id=integration_id).select_for_update(skip_locked=True).only("id").first()
+            if candidate is None:
+                continue  # claimed meanwhile by another worker
+            await PlatformIntegration.filter(id=integration_id).update(
+                lease_owner=owner, lease_expires_at=moment + lease
+            )
+            return integration_id
+    return None
 
 
 async def renew(owner: str, integration_id: int, lease: timedelta = LEASE) -> bool:
@@ -55,32 +124,48 @@ async def release(owner: str, integration_id: int) -> None:
     )
 
 
-async def next_job(owner: str, integration_id: int) -> Job | None:
-    """The integration's most urgent due job, marked RUNNING, while `owner` holds the lease."""
-    async with in_transaction():
-        if not await PlatformIntegration.filter(id=integration_id, lease_owner=owner).exists():
-            return None
-        job = (
-            await Job.filter(platform_integration_id=integration_id, state__in=ACTIVE, run_after__lte=now())
-            .order_by("priority", "id")
-            .first()
-        )
-        if job is None:
-            return None
-        await Job.filter(id=job.id).update(state=JobState.RUNNING, attempts=job.attempts + 1)
-        await job.refresh_from_db()
-        return job
+async def next_job(owner: str, integration_id: int, lane: str | None = None) -> Job | None:
+    """The integration's most urgent due job (of `lane`, or any), marked RUNNING and ours, while the lease is ours."""
+    lease = Lease(owner, integration_id)
+    try:
+        async with lease.held():
+            due = Job.filter(platform_integration_id=integration_id, state__in=ACTIVE, run_after__lte=now())
+            if lane is not None:
+                due = due.filter(_in_lane(lane))
+            job = await due.order_by("priority", "id").first()
+            if job is None:
+                return None
+            taken_over = job.state is JobState.RUNNING  # its worker died: a lane runs one job at a time
+            await Job.filter(id=job.id).update(
+                state=JobState.RUNNING,
+                attempts=job.attempts + 1,
+                claimed_by=lease.owner,
+                takeovers=job.takeovers + (1 if taken_over else 0),
+            )
+            await job.refresh_from_db()
+            return job
+    except LeaseLost:
+        return None
+
+
+def given_up(job: Job) -> bool:
+    """Taken over from dead workers more than MAX_TAKEOVERS times: running it again would likely kill this one."""
+    return job.takeovers > MAX_TAKEOVERS
 
 
 async def finish(job: Job) -> None:
-    await Job.filter(id=job.id).update(state=JobState.DONE, finished_at=now(), last_error=None)
+    async with lease_of(job).held():
+        await Job.filter(id=job.id).update(state=JobState.DONE, finished_at=now(), last_error=None)
 
 
 async def fail(job: Job, error: str) -> None:
-    await Job.filter(id=job.id).update(state=JobState.FAILED, finished_at=now(), last_error=error)
+    async with lease_of(job).held():
+        await Job.filter(id=job.id).update(state=JobState.FAILED, finished_at=now(), last_error=error)
 
 
-async def retry_later(job: Job, error: str, delay: timedelta) -> datetime:
-    at = now() + delay
-    await Job.filter(id=job.id).update(state=JobState.PENDING, run_after=at, last_error=error)
-    return at
+async def retry_later(job: Job, error: str, delay: timedelta | None = None, *, at: datetime | None = None) -> datetime:
+    """Back to PENDING, due after `delay` (or at `at`)."""
+    moment = at if at is not None else now() + (delay or timedelta(0))
+    async with lease_of(job).held():
+        await Job.filter(id=job.id).update(state=JobState.PENDING, run_after=moment, last_error=error)
+    return moment

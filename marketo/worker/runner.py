@@ -1,4 +1,11 @@
-"""The worker loop: claim integrations with work due, run their jobs one at a time, keep the leases alive."""
+"""The worker loop: claim integrations with work due, run their jobs, keep the leases alive.
+
+An owned integration has two lanes, each running one job at a time: interactive jobs (a campaign a
+user waits for, a connection test) and bulk ones (syncs). Both go through the same client, so the
+same token and limiter: a campaign submitted mid-sync starts at once instead of after the sync.
+`capacity` bounds the syncs running at once; `interactive_capacity` more integrations may be owned
+only for their interactive jobs, so a campaign never waits behind other integrations' syncs.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +14,55 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain import events, notifications, outbox, sync_policy, syncs
-from domain.models import Account, ConnectionStatus, Job, JobKind, PlatformIntegration, SyncRun, SyncTrigger
-from domain.sync_state import SyncState
+from domain.models import (
+    Account,
+    Campaign,
+    CampaignStatus,
+    ConnectionStatus,
+    Job,
+    JobKind,
+    PlatformIntegration,
+    SyncRun,
+    SyncTrigger,
+)
 from marketo.client import MarketoClient
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
 from marketo.worker import provisioning, queue, sync
+from marketo.worker.queue import Lane, LeaseLost
 
 log = logging.getLogger("jeto.worker")
 
-Publish = Callable[[int, events.Event], Awaitable[None]]
+Publish = Callable[[int, "events.Event | Awaitable[events.Event]"], Awaitable[None]]
 Handler = Callable[["Worker", Job], Awaitable[None]]
 
-
-class LeaseLost(Exception):
-    """Another worker owns the integration now: stop touching it."""
+INTERNAL_ERROR = "Jeto could not finish this because of an internal error: try again, or contact support."
+GIVEN_UP = (
+    "Jeto stopped retrying this: the worker running it stopped {n} times in the middle of it. "
+    "Try again, or contact support."
+)
+RENEW_RETRY_DELAY = 0.5  # seconds between two tries of a failed lease renewal
 
 
 @dataclass
 class WorkerSettings:
-    capacity: int = 20  # integrations worked on at once by one process
+    capacity: int = 20  # syncs run at once by one process
+    interactive_capacity: int = 5  # more integrations owned at once for their interactive jobs only
     poll_interval: float = 1.0
     sync_cadence: timedelta = timedelta(minutes=60)
-    schedule_interval: float = 30.0
+    full_sync_every: timedelta = sync_policy.FULL_SYNC_EVERY
+    schedule_interval: float = 30.0  # recurring syncs and stranded runs are looked for this often
     retry_delay: Callable[[int], timedelta] = sync_policy.retry_delay
     lease: timedelta = queue.LEASE  # a dead worker's integrations are taken over once this lapses
+    clock: Callable[[], float] = time.monotonic  # paces progress events
 
 
 @dataclass
@@ -50,10 +74,13 @@ class Worker:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     handlers: dict[JobKind, Handler] = field(default_factory=dict)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    _nudges: dict[int, asyncio.Event] = field(default_factory=dict)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    _syncs_running: int = 0
 
     def __post_init__(self) -> None:
         self.handlers.setdefault(JobKind.SYNC, Worker._sync)
+        self.handlers.setdefault(JobKind.TEST_CONNECTION, Worker._test_connection)
         self.handlers.setdefault(JobKind.PROVISION_CAMPAIGN, provisioning.provision_campaign)
         self.handlers.setdefault(JobKind.RENAME_PROGRAM, provisioning.rename_program)
         self.handlers.setdefault(JobKind.ASSETS_FOLDER, provisioning.assets_folder)
@@ -65,10 +92,12 @@ class Worker:
     def wake(self) -> None:
         """New work was queued by this process: look now rather than at the next poll."""
         self._wakeup.set()
+        for nudge in self._nudges.values():
+            nudge.set()
 
     async def run(self) -> None:
         log.info("worker %s started", self.owner)
-        schedule = asyncio.create_task(self._schedule_recurring_syncs())
+        housekeeping = asyncio.create_task(self._keep_house())
         try:
             while True:
                 try:
@@ -80,10 +109,10 @@ class Worker:
                         await self._wakeup.wait()
                 self._wakeup.clear()
         finally:
-            schedule.cancel()
+            housekeeping.cancel()
             for task in list(self._tasks.values()):
                 task.cancel()
-            await asyncio.gather(schedule, *self._tasks.values(), return_exceptions=True)
+            await asyncio.gather(housekeeping, *self._tasks.values(), return_exceptions=True)
 
     async def run_until_idle(self) -> None:
         """Works until no integration has work due now (tests and one-off commands)."""
@@ -94,8 +123,13 @@ class Worker:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def _claim_what_is_due(self) -> None:
-        while len(self._tasks) < self.settings.capacity:
-            integration_id = await queue.claim_integration(self.owner, exclude=set(self._tasks), lease=self.settings.lease)
+        settings = self.settings
+        while len(self._tasks) < settings.capacity + settings.interactive_capacity:
+            # Beyond the syncs' capacity, only integrations with an interactive job due are taken.
+            interactive_only = len(self._tasks) >= settings.capacity or self._syncs_running >= settings.capacity
+            integration_id = await queue.claim_integration(
+                self.owner, exclude=set(self._tasks), lease=settings.lease, interactive_only=interactive_only
+            )
             if integration_id is None:
                 return
             task = asyncio.create_task(self._work_on(integration_id))
@@ -103,107 +137,250 @@ class Worker:
             task.add_done_callback(lambda _, pk=integration_id: self._tasks.pop(pk, None))
 
     async def _work_on(self, integration_id: int) -> None:
+        lease = queue.Lease(self.owner, integration_id)
         worker = asyncio.current_task()
         assert worker is not None
-        keeper = asyncio.create_task(self._keep_lease(integration_id, worker))
+        keeper = asyncio.create_task(self._keep_lease(lease, worker))
+        nudge = self._nudges[integration_id] = asyncio.Event()
+        idle = {Lane.INTERACTIVE: False, Lane.BULK: False}
+        lanes = [asyncio.create_task(self._lane(lease, lane, idle, nudge)) for lane in idle]
         try:
-            while (job := await queue.next_job(self.owner, integration_id)) is not None:
-                await self._run(job)
-        except asyncio.CancelledError:
-            if keeper.done() and isinstance(keeper.exception(), LeaseLost):
+            # A lane that fails leaves the other to finish its job: cancelling a task inside a database
+            # call can leave Tortoise's SQLite connection locked for good.
+            ended = await asyncio.gather(*lanes, return_exceptions=True)
+            if any(isinstance(end, LeaseLost) for end in ended):  # a write was refused: another worker owns it
                 log.warning("worker %s lost the lease of integration %s", self.owner, integration_id)
-                return
-            raise
+            for end in ended:
+                if isinstance(end, asyncio.CancelledError):
+                    raise end  # stopping
+                if isinstance(end, Exception) and not isinstance(end, LeaseLost):
+                    log.error("worker %s stopped working on integration %s", self.owner, integration_id, exc_info=end)
+        except asyncio.CancelledError:
+            if not (keeper.done() and not keeper.cancelled() and isinstance(keeper.exception(), LeaseLost)):
+                raise  # stopping
+            log.warning("worker %s lost the lease of integration %s", self.owner, integration_id)
         finally:
+            self._nudges.pop(integration_id, None)
             keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+            with contextlib.suppress(BaseException):  # the keeper's own end is no reason to skip the release
                 await keeper
-            with contextlib.suppress(Exception):
-                await queue.release(self.owner, integration_id)
+            try:
+                await asyncio.shield(queue.release(self.owner, integration_id))
+            except Exception:  # the lease then lapses by itself
+                log.exception("worker %s could not release integration %s", self.owner, integration_id)
 
-    async def _keep_lease(self, integration_id: int, worker: asyncio.Task[None]) -> None:
+    async def _lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], nudge: asyncio.Event) -> None:
+        """Runs the lane's jobs one at a time; ends when no lane of the integration has work left."""
+        try:
+            await self._run_lane(lease, lane, idle, nudge)
+        finally:
+            idle[lane] = True
+            nudge.set()  # the other lane may be waiting for new work: let it see whether any is left
+
+    async def _run_lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], nudge: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.settings.lease.total_seconds() / 3)
-            if not await queue.renew(self.owner, integration_id, self.settings.lease):
-                worker.cancel()
-                raise LeaseLost(integration_id)
+            job = await self._next_job(lease, lane)
+            if job is not None:
+                idle[lane] = False
+                try:
+                    await self._run(job)
+                finally:
+                    if lane == Lane.BULK:
+                        self._syncs_running -= 1
+                continue
+            idle[lane] = True
+            if all(idle.values()):
+                return
+            nudge.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await nudge.wait()
+
+    async def _next_job(self, lease: queue.Lease, lane: str) -> Job | None:
+        """The lane's next job; a bulk one only while fewer than `capacity` syncs run (it then holds a slot)."""
+        if lane == Lane.BULK:
+            if self._syncs_running >= self.settings.capacity:
+                return None  # this integration's sync waits for another claim
+            self._syncs_running += 1
+        job = None
+        try:
+            job = await queue.next_job(lease.owner, lease.integration_id, lane)
+        finally:
+            if job is None and lane == Lane.BULK:
+                self._syncs_running -= 1
+        return job
+
+    async def _keep_lease(self, lease: queue.Lease, worker: asyncio.Task[None]) -> None:
+        """Renews every third of the lease, retrying failures; cancels the work unless a renewal is confirmed
+        before the lease would lapse (less a margin), since another worker may take the integration then."""
+        loop = asyncio.get_running_loop()
+        length = self.settings.lease.total_seconds()
+        confirmed = loop.time()
+        while True:
+            await asyncio.sleep(length / 3)
+            while True:
+                attempt = loop.time()
+                deadline = confirmed + length * 5 / 6
+                if attempt >= deadline:
+                    worker.cancel()
+                    raise LeaseLost(lease.integration_id)
+                try:
+                    async with asyncio.timeout(deadline - attempt):
+                        owned = await queue.renew(lease.owner, lease.integration_id, self.settings.lease)
+                except Exception as error:  # includes the timeout: try again until the deadline
+                    log.warning("worker %s could not renew the lease of integration %s: %s",
+                                self.owner, lease.integration_id, type(error).__name__)  # fmt: skip
+                    await asyncio.sleep(min(RENEW_RETRY_DELAY, max(0.0, deadline - loop.time())))
+                    continue
+                if not owned:
+                    worker.cancel()
+                    raise LeaseLost(lease.integration_id)
+                confirmed = attempt
+                break
 
     async def _run(self, job: Job) -> None:
+        if queue.given_up(job):
+            await self._give_up(job, GIVEN_UP.format(n=job.takeovers))
+            return
         handler = self.handlers.get(job.kind)
         if handler is None:
             await queue.fail(job, f"no handler for {job.kind.value} jobs in this worker")
             return
         try:
             await handler(self, job)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a bug must not stop the other jobs; the message stays in our logs only
+        except (asyncio.CancelledError, LeaseLost):
+            raise  # the job stays RUNNING: whoever owns the integration next takes it over
+        except Exception:  # a bug must not stop the other jobs; the cause stays in our logs only
             log.exception("job %s (%s) failed unexpectedly", job.id, job.kind.value)
-            await queue.fail(job, f"internal error ({type(error).__name__})")
+            await self._give_up(job, INTERNAL_ERROR)
 
-    async def announce(self, integration: PlatformIntegration) -> None:
-        await self.publish(integration.account_id, events.sync_status_changed(integration.id))
+    async def _give_up(self, job: Job, message: str) -> None:
+        """FAILED, and whatever shows the job's progress says so, in one transaction (emails included)."""
+        if job.kind is JobKind.SYNC and job.sync_run_id is not None:
+            await self._sync_failed(job, message, next_attempt_at=None)
+            return
+        changed = None
+        async with queue.lease_of(job).held():
+            await queue.fail(job, message)
+            if job.campaign_id is not None:
+                await Campaign.filter(id=job.campaign_id, status=CampaignStatus.PROVISIONING).update(
+                    status=CampaignStatus.FAILED, error=message
+                )
+                changed = await Campaign.get_or_none(id=job.campaign_id)
+        if changed is not None:
+            await self.publish(changed.account_id, events.campaign(changed))
 
     async def _sync(self, job: Job) -> None:
+        lease = queue.lease_of(job)
         run = await SyncRun.get(id=job.sync_run_id)
         integration = await PlatformIntegration.get(id=job.platform_integration_id)
         if integration.deleted_at is not None:
             await queue.fail(job, "the integration was deleted")
             return
-        await sync.start(integration, run)
-        await self.announce(integration)
+
+        async def announce(event: events.Event) -> None:
+            await self.publish(integration.account_id, event)
+
+        await announce(await sync.start(lease, run))
         await run.refresh_from_db()
-
-        async def announce() -> None:
-            await self.announce(integration)
-
         try:
-            await sync.sync_integration(integration, run, self.client_for(integration), announce)
+            await sync.sync_integration(
+                lease, integration, run, self.client_for(integration), announce,
+                full_sync_every=self.settings.full_sync_every, clock=self.settings.clock,
+            )  # fmt: skip
             await queue.finish(job)
         except InvalidCredentials as error:
             # Retrying cannot help: the user must enter new credentials.
-            await sync.record_failure(
-                integration, run, str(error), next_attempt_at=None, connection_status=ConnectionStatus.INVALID_CREDENTIALS
+            await self._sync_failed(
+                job, str(error), next_attempt_at=None, connection_status=ConnectionStatus.INVALID_CREDENTIALS
             )
-            await queue.fail(job, str(error))
-            await _notify_sync_failed(integration, str(error))
         except MarketoError as error:
-            if sync_policy.should_retry(run.attempts, error.retryable):
-                at = await queue.retry_later(job, str(error), self.settings.retry_delay(run.attempts))
-                await sync.record_failure(integration, run, str(error), next_attempt_at=at)
+            at = sync_policy.next_attempt_after_failure(
+                run.attempts, error.code, error.retryable, queue.now(), self.settings.retry_delay(run.attempts)
+            )
+            await self._sync_failed(job, str(error), next_attempt_at=at)
+        else:
+            # The instance answers again: launchers whose "Jeto" assets folder could not be made try again.
+            try:
+                await provisioning.queue_missing_assets_folders(integration.id)
+            except Exception:  # the sync itself is done and recorded; the next one tries this again
+                log.exception("could not queue the missing assets folders of integration %s", integration.id)
             else:
-                await sync.record_failure(integration, run, str(error), next_attempt_at=None)
-                await queue.fail(job, str(error))
-                await _notify_sync_failed(integration, str(error))
-        except Exception:
-            # Never leave the integration SYNCING (it would block launchers); the cause is logged by _run.
-            message = "Jeto could not finish this sync because of an internal error: sync again, or contact support."
-            await sync.record_failure(integration, run, message, next_attempt_at=None)
-            raise
-        finally:
-            await self.announce(integration)
+                self.wake()
 
-    async def _schedule_recurring_syncs(self) -> None:
+    async def _sync_failed(
+        self, job: Job, message: str, *, next_attempt_at: datetime | None, connection_status: ConnectionStatus | None = None
+    ) -> None:
+        """ERROR on the run and the integration, the job retried or failed, and the admins' email when it
+        ends there: all in one transaction, under the lease."""
+        integration = await PlatformIntegration.get(id=job.platform_integration_id)
+        async with queue.lease_of(job).held():
+            if next_attempt_at is not None:
+                await queue.retry_later(job, message, at=next_attempt_at)
+            else:
+                await queue.fail(job, message)
+            assert job.sync_run_id is not None
+            event = await sync.record_failure(
+                integration.id, job.sync_run_id, message, next_attempt_at=next_attempt_at,
+                connection_status=connection_status,
+            )  # fmt: skip
+            if next_attempt_at is None:
+                await _notify_sync_failed(integration, message)
+        await self.publish(integration.account_id, event)
+
+    async def _test_connection(self, job: Job) -> None:
+        """Records CONNECTED, INVALID_CREDENTIALS or UNREACHABLE for the integration's current credentials."""
+        lease = queue.lease_of(job)
+        integration = await PlatformIntegration.get(id=job.platform_integration_id)
+        if integration.deleted_at is None:
+            try:
+                await sync.test_connection(lease, self.client_for(integration))
+            except InvalidCredentials:
+                await sync.record_connection(lease, ConnectionStatus.INVALID_CREDENTIALS)
+            except MarketoError:
+                pass  # UNREACHABLE, recorded by test_connection
+        await queue.finish(job)
+
+    async def _keep_house(self) -> None:
         while True:
             try:
                 await self.queue_due_syncs()
             except Exception:
                 log.exception("could not queue the recurring syncs")
+            try:
+                await self.settle_stranded_runs()
+            except Exception:
+                log.exception("could not settle stranded sync runs")
             await asyncio.sleep(self.settings.schedule_interval)
 
+    async def settle_stranded_runs(self) -> int:
+        """Runs left QUEUED or SYNCING by a dead worker, or by a failure that skipped recording, are put right."""
+        changed = await syncs.settle_stranded_runs(queue.now())
+        for integration_id in changed:
+            await self.publish_status(integration_id)
+        return len(changed)
+
+    async def publish_status(self, integration_id: int) -> None:
+        integration = await PlatformIntegration.get(id=integration_id)
+        await self.publish(integration.account_id, events.sync_status(integration))
+
     async def queue_due_syncs(self) -> int:
-        """Queues a SCHEDULED sync of every integration whose last one was queued a cadence ago or more."""
+        """Queues a SCHEDULED sync of every integration whose last one was queued a cadence ago or more.
+
+        Only integrations whose credentials were rejected are skipped (their admins were told, and must
+        act first); any other failure is tried again on the cadence.
+        """
         moment = queue.now()
         queued = 0
         for integration in await PlatformIntegration.filter(deleted_at=None):
+            if integration.connection_status is ConnectionStatus.INVALID_CREDENTIALS:
+                continue
             last = await SyncRun.filter(platform_integration_id=integration.id).order_by("-id").first()
             if not sync_policy.due_for_recurring_sync(last.queued_at if last else None, moment, self.settings.sync_cadence):
                 continue
-            if last is not None and last.state is SyncState.ERROR and last.next_attempt_at is None:
-                continue  # it failed for good (bad credentials…): the admins were told, and must act first
             if await syncs.active_run(integration.id) is None:
                 await syncs.queue_sync(integration.id, SyncTrigger.SCHEDULED)
-                await self.announce(integration)
+                await self.publish_status(integration.id)
                 queued += 1
         if queued:
             self.wake()

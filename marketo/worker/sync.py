@@ -1,64 +1,87 @@
-"""Syncing one integration's folders and programs into its own rows."""
+"""Syncing one integration's folders and programs into its own rows.
+
+Counts: a SyncRun's foldersSynced/programsSynced are what that run fetched from Marketo (an hourly
+incremental run fetches only what changed); the integration's are how many folders and programs it
+holds, advancing while a first sync fills them. Every status write is made under the worker's lease,
+and returns the status event to publish once it is committed.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from domain import sync_policy
+from domain import events, sync_policy
 from domain.models import ConnectionStatus, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.client import MarketoClient
+from marketo.errors import InvalidCredentials, MarketoError
 from marketo.models import Folder, Program
+from marketo.worker.queue import Lease
 from marketo.worker.upsert import upsert
 
 FOLDER_DEPTH = 20  # Marketo's default depth is 2; a sync wants the whole tree
 PROGRESS_INTERVAL = 1.0  # seconds between two progress events, at most
 
-Announce = Callable[[], Awaitable[None]]
+Announce = Callable[[events.Event], Awaitable[None]]
+Clock = Callable[[], float]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Progress:
-    """Writes the counters to the integration and its run, and announces them about once a second."""
+async def _totals(integration_id: int) -> dict[str, int]:
+    """What the integration holds: its SyncStatus counts."""
+    return {
+        "folders_synced": await MarketoFolder.filter(platform_integration_id=integration_id).count(),
+        "programs_synced": await MarketoProgram.filter(platform_integration_id=integration_id).count(),
+    }
 
-    def __init__(self, integration: PlatformIntegration, run: SyncRun, announce: Announce) -> None:
-        self.integration, self.run, self.announce = integration, run, announce
+
+async def _status(integration_id: int) -> events.Event:
+    return events.sync_status(await PlatformIntegration.get(id=integration_id))
+
+
+class _Progress:
+    """Writes the counters to the run and the integration, and announces them about once a second."""
+
+    def __init__(self, lease: Lease, run: SyncRun, announce: Announce, clock: Clock) -> None:
+        self.lease, self.run, self.announce, self.clock = lease, run, announce, clock
         self.folders = 0
         self.programs = 0
-        self._last = 0.0
+        self._last: float | None = None
 
     async def advance(self, *, folders: int = 0, programs: int = 0) -> None:
         self.folders += folders
         self.programs += programs
-        if time.monotonic() - self._last >= PROGRESS_INTERVAL:
-            await self.save()
-            await self.announce()
-            self._last = time.monotonic()
+        moment = self.clock()
+        if self._last is None or moment - self._last >= PROGRESS_INTERVAL:
+            self._last = moment
+            await self.announce(await self.save())
 
-    async def save(self) -> None:
-        counts = {"folders_synced": self.folders, "programs_synced": self.programs}
-        await PlatformIntegration.filter(id=self.integration.id).update(**counts)
-        await SyncRun.filter(id=self.run.id).update(**counts)
+    async def save(self) -> events.Event:
+        integration_id = self.lease.integration_id
+        async with self.lease.held():
+            await SyncRun.filter(id=self.run.id).update(folders_synced=self.folders, programs_synced=self.programs)
+            await PlatformIntegration.filter(id=integration_id).update(**await _totals(integration_id))
+            return await _status(integration_id)
 
 
-async def start(integration: PlatformIntegration, run: SyncRun) -> None:
+async def start(lease: Lease, run: SyncRun) -> events.Event:
     moment = _now()
-    async with in_transaction():
+    async with lease.held():
         await SyncRun.filter(id=run.id).update(
             state=SyncState.SYNCING, started_at=run.started_at or moment, attempts=run.attempts + 1,
             next_attempt_at=None, error=None, folders_synced=0, programs_synced=0,
-        )
-        await PlatformIntegration.filter(id=integration.id).update(
+        )  # fmt: skip
+        await PlatformIntegration.filter(id=lease.integration_id).update(
             sync_state=SyncState.SYNCING, sync_started_at=moment, sync_error=None, next_sync_attempt_at=None,
-            folders_synced=0, programs_synced=0,
-        )
+        )  # fmt: skip
+        return await _status(lease.integration_id)
 
 
 def _cut(value: str | None, length: int) -> str | None:
@@ -104,19 +127,48 @@ async def _upsert_programs(integration_id: int, programs: list[Program], folder_
     await upsert(MarketoProgram, rows, conflict=["platform_integration_id", "marketo_id"])
 
 
+async def test_connection(lease: Lease, client: MarketoClient) -> ConnectionStatus:
+    """Asks for a token and records what came of it; raises the MarketoError of a failed request."""
+    try:
+        await client.get_token()
+        status = ConnectionStatus.CONNECTED
+    except InvalidCredentials:
+        raise  # recorded with the failure it causes
+    except MarketoError:
+        status = ConnectionStatus.UNREACHABLE  # no answer, a 5xx, or no Identity service at that address
+        await record_connection(lease, status)
+        raise
+    await record_connection(lease, status)
+    return status
+
+
+async def record_connection(lease: Lease, status: ConnectionStatus) -> None:
+    async with lease.held():
+        await PlatformIntegration.filter(id=lease.integration_id).update(
+            connection_status=status, connection_checked_at=_now()
+        )
+
+
 async def sync_integration(
-    integration: PlatformIntegration, run: SyncRun, client: MarketoClient, announce: Announce
+    lease: Lease,
+    integration: PlatformIntegration,
+    run: SyncRun,
+    client: MarketoClient,
+    announce: Announce,
+    *,
+    full_sync_every: timedelta = sync_policy.FULL_SYNC_EVERY,
+    clock: Clock = time.monotonic,
 ) -> None:
     """One attempt. Raises MarketoError on failure; the caller decides between retrying and giving up."""
     moment = _now()
     full = sync_policy.sync_is_full(
-        needs_full_sync=integration.needs_full_sync, last_full_sync_at=integration.last_full_sync_at, now=moment
+        needs_full_sync=integration.needs_full_sync,
+        last_full_sync_at=integration.last_full_sync_at,
+        now=moment,
+        every=full_sync_every,
     )
-    progress = _Progress(integration, run, announce)
-    await client.get_token()  # the connection test: bad credentials fail here, before any row changes
-    await PlatformIntegration.filter(id=integration.id).update(
-        connection_status=ConnectionStatus.CONNECTED, connection_checked_at=moment
-    )
+    progress = _Progress(lease, run, announce, clock)
+    await test_connection(lease, client)  # bad credentials fail here, before any row changes
 
     seen_folders: set[tuple[int, str]] = set()
     async for page in client.iter_folder_pages(max_depth=FOLDER_DEPTH):
@@ -137,7 +189,7 @@ async def sync_integration(
         seen_programs.update(p.id for p in page)
         await progress.advance(programs=len(page))
 
-    async with in_transaction():
+    async with lease.held():
         # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
         gone = [pk for key, pk in folder_ids.items() if key not in seen_folders]
         if gone:
@@ -147,11 +199,11 @@ async def sync_integration(
                 marketo_id__in=list(seen_programs) or [-1]
             ).delete()
         finished = _now()
-        counts = {"folders_synced": progress.folders, "programs_synced": progress.programs}
-        await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **counts)
+        fetched = {"folders_synced": progress.folders, "programs_synced": progress.programs}
+        await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **fetched)
         await PlatformIntegration.filter(id=integration.id).update(
             sync_state=SyncState.COMPLETED, sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
-            **counts,
+            **await _totals(integration.id),
         )
         # Only if the credentials are still those this run used: new ones (saved meanwhile) need a full sync
         # of their own instance, which the run queued behind this one does.
@@ -162,21 +214,27 @@ async def sync_integration(
             rest_endpoint=integration.rest_endpoint,
             identity_endpoint=integration.identity_endpoint,
         ).update(needs_full_sync=False, **({"last_full_sync_at": moment} if full else {}))
+        completed = await _status(integration.id)
+    await announce(completed)
 
 
 async def record_failure(
-    integration: PlatformIntegration, run: SyncRun, message: str, *, next_attempt_at: datetime | None,
+    integration_id: int, run_id: int, message: str, *, next_attempt_at: datetime | None,
     connection_status: ConnectionStatus | None = None,
-) -> None:
-    """ERROR, with the time of the next attempt when there is one: a failing instance does not look busy."""
+) -> events.Event:
+    """ERROR, with the time of the next attempt when there is one: a failing instance does not look busy.
+
+    Call it under the lease (`Lease.held`), with the job's own outcome in the same transaction.
+    """
     finished = _now()
     async with in_transaction():
-        await SyncRun.filter(id=run.id).update(
+        await SyncRun.filter(id=run_id).update(
             state=SyncState.ERROR, error=message, next_attempt_at=next_attempt_at,
             finished_at=None if next_attempt_at else finished,
         )
         extra = {"connection_status": connection_status, "connection_checked_at": finished} if connection_status else {}
-        await PlatformIntegration.filter(id=integration.id).update(
+        await PlatformIntegration.filter(id=integration_id).update(
             sync_state=SyncState.ERROR, sync_error=message, next_sync_attempt_at=next_attempt_at,
             sync_finished_at=finished, **extra,
         )
+        return await _status(integration_id)

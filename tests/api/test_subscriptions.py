@@ -5,6 +5,7 @@ import contextlib
 import gc
 
 import httpx
+import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
@@ -89,11 +90,13 @@ async def test_a_subscriber_only_ever_receives_its_own_account_events(world):
         await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": ACCOUNT_SYNC_STATUS}})
         assert (await next_payload(ws))["accountSyncStatus"]["platformIntegrationId"] == globex_pi
         acme_row = await PlatformIntegration.get(id=factories.pk(acme_pi))
-        for _ in range(3):
+        for state in ("QUEUED", "SYNCING", "COMPLETED"):
+            await PlatformIntegration.filter(id=acme_row.id).update(sync_state=state)
             await world.services.sync_queued(acme_row)
         globex_row = await PlatformIntegration.get(id=factories.pk(globex_pi))
+        await PlatformIntegration.filter(id=globex_row.id).update(sync_state="QUEUED")
         await world.services.sync_queued(globex_row)
-        assert (await next_payload(ws))["accountSyncStatus"]["platformIntegrationId"] == globex_pi
+        assert (await next_payload(ws))["accountSyncStatus"] == {"platformIntegrationId": globex_pi, "state": "QUEUED"}
         # Nor by asking for another account's integration by id.
         await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": acme_pi}}})
         message = await receive(ws)
@@ -119,3 +122,121 @@ async def test_closed_sockets_leave_no_subscription_behind(world):
     gc.collect()
     assert not any(broadcast._subscribers.values())
     assert len(asyncio.all_tasks()) <= baseline_tasks
+
+
+async def test_a_fast_sync_is_seen_as_each_of_its_changes_once_and_in_order(world, simulator):
+    from tests.worker.test_sync import connect
+
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Fast")
+    query = "subscription($id: ID!) { syncStatus(platformIntegrationId: $id) { state foldersSynced programsSynced } }"
+    async with socket(world.app, admin.token) as ws:
+        assert (await receive(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"id": pi}}})
+        seen = [(await next_payload(ws))["syncStatus"]]
+        worker = world.worker()
+        late: list[tuple[int, object]] = []
+
+        async def deliver_late(account_id, event):
+            late.append((account_id, event))
+
+        worker.publish = deliver_late
+        await worker.run_until_idle()  # QUEUED → SYNCING → progress → COMPLETED, in a few milliseconds
+        for account_id, event in late:  # the events reach the subscriber only after the sync ended
+            await world.services.publish(account_id, event)
+        while seen[-1]["state"] != "COMPLETED":
+            seen.append((await next_payload(ws))["syncStatus"])
+        with contextlib.suppress(TimeoutError):
+            extra = await receive(ws, timeout=0.3)
+            raise AssertionError(f"nothing more was expected, got {extra}")
+    states = [s["state"] for s in seen]
+    assert list(dict.fromkeys(states)) == ["QUEUED", "SYNCING", "COMPLETED"]  # each state, never backwards
+    assert states == sorted(states, key=["QUEUED", "SYNCING", "COMPLETED"].index)
+    assert all(a != b for a, b in zip(seen, seen[1:], strict=False))  # no change shown twice
+    assert seen[-1]["programsSynced"] == 12
+
+
+async def test_after_a_redis_restart_a_subscriber_is_sent_the_change_it_missed(settings, simulator):
+    import dataclasses
+    import shutil
+
+    from asgi_lifespan import LifespanManager
+
+    from jeto.app import create_app
+    from tests.conftest import SimulatorTransport, World, _empty_tables, free_port
+    from tests.test_bus import RedisServer
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    redis = RedisServer(free_port())
+    redis.start()
+    try:
+        await redis.answering()
+        app = create_app(
+            dataclasses.replace(settings, broadcast_url=f"redis://127.0.0.1:{redis.port}"),
+            marketo_transport=SimulatorTransport(simulator),
+        )
+        async with LifespanManager(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://jeto.test"
+        ) as http:
+            await _empty_tables()
+            _, admin = await World(app, settings, http).account()
+            pi = await factories.integration(admin, "US", "111-AAA-111")
+            async with socket(app, admin.token) as ws:
+                assert (await receive(ws))["type"] == "connection_ack"
+                await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}})
+                assert (await next_payload(ws))["syncStatus"]["state"] == "COMPLETED"
+                redis.stop()
+                # Queued while Redis is down: its event is lost (pub/sub keeps nothing).
+                run = await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)
+                assert run.state.value == "QUEUED"
+                await app.state.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
+                redis.start()
+                await redis.answering()
+                changed = await ws.receive_json(timeout=20)  # the bus reconnects, then the subscription reads again
+                assert changed["type"] == "next" and changed["payload"]["data"]["syncStatus"]["state"] == "QUEUED"
+    finally:
+        redis.stop()
+
+
+async def test_a_bad_token_on_the_legacy_protocol_gets_connection_error_then_close_4403(world):
+    for token in ("garbage", ""):
+        async with socket(world.app, token, protocol="graphql-ws") as ws:
+            error = await receive(ws)
+            assert error["type"] == "connection_error"
+            assert error["payload"]["code"] == "UNAUTHENTICATED"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await receive(ws)
+            assert closed.value.code == 4403
+
+
+async def test_a_campaign_subscriber_never_sees_an_older_status_after_a_newer_one(world, simulator):
+    from domain import events
+    from domain.models import Campaign
+    from tests.worker.test_campaigns import submit, two_instances
+
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    campaign = await submit(admin, launcher, "Ordered")
+    row = await Campaign.get(id=factories.pk(campaign))
+    account_id = row.account_id
+    provisioning = await events.campaign_changed(row.id)  # as published when it was submitted
+    query = "subscription($id: ID!) { campaign(id: $id) { name status } }"
+    async with socket(world.app, admin.token) as ws:
+        assert (await receive(ws))["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"id": campaign}}})
+        assert (await next_payload(ws))["campaign"] == {"name": "Ordered", "status": "PROVISIONING"}
+        worker = world.worker()
+        late = []
+
+        async def deliver_late(account, event):
+            late.append(event if isinstance(event, events.Event) else await event)
+
+        worker.publish = deliver_late
+        await worker.run_until_idle()
+        # Delivered late, out of order and twice: READY once, and never PROVISIONING again.
+        for event in [*late, provisioning, *late]:
+            await world.services.publish(account_id, event)
+        assert (await next_payload(ws))["campaign"] == {"name": "Ordered", "status": "READY"}
+        with contextlib.suppress(TimeoutError):
+            extra = await receive(ws, timeout=0.3)
+            raise AssertionError(f"nothing more was expected, got {extra}")

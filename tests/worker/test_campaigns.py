@@ -25,7 +25,14 @@ from marketo.simulator.assets import FolderRecord, utc_now
 from marketo.worker import provisioning, queue
 from schema.ids import encode_id
 from tests.api import factories
-from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_CAMPAIGN, UPDATE_LAUNCHER
+from tests.api.operations import (
+    CREATE_CAMPAIGN,
+    CREATE_LAUNCHER,
+    SET_COLLABORATORS,
+    SYNC_PI,
+    UPDATE_CAMPAIGN,
+    UPDATE_LAUNCHER,
+)
 from tests.worker.test_sync import connect
 
 CAMPAIGN = """query($id: ID!) { node(id: $id) { ... on Campaign { name status error
@@ -435,13 +442,25 @@ async def test_a_launcher_left_without_assets_folder_tries_again_after_its_integ
         instance.store.add_folder(images)  # an admin fixed it in Marketo
     else:
         instance.client_secret = secret  # or gave Jeto the right credentials
-    # What the worker does once a sync of the integration succeeded (see queue_missing_assets_folders):
-    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 1
-    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # queued already
+    # The next successful sync of the integration is what makes the launcher try again.
+    synced = (await admin(SYNC_PI, {"id": emea}))["syncPlatformIntegration"]
+    assert synced["userErrors"] == []
     await world.worker().run_until_idle()
     folder = await assets_folder_of(admin, launcher)
     assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Images and Files/Jeto"
     assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # nobody left without one
+
+
+async def test_a_launcher_waiting_for_its_assets_folder_is_queued_once(world, simulator):
+    _, admin = await world.account()
+    emea, mid = await connect(admin, simulator, 1, "EMEA")
+    await world.worker().run_until_idle()
+    images = simulator.instances[mid].store.folders.pop(27)
+    await launcher_without_assets_folder(admin, emea)
+    await world.worker().run_until_idle()
+    simulator.instances[mid].store.add_folder(images)
+    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 1
+    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # queued already
 
 
 async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destination(world, simulator):

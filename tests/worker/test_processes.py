@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from domain.models import Job, JobState, PlatformIntegration, SyncRun
+from domain.models import Job, JobKind, JobState, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 from tests.worker.test_sync import connect
@@ -84,7 +84,7 @@ async def test_two_workers_share_the_integrations_and_one_killed_mid_sync_loses_
         assert owners[pk] == {victim, survivor}  # taken over once the lease lapsed
     assert all(len(seen) == 1 for pk, seen in owners.items() if pk not in held)  # one owner each
     assert len(set().union(*owners.values())) == 2  # both workers took work
-    assert await Job.filter(state=JobState.DONE).count() == 4
+    assert await Job.filter(kind=JobKind.SYNC, state=JobState.DONE).count() == 4
     assert await Job.exclude(state=JobState.DONE).count() == 0
     for run in await SyncRun.all():
         assert run.state is SyncState.COMPLETED and run.programs_synced == 1500

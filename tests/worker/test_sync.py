@@ -1,12 +1,15 @@
 """The worker against the simulator: parallel syncs, tokens expiring mid-sync, faults, errors users can act on."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise.exceptions import OperationalError
 
-from domain.models import Job, JobState, MarketoProgram, PlatformIntegration, SyncRun
+from domain.models import Job, JobKind, JobState, MarketoProgram, Notification, PlatformIntegration, SyncRun
+from domain.sync_state import SyncState
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
+from marketo.worker import queue
 from tests.api import factories
 from tests.api.operations import ACCOUNT, CREATE_LAUNCHER, CREATE_PI, SYNC_PI
 
@@ -140,7 +143,9 @@ async def test_the_second_sync_is_incremental_and_a_full_one_removes_what_disapp
     await world.worker().run_until_idle()
     node = await status(admin, pi)
     assert node["syncStatus"]["state"] == "COMPLETED"
-    assert node["syncStatus"]["programsSynced"] < 10  # only what changed since the last success
+    # The run fetched only what changed since the last success; the integration still holds every program.
+    assert node["syncRuns"]["edges"][0]["node"]["programsSynced"] < 10
+    assert node["syncStatus"]["programsSynced"] == 450
     assert (await MarketoProgram.get(marketo_id=renamed_id)).name == "Renamed in Marketo"
     assert await MarketoProgram.filter(marketo_id=deleted_id).exists()  # an incremental sync cannot see it
     await PlatformIntegration.filter(id=factories.pk(pi)).update(needs_full_sync=True)
@@ -274,3 +279,302 @@ async def test_an_integration_that_failed_for_good_is_not_resynced_on_the_cadenc
     await worker.run_until_idle()
     await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
     assert await worker.queue_due_syncs() == 0
+
+
+async def test_access_denied_603_ends_in_error_at_once_and_the_cadence_tries_again(world, simulator):
+    """Any failure but rejected credentials is synced again on the cadence (the cause may be fixed meanwhile)."""
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Locked")
+    instance = simulator.instances[munchkin]
+    instance.faults.error_rates = {"603": 1.0}
+    worker = world.worker(sync_cadence=timedelta(minutes=60))
+    await worker.run_until_idle()
+    node = await status(admin, pi)
+    assert node["connectionStatus"] == "CONNECTED"  # the token was fine; the role lacks a permission
+    assert node["syncStatus"]["state"] == "ERROR" and node["syncStatus"]["nextAttemptAt"] is None
+    assert "Users & Roles" in node["syncStatus"]["error"]
+    assert node["syncRuns"]["edges"][0]["node"]["attempts"] == 1 and instance.stats.faults["603"] == 1
+    instance.faults.error_rates = {}  # the admin fixed the role
+    await SyncRun.all().update(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert await worker.queue_due_syncs() == 1
+    await worker.run_until_idle()
+    assert (await status(admin, pi))["syncStatus"]["state"] == "COMPLETED"
+
+
+async def test_a_used_up_daily_quota_is_tried_again_after_midnight_in_chicago(world, simulator):
+    from domain.sync_policy import quota_resets_at
+
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Busy")
+    simulator.instances[munchkin].faults.error_rates = {"607": 1.0}
+    before = datetime.now(UTC)
+    worker = world.worker(sync_cadence=timedelta(minutes=60))
+    await worker.run_until_idle()
+    node = await status(admin, pi)
+    assert node["syncStatus"]["state"] == "ERROR" and "12:00 AM US Central" in node["syncStatus"]["error"]
+    next_attempt = datetime.fromisoformat(node["syncStatus"]["nextAttemptAt"])
+    assert quota_resets_at(before) <= next_attempt <= quota_resets_at(datetime.now(UTC))
+    job = await Job.get(kind=JobKind.SYNC)
+    assert job.state is JobState.PENDING and job.run_after == next_attempt
+    assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
+    await SyncRun.all().update(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert await worker.queue_due_syncs() == 0  # the waiting run is the next sync
+
+
+@pytest.mark.parametrize("faults", [{"error_rates": {"719": 0.3}}], ids=["719"])
+async def test_lock_wait_timeouts_719_are_retried_until_the_sync_completes(world, simulator, faults):
+    await test_every_transient_fault_is_retried_until_the_sync_completes(world, simulator, faults)
+
+
+async def test_a_database_error_as_a_sync_starts_leaves_nothing_syncing(world, simulator, monkeypatch):
+    from marketo.worker import sync as sync_module
+
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    real_start = sync_module.start
+
+    async def start_then_fail(*args, **kwargs):
+        await real_start(*args, **kwargs)  # committed: the run and the integration show SYNCING
+        raise OperationalError("the database went away for a moment")
+
+    monkeypatch.setattr(sync_module, "start", start_then_fail)
+    await world.worker().run_until_idle()
+    node = await status(admin, pi)
+    assert node["syncStatus"]["state"] == "ERROR" and "internal error" in node["syncStatus"]["error"]
+    assert node["syncRuns"]["edges"][0]["node"]["state"] == "ERROR"
+    assert (await Job.get(kind=JobKind.SYNC)).state is JobState.FAILED
+    assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
+    assert (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]["syncRun"]["state"] == "QUEUED"
+
+
+async def test_a_failure_while_recording_a_failure_still_leaves_nothing_syncing(world, simulator, monkeypatch):
+    from marketo.worker import sync as sync_module
+
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    simulator.instances[munchkin].faults.error_rates = {"603": 1.0}
+    real_record = sync_module.record_failure
+    calls = 0
+
+    async def record_failing_once(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OperationalError("the database went away for a moment")
+        return await real_record(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "record_failure", record_failing_once)
+    await world.worker().run_until_idle()
+    node = await status(admin, pi)
+    assert node["syncStatus"]["state"] == "ERROR" and node["syncRuns"]["edges"][0]["node"]["state"] == "ERROR"
+    assert (await Job.get(kind=JobKind.SYNC)).state is JobState.FAILED
+
+
+async def test_an_internal_error_emails_the_admins_in_the_transaction_that_records_it(world, simulator, monkeypatch):
+    from tortoise import connections
+    from tortoise.backends.base.client import TransactionalDBClient
+
+    from domain import outbox
+    from marketo.worker import sync as sync_module
+
+    _, admin = await world.account()
+    await connect(admin, simulator, 0, "Main")
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    real_notify = outbox.notify_admins
+    seen = []
+
+    async def notify(*args, **kwargs):
+        run = await SyncRun.first()
+        seen.append((isinstance(connections.get("default"), TransactionalDBClient), run.state))
+        return await real_notify(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "_upsert_programs", broken)
+    monkeypatch.setattr(outbox, "notify_admins", notify)
+    await world.worker().run_until_idle()
+    assert seen == [(True, SyncState.ERROR)]
+    mail = await Notification.get()
+    assert "Main" in mail.body and "internal error" in mail.body
+
+
+async def test_an_unreachable_identity_service_is_recorded_as_unreachable(world):
+    from marketo.backoff import RetryPolicy
+    from marketo.pool import MarketoPool
+    from marketo.worker.runner import Worker, WorkerSettings
+    from tests.conftest import free_port
+
+    _, admin = await world.account()
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens: the connection is refused
+    data = await admin(CREATE_PI, {"input": {"name": "Away", "confirmTrial": True, "credentials": {
+        "clientId": "id", "clientSecret": "secret-secret", "restEndpoint": nowhere + "/rest", "identityEndpoint": nowhere + "/identity"}}})
+    pi = data["createPlatformIntegration"]["platformIntegration"]["id"]
+    async with MarketoPool(retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as pool:
+        worker = Worker(pool=pool, credentials=world.services.credentials, publish=world.services.publish,
+                        settings=WorkerSettings(retry_delay=lambda attempt: timedelta(hours=1)))
+        await worker.run_until_idle()
+    node = await status(admin, pi)
+    assert node["connectionStatus"] == "UNREACHABLE"
+    assert node["syncStatus"]["state"] == "ERROR" and node["syncStatus"]["nextAttemptAt"] is not None
+
+
+async def test_new_credentials_are_tested_even_while_a_sync_holds_the_integration(world, simulator):
+    from tests.api.operations import UPDATE_PI
+
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def held(worker, job):
+        started.set()
+        await release.wait()
+        await queue.finish(job)
+
+    await admin(SYNC_PI, {"id": pi})
+    worker = world.worker(poll_interval=0.05)
+    worker.handlers[JobKind.SYNC] = held
+    running = asyncio.create_task(worker.run_until_idle())
+    await asyncio.wait_for(started.wait(), 10)
+    update = {"input": {"id": pi, "credentials": {"clientSecret": "a-wrong-new-secret"}}}
+    assert (await admin(UPDATE_PI, update))["updatePlatformIntegration"]["userErrors"] == []
+    assert (await status(admin, pi))["connectionStatus"] == "UNTESTED"
+    async with asyncio.timeout(10):
+        while (await status(admin, pi))["connectionStatus"] == "UNTESTED":
+            await asyncio.sleep(0.02)
+    assert (await status(admin, pi))["connectionStatus"] == "INVALID_CREDENTIALS"
+    assert not release.is_set()  # tested while the sync still ran
+    release.set()
+    await asyncio.wait_for(running, 20)
+
+
+async def test_progress_is_announced_at_most_about_once_a_second(world):
+    simulator = create_simulator(SimulatorConfig(instances=1, folders=5, programs=1000))
+    _, admin = await world.account()
+    async with running_simulator(simulator) as base_url:
+        pi, _ = await connect(admin, simulator, 0, "Main", base_url)
+        readings: list[float] = []
+
+        def clock() -> float:  # each reading is 0.4 s after the previous one: one page per reading
+            readings.append(len(readings) * 0.4)
+            return readings[-1]
+
+        worker = world.worker(clock=clock)
+        published: list[tuple[float | None, object]] = []
+
+        async def capture(account_id, event):
+            published.append((readings[-1] if readings else None, event))
+
+        worker.publish = capture
+        await worker.run_until_idle()
+    states = [e.fields["sync_state"] for _, e in published]
+    assert states[0] == "SYNCING" and states[-1] == "COMPLETED" and set(states[1:-1]) == {"SYNCING"}
+    progress = [at for at, _ in published[1:-1]]
+    assert len(readings) > 10 and len(progress) >= 3  # many pages, several progress events
+    assert all(later - earlier >= 1.0 for earlier, later in zip(progress, progress[1:], strict=False))
+    # No reading a second or more after the last event went unannounced.
+    for at in readings:
+        assert at - max(p for p in progress if p <= at) < 1.0 or at in progress
+    counts = [e.fields["programs_synced"] for _, e in published]
+    assert counts == sorted(counts) and counts[-1] == 1000  # what the integration holds, advancing
+    versions = [e.version for _, e in published]
+    assert versions == sorted(set(versions))
+
+
+async def test_integrations_make_their_marketo_calls_at_the_same_time(world):
+    simulator = create_simulator(SimulatorConfig(instances=3, folders=5, programs=50))
+    _, admin = await world.account(limit=3)
+    async with running_simulator(simulator) as base_url:
+        for i in range(3):
+            await connect(admin, simulator, i, f"PI {i}", base_url)
+        gate = asyncio.Event()
+        for instance in simulator.instances.values():
+            instance.faults.gate = gate  # every REST call waits here
+        running = asyncio.create_task(world.worker().run_until_idle())
+        async with asyncio.timeout(20):
+            while not all(i.stats.in_flight for i in simulator.instances.values()):
+                await asyncio.sleep(0.01)
+        # Three calls in flight at once, one per instance: no integration waits for another.
+        gate.set()
+        await asyncio.wait_for(running, 30)
+    assert all(i.stats.max_in_flight >= 1 for i in simulator.instances.values())
+    for i in range(3):
+        assert (await PlatformIntegration.get(name=f"PI {i}")).sync_state is SyncState.COMPLETED
+
+
+async def test_simultaneous_sync_requests_return_one_run(world, simulator):
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    results = await asyncio.gather(*(admin(SYNC_PI, {"id": pi}) for _ in range(8)))
+    ids = {r["syncPlatformIntegration"]["syncRun"]["id"] for r in results}
+    assert len(ids) == 1
+    assert await SyncRun.filter(state=SyncState.QUEUED).count() == 1
+    assert await Job.filter(kind=JobKind.SYNC, state=JobState.PENDING).count() == 1
+
+
+async def test_a_deleted_integration_is_not_queued_for_a_sync(world, simulator):
+    from domain import syncs
+    from domain.errors import Rejected, UserErrorCode
+    from domain.models import SyncTrigger
+
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    await admin("mutation($id: ID!) { deletePlatformIntegration(id: $id) { deletedId } }", {"id": pi})
+    with pytest.raises(Rejected) as rejected:
+        await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)
+    assert [e.code for e in rejected.value.errors] == [UserErrorCode.NOT_FOUND]
+    assert await SyncRun.all().count() == 1 and not await Job.filter(state=JobState.PENDING).exists()
+
+
+async def test_a_sync_requested_while_the_integration_is_being_deleted_is_refused(world, simulator, is_postgres, database_url):
+    import asyncpg
+
+    from domain import syncs
+    from domain.errors import Rejected
+    from domain.models import SyncTrigger
+
+    if not is_postgres:
+        pytest.skip("row locks need PostgreSQL (SQLite runs one transaction at a time)")
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    deleting, watching = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        deletion = deleting.transaction()
+        await deletion.start()
+        await deleting.execute("UPDATE platform_integration SET deleted_at = now() WHERE id = $1", factories.pk(pi))
+        queued = asyncio.create_task(syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL))
+        async with asyncio.timeout(10):  # until the request waits for the deleting transaction's row lock
+            while not await watching.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+                await asyncio.sleep(0.01)
+        assert not queued.done()
+        await deletion.commit()
+        with pytest.raises(Rejected):
+            await queued
+    finally:
+        await deleting.close()
+        await watching.close()
+    assert not await Job.filter(state=JobState.PENDING).exists()
+    assert await SyncRun.filter(state=SyncState.QUEUED).count() == 0
+
+
+async def test_the_full_sync_cadence_is_a_setting(world, simulator):
+    from jeto.services import make_worker
+    from jeto.settings import Settings
+
+    assert Settings.from_env({"JETO_FULL_SYNC_HOURS": "6"}).full_sync_hours == 6
+    assert make_worker(Settings(full_sync_hours=6), world.services).settings.full_sync_every == timedelta(hours=6)
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    store = simulator.instances[munchkin].store
+    deleted_id = list(store.programs)[-1]
+    del store.programs[deleted_id]
+    store._programs_in_order = None
+    await admin(SYNC_PI, {"id": pi})
+    await world.worker(full_sync_every=timedelta(0)).run_until_idle()  # every sync is a full one
+    assert not await MarketoProgram.filter(marketo_id=deleted_id).exists()
+    assert (await status(admin, pi))["syncStatus"]["programsSynced"] == len(store.programs) == 449
