@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.expressions import Subquery
-from tortoise.transactions import in_transaction
 
 from domain import campaign_failures, campaigns, events, jobs, sync_policy
 from domain.models import (
@@ -90,7 +89,9 @@ async def _save_folder(integration_id: int, folder: Folder) -> MarketoFolder:
 
 
 async def _settle(worker: Worker, job: Job, campaign: Campaign, outcome: dict[str, object]) -> None:
-    async with in_transaction():
+    async with queue.lease_of(
+        job
+    ).held():  # a worker that lost the integration must not overwrite its new owner's outcome
         await Campaign.filter(id=campaign.id).update(**outcome)
         await campaigns.notify_first_outcome(campaign.id)
     await worker.publish(campaign.account_id, events.campaign_changed(campaign.id))
@@ -125,7 +126,7 @@ async def _run_campaign_job(worker: Worker, job: Job, work: Work, give_up: GiveU
         message = campaign_failures.INTERNAL_ERROR
         await _settle(worker, job, campaign, {"status": CampaignStatus.FAILED, "error": message})
         raise
-    async with in_transaction():
+    async with queue.lease_of(job).held():
         row = await _save_program(integration.id, program)
         # READY only if the campaign still has the name the program got: renamed meanwhile, it is renamed again.
         ready = await Campaign.filter(id=campaign.id, name=program.name).update(
@@ -138,8 +139,8 @@ async def _run_campaign_job(worker: Worker, job: Job, work: Work, give_up: GiveU
             await jobs.enqueue(
                 JobKind.RENAME_PROGRAM, integration.id, priority=jobs.INTERACTIVE, campaign_id=campaign.id
             )
+        await queue.finish(job)
     await worker.publish(campaign.account_id, events.campaign_changed(campaign.id))
-    await queue.finish(job)
 
 
 # Creation
@@ -272,7 +273,7 @@ async def _rename_failed(
         return
     program = await MarketoProgram.get(id=campaign.marketo_program_id)
     message = campaign_failures.rename_failed(wanted=campaign.name, kept=program.name, why=str(problem))
-    async with in_transaction():
+    async with queue.lease_of(job).held():
         # Renamed again meanwhile: the rename queued then tries the newer name.
         if await Campaign.filter(id=campaign.id, name=campaign.name).update(
             status=CampaignStatus.READY, name=program.name, error=message
@@ -312,10 +313,11 @@ async def assets_folder(worker: Worker, job: Job) -> None:
         else:
             await _assets_folder_failed(job, launcher, str(error))
         return
-    row = await _save_folder(integration.id, folder)
-    if not await Launcher.filter(id=launcher.id, assets_folder_id=None).update(assets_folder_id=row.id):
-        log.info("launcher %s: an admin chose its assets folder meanwhile; keeping their choice", launcher.id)
-    await queue.finish(job)
+    async with queue.lease_of(job).held():
+        row = await _save_folder(integration.id, folder)
+        if not await Launcher.filter(id=launcher.id, assets_folder_id=None).update(assets_folder_id=row.id):
+            log.info("launcher %s: an admin chose its assets folder meanwhile; keeping their choice", launcher.id)
+        await queue.finish(job)
 
 
 async def _jeto_folder(client: MarketoClient, launcher: Launcher, integration: PlatformIntegration) -> Folder:

@@ -239,3 +239,25 @@ async def test_claims_take_the_integration_with_the_most_urgent_job_first(world,
     await submit(admin, launcher, "Urgent")  # on the newer one
     assert await queue.claim_integration("w:1:a", set()) == factories.pk(pis["EMEA"][0])
     assert await queue.claim_integration("w:1:a", {factories.pk(pis["EMEA"][0])}) == factories.pk(pis["US"][0])
+
+
+async def test_a_worker_that_lost_the_integration_does_not_record_the_campaign_program(world, simulator):
+    admin, launcher, _, pis = await two_instances(world, simulator)
+    emea, munchkin = pis["EMEA"]
+    campaign = await submit(admin, launcher, "Late answer")
+    gate = simulator.instances[munchkin].faults.gate = asyncio.Event()  # holds the clone in Marketo
+    running = asyncio.create_task(world.worker(lease=timedelta(seconds=1)).run_until_idle())
+    await wait_until(lambda: _in_flight(simulator, munchkin))
+    await PlatformIntegration.filter(id=factories.pk(emea)).update(
+        lease_owner="another-host:1:abcdef", lease_expires_at=queue.now() + timedelta(hours=1)
+    )
+    gate.set()
+    async with asyncio.timeout(30):
+        await running
+    row = await Campaign.get(id=factories.pk(campaign))
+    assert row.status is CampaignStatus.PROVISIONING and row.marketo_program_id is None  # for the new owner to adopt
+    assert (await Job.get(kind=JobKind.PROVISION_CAMPAIGN)).state is JobState.RUNNING
+
+
+async def _in_flight(simulator, munchkin) -> bool:
+    return simulator.instances[munchkin].stats.in_flight > 0
