@@ -176,3 +176,38 @@ async def test_a_client_that_accepts_no_json_gets_406(world):
         assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     for accept in ("*/*", "application/*", "application/json, text/plain", f"{GRAPHQL_RESPONSE};q=0.9"):
         assert (await admin.post("{ viewer { email } }", accept=accept)).status_code == 200, accept
+
+
+async def test_the_access_log_names_the_path_without_its_query_string(app, world, caplog):
+    """A GET's query string may carry a whole mutation with its variables (refused with 405, but logged)."""
+    import asyncio
+    import logging
+
+    import httpx
+
+    from jeto import http_server
+
+    caplog.set_level(logging.INFO)
+    secret = "Sup3r-Secret-Value-0123456789"
+    _, admin = await world.account()
+    server = http_server.make_server(app, lifespan="off")
+    with http_server.listening_socket("127.0.0.1", 0) as sock:
+        serving = asyncio.create_task(http_server.serve(server, sock))
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            mutation = "mutation($s: String!) { createPlatformIntegration(input: {name: $s}) { userErrors { code } } }"
+            async with httpx.AsyncClient(base_url=http_server.local_url(sock)) as http:
+                refused = await http.get(
+                    "/graphql",
+                    params={"query": mutation, "variables": f'{{"s": "{secret}"}}'},
+                    headers={"authorization": f"Bearer {admin.token}"},
+                )
+        finally:
+            server.should_exit = True
+            await serving
+    assert refused.status_code == 405
+    access = [record for record in caplog.records if record.name == "uvicorn.access"]
+    assert access and '"GET /graphql HTTP/1.1" 405' in access[-1].getMessage(), [r.getMessage() for r in access]
+    server_side = [record.getMessage() for record in caplog.records if record.name != "httpx"]  # not the test's client
+    assert not [line for line in server_side if secret in line or "variables" in line], server_side
