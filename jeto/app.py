@@ -31,7 +31,7 @@ from jeto.settings import Settings
 from resolvers.context import Context
 from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
 from schema import MAX_TOKENS, schema
-from schema.errors import log_unexpected
+from schema.errors import keep_documents_out_of_logs, log_unexpected
 
 
 class JetoGraphQL(GraphQL[Context, None]):
@@ -168,6 +168,7 @@ def create_app(
     opened by the caller (`jeto serve` opens them first, so a bad setting fails before serving) are used as
     they are, else the lifespan opens its own."""
     check_settings(settings)  # refuse to start with unsafe settings, before serving anything
+    keep_documents_out_of_logs()
     graphql = JetoGraphQL(
         schema,
         demo=demo,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types import ExecutionResult
@@ -16,6 +16,7 @@ from schema.cost import cost_limit
 from schema.errors import CodedErrors, with_code
 from schema.metrics import OperationMetrics
 from schema.mutation import Mutation
+from schema.parsing import ReportingParserCache
 from schema.query import Query
 from schema.subscription import Subscription
 
@@ -40,7 +41,7 @@ class JetoSchema(strawberry.Schema):
     process_errors = _print_errors_quietly
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Parse errors end the operation before extensions see its result: code them here too."""
+        """An error raised by an extension's hook ends the operation before CodedErrors sees its result: code it here."""
         result = await super().execute(*args, **kwargs)
         if result.errors:
             result.errors = [with_code(error) for error in result.errors]
@@ -64,7 +65,7 @@ schema = JetoSchema(
     extensions=[
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: ReportingParserCache(maxsize=PARSER_CACHE_SIZE),
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         cost_limit(MAX_REQUESTED_NODES),  # after ValidationCache: counts only documents found valid
         CodedErrors,

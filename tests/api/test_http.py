@@ -3,6 +3,7 @@
 from domain.models import Launcher
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER
+from tests.test_metrics import samples
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -55,13 +56,27 @@ async def test_health_readiness_and_metrics(world):
     ready = await world.http.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"ready": True, "database": "ok", "broadcast": "ok"}
     _, admin = await world.account()
+
+    async def scrape():
+        metrics = (await world.http.get("/metrics")).text
+        return metrics, {
+            name: samples(metrics, name)
+            for name in ("jeto_graphql_requests_total", "jeto_graphql_errors_total", "jeto_graphql_request_seconds_count")
+        }
+
+    _, before = await scrape()  # the counters are the process's: earlier tests counted too
     await admin.post("query Dashboard { viewer { email } }")
     await admin.post("query Broken { viewer { nope } }")
     await factories.integration(admin, "US", "111-AAA-111", synced=False)
-    metrics = (await world.http.get("/metrics")).text
-    assert 'jeto_graphql_requests_total{operation="Dashboard",outcome="ok",type="query"} 1.0' in metrics
-    assert 'jeto_graphql_errors_total{code="BAD_USER_INPUT"}' in metrics
-    assert 'jeto_graphql_request_seconds_count{operation="Dashboard",type="query"} 1.0' in metrics
+    metrics, after = await scrape()
+
+    def added(name, labels):
+        return after[name].get(labels, 0) - before[name].get(labels, 0)
+
+    assert added("jeto_graphql_requests_total", 'operation="Dashboard",outcome="ok",type="query"') == 1
+    assert added("jeto_graphql_requests_total", 'operation="Broken",outcome="error",type="query"') == 1
+    assert added("jeto_graphql_errors_total", 'code="BAD_USER_INPUT"') == 1
+    assert added("jeto_graphql_request_seconds_count", 'operation="Dashboard",type="query"') == 1
     assert 'jeto_jobs{kind="SYNC",state="PENDING"} 1.0' in metrics
     assert "jeto_active_subscriptions" in metrics
 
