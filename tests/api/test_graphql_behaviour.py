@@ -236,7 +236,7 @@ async def test_queries_asking_for_too_many_nodes_are_refused_before_running(worl
     twice = "{ account { a: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } b: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } } }"
     inline = '{ node(id: "QWNjb3VudDox") { ... on Account { ' + nested + " } } }"
     for query, variables in ((f"{{ account {{ {nested} }} }}", None), (by_variable, {"n": 500}), (by_fragment, None),
-                             (twice, None), (inline, None)):
+                             (twice, None), (inline, None), (by_variable, {"n": 500.0})):  # graphql-core takes 500.0 as an Int
         response = await admin.post(query, variables)
         body = response.json()
         assert body["data"] is None, query
@@ -247,3 +247,21 @@ async def test_queries_asking_for_too_many_nodes_are_refused_before_running(worl
     assert (await admin(twice.replace("first: 15", "first: 5")))["account"]["a"]["edges"] == []
     assert (await admin(DASHBOARD))["account"]["launchers"]["totalCount"] == 0
     assert (await admin(get_introspection_query()))["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_the_node_count_reads_page_sizes_as_graphql_core_does_and_assumes_the_largest_otherwise():
+    from graphql import parse
+
+    from resolvers.pagination import MAX_PAGE
+    from schema import schema
+    from schema.cost import requested_nodes
+
+    document = parse("query($n: Int) { account { launchers(first: $n) { totalCount } } }")
+
+    def count(variables):
+        return requested_nodes(schema._schema, document, None, variables)
+
+    assert count({"n": 7}) == 7 and count({"n": 7.0}) == 7
+    assert count({}) == count({"n": None}) == 50  # the field's default
+    for unreadable in (7.5, "7", True, [7], float("nan")):
+        assert count({"n": unreadable}) == MAX_PAGE, unreadable
