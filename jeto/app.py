@@ -61,6 +61,8 @@ class JetoGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":  # read again by Strawberry, which assumes an object
+            graphql_http.check_body(self.parse_json(await request.get_body()))
         data = await super().parse_http_body(request)
         assert not isinstance(data, list), "batching is off: Strawberry refuses a list before this"
         graphql_http.check_operation(request.method, data.query, data.operation_name, max_tokens=MAX_TOKENS)
@@ -78,11 +80,16 @@ class JetoGraphQL(GraphQL[Context, None]):
         )
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        status = None
+        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE and sub_response.status_code in (None, 200):
+            status = graphql_http.graphql_response_status(response_data)
+            if status == 400:  # nothing executed: the spec wants no data entry at all, not null
+                response_data = {key: value for key, value in response_data.items() if key != "data"}
         response = super().create_response(response_data, sub_response)
         if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE:
             response.headers["content-type"] = graphql_http.GRAPHQL_RESPONSE
-            if not sub_response.status_code or sub_response.status_code == 200:
-                response.status_code = graphql_http.graphql_response_status(response_data)
+        if status is not None:
+            response.status_code = status
         return response
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -1,5 +1,7 @@
 """GraphQL over HTTP as the spec says, and what operators probe."""
 
+import logging
+
 from domain.models import Launcher
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER
@@ -132,6 +134,11 @@ async def test_requests_strawberry_cannot_read_get_coded_json_errors(world):
         ({"json": {"query": "{ viewer { email } }", "variables": "x"}}, 400),
         ({"json": {"query": 5}}, 400),
         ({"json": {"query": "query A { viewer { email } }", "operationName": "B"}}, 400),
+        ({"json": "x"}, 400),  # a body that is JSON but not an object
+        ({"json": 5}, 400),
+        ({"content": b"null", "headers": {"content-type": "application/json"}}, 400),
+        ({"json": {"query": "query A { viewer { email } }", "operationName": 5}}, 400),
+        ({"json": {"query": "query A { viewer { email } }", "operationName": ["A"]}}, 400),
     ]
     for accept, media_type in (({}, "application/json"), ({"accept": GRAPHQL_RESPONSE}, GRAPHQL_RESPONSE)):
         for request, status in cases:
@@ -181,6 +188,31 @@ async def test_which_operation_runs_is_never_guessed(world):
     assert await Launcher.all().count() == 0
     ran = await world.http.post("/graphql", json={"query": document, "operationName": "Make"}, headers=headers)
     assert ran.json()["data"]["createLauncher"]["launcher"]["id"]
+
+
+async def test_a_subscription_over_plain_http_is_told_to_use_the_websocket(world, caplog):
+    _, admin = await world.account()
+    headers = {"authorization": f"Bearer {admin.token}"}
+    subscription = "subscription { accountSyncStatus { state } }"
+    for accept in ("application/json", GRAPHQL_RESPONSE):
+        posted = await world.http.post("/graphql", json={"query": subscription}, headers={**headers, "accept": accept})
+        got = await world.http.get("/graphql", params={"query": subscription}, headers={**headers, "accept": accept})
+        for response in (posted, got):
+            assert response.status_code == 400, response.text
+            [error] = response.json()["errors"]
+            assert error["extensions"] == {"code": "BAD_USER_INPUT"} and "websocket" in error["message"], error
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_graphql_response_that_never_executed_has_no_data_entry(world):
+    _, admin = await world.account()
+    for document in ("{ viewer { ", "{ viewer { nope } }", "query($n: Int!) { viewer { email } }"):
+        response = await admin.post(document, accept=GRAPHQL_RESPONSE)
+        assert response.status_code == 400
+        body = response.json()
+        assert "data" not in body and body["errors"], body
+    executed = await admin.post('{ viewer { email } node(id: "garbage") { id } }', accept=GRAPHQL_RESPONSE)
+    assert executed.status_code == 200 and executed.json()["data"]["viewer"]["email"]
 
 
 async def test_a_client_that_accepts_no_json_gets_406(world):

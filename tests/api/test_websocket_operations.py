@@ -9,7 +9,7 @@ import pytest
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from domain.models import PlatformIntegration
+from domain.models import Launcher, PlatformIntegration
 
 SECRET = "Sup3r-Secret-Value-0123456789"
 BROKEN_CREATE = (
@@ -86,3 +86,24 @@ async def test_a_logged_graphql_error_never_quotes_its_document(app, caplog, log
     logged = [record for record in caplog.records if record.name == logger]
     assert len(logged) == 2 and "GraphQLSyntaxError" in caplog.text, caplog.text
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_which_operation_runs_is_never_guessed_over_websockets_either(world, protocol):
+    from tests.api import factories
+
+    _, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111", synced=False)
+    document = "subscription First { accountSyncStatus { state } } subscription Second { accountSyncStatus { state } }"
+    if protocol == "graphql-transport-ws":  # the legacy protocol runs subscriptions only
+        document = 'mutation Make { createLauncher(input: {name: "guessed"}) { launcher { id } } } ' + document
+    async with socket(world.app, admin.token, protocol) as ws:
+        for payload in ({"query": document}, {"query": document, "operationName": 5}):
+            messages = await run(ws, protocol, payload)
+            [error] = errors_of(messages)
+            assert error["extensions"]["code"] == "BAD_USER_INPUT" and "operationName" in error["message"], messages
+        start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        await ws.send_json({"id": "2", "type": start, "payload": {"query": document, "operationName": "Second"}})
+        message = await ws.receive_json(timeout=5)
+        assert message["payload"]["data"]["accountSyncStatus"]["state"] == "QUEUED", message
+    assert pi and await Launcher.all().count() == 0
