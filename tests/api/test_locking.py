@@ -130,3 +130,39 @@ async def test_an_integration_deleted_meanwhile_is_not_updated(world, raw):
     stored = await PlatformIntegration.get(id=factories.pk(pi))
     assert stored.name == "US" and stored.deleted_at is not None
     assert await SyncRun.filter(platform_integration_id=factories.pk(pi)).count() == runs_before
+
+
+async def test_a_worker_writing_a_notification_under_its_lease_and_a_launcher_being_created_do_not_deadlock(world, raw):
+    """The worker locks its integration (Lease.held) and inserts a notification, whose key on the account needs
+    a share of the account's row; createLauncher holds the account's row and waits for the integration's. With
+    FOR UPDATE on the account the two waited for each other and PostgreSQL killed one (an INTERNAL_SERVER_ERROR)."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain import outbox
+    from domain.models import Notification
+    from marketo.worker.queue import Lease
+
+    account_id, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    await PlatformIntegration.filter(id=factories.pk(pi)).update(
+        lease_owner="worker-1", lease_expires_at=datetime.now(UTC) + timedelta(minutes=1)
+    )
+    observer = await raw()
+    locked, go = asyncio.Event(), asyncio.Event()
+
+    async def worker() -> None:
+        async with Lease("worker-1", factories.pk(pi)).held():
+            locked.set()
+            await go.wait()
+            await outbox.notify_admins(account_id, "Jeto could not sync US", "why")
+
+    working = started(worker())
+    await locked.wait()
+    creating = started(admin.post(CREATE_LAUNCHER, {"input": {"name": "Meanwhile"}}))
+    assert await until_waiting(observer, 1, creating)  # createLauncher holds the account, waits for the integration
+    go.set()
+    await working
+    body = (await creating).json()
+    assert "errors" not in body, body
+    assert body["data"]["createLauncher"]["userErrors"] == [] and body["data"]["createLauncher"]["launcher"]
+    assert await Notification.filter(account_id=account_id).count() == 1
