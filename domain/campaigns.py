@@ -73,6 +73,11 @@ async def notify_first_outcome(campaign_id: int) -> None:
     await outbox.notify_admins(account.id, subject, body)
 
 
+async def _locked(campaign_id: int) -> Campaign:
+    """The campaign as committed, its row locked until the transaction ends (the worker's outcome waits)."""
+    return await Campaign.filter(id=campaign_id).select_for_update(no_key=True).get()
+
+
 async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campaign:
     # A deleted launcher's campaigns stay readable, not editable.
     campaign = await viewer.campaigns().filter(id=campaign_id, launcher__deleted_at=None).first()
@@ -82,6 +87,9 @@ async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campa
     if name is None or clean_name(name) == campaign.name:
         return campaign
     async with in_transaction():
+        # Read again under the row's lock: the worker may have recorded the program since the read above, and
+        # the decision to rename it must be taken on what is committed, not on what was.
+        campaign = await _locked(campaign.id)
         changes: dict[str, object] = {"name": clean_name(name)}
         if campaign.marketo_program_id is not None:
             # The program is renamed in the launcher's instance; until then the campaign shows PROVISIONING.

@@ -166,3 +166,37 @@ async def test_a_worker_writing_a_notification_under_its_lease_and_a_launcher_be
     assert "errors" not in body, body
     assert body["data"]["createLauncher"]["userErrors"] == [] and body["data"]["createLauncher"]["launcher"]
     assert await Notification.filter(account_id=account_id).count() == 1
+
+
+async def _provisioning_campaign(admin, name: str) -> tuple[str, str]:
+    """A campaign still PROVISIONING (no worker runs here), and the program row its clone would be."""
+    from tests.api.operations import CREATE_CAMPAIGN
+
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
+    campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": name}}))["createCampaign"]
+    return campaign["campaign"]["id"], await factories.program(pi, name)
+
+
+async def test_a_rename_racing_the_provisioning_commit_is_not_lost(world, raw):
+    """The worker records READY with the program "Alpha" while updateCampaign renames the campaign "Beta": the
+    rename must see the program and queue its renaming, not store "Beta" beside a program still named "Alpha"."""
+    from domain.models import Campaign, Job, JobKind
+    from tests.api.operations import UPDATE_CAMPAIGN
+
+    _, admin = await world.account()
+    campaign, program = await _provisioning_campaign(admin, "Alpha")
+    holder, observer = await raw(), await raw()
+    # The worker's outcome, written and not yet committed: the campaign's row is locked.
+    await holder.execute(
+        f"BEGIN; UPDATE campaign SET status = 'READY', marketo_program_id = {factories.pk(program)} "
+        f"WHERE id = {factories.pk(campaign)}"
+    )
+    renaming = started(admin.post(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Beta"}}))
+    assert await until_waiting(observer, 1, renaming)
+    await holder.execute("COMMIT")
+    body = (await renaming).json()
+    assert body["data"]["updateCampaign"]["userErrors"] == [], body
+    stored = await Campaign.get(id=factories.pk(campaign))
+    assert (stored.name, stored.status.value) == ("Beta", "PROVISIONING")
+    assert await Job.filter(campaign_id=stored.id, kind=JobKind.RENAME_PROGRAM).count() == 1
