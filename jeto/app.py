@@ -22,7 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from tortoise.contrib.starlette import RegisterTortoise
 
 from jeto import graphiql, graphql_http, probes
-from jeto.auth import AuthenticationFailed, check_settings
+from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
 from jeto.legacy_ws import LegacyGraphQLWSHandler
 from jeto.observability import RequestIdMiddleware
@@ -174,7 +174,7 @@ def create_app(
     """`marketo_transport` lets tests route Marketo calls to an in-process simulator; `services` already
     opened by the caller (`jeto serve` opens them first, so a bad setting fails before serving) are used as
     they are, else the lifespan opens its own."""
-    check_settings(settings)  # refuse to start with unsafe settings, before serving anything
+    settings.check_serving()  # refuse to start with unsafe settings, before serving anything
     keep_documents_out_of_logs()
     graphql = JetoGraphQL(
         schema,

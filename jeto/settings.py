@@ -92,6 +92,17 @@ class Settings:
             campaign_email_hold_seconds=_number(env, "JETO_CAMPAIGN_EMAIL_HOLD_SECONDS", "120", float, 0, 86400),
         )
 
+    def check_serving(self) -> None:
+        """Refuses what the API must not serve with; checked by `jeto serve` before anything runs, and by the app.
+
+        Not by from_env: the worker and the account commands authenticate nobody, so they run with these.
+        """
+        if self.jwks_url and not self.jwt_audience:
+            raise InvalidSetting(
+                "JETO_JWT_JWKS_URL is set without JETO_JWT_AUDIENCE: set it to this API's audience, "
+                "or any token the identity provider signs for any of its clients would be accepted."
+            )
+
     @property
     def campaign_email_hold(self) -> timedelta:
         return timedelta(seconds=self.campaign_email_hold_seconds)

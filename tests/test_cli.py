@@ -170,6 +170,13 @@ def test_serve_with_a_bad_setting_fails_with_one_line(run, setting, value, words
     assert words in last_line(result)
 
 
+def test_sso_without_an_audience_refuses_to_serve_in_one_line_before_anything_runs(run, tmp_path):
+    result = run("serve", "--port", "0", timeout=30, JETO_JWT_JWKS_URL="https://idp.test/jwks.json")
+    assert result.returncode == 1
+    assert last_line(result).startswith("jeto: JETO_JWT_JWKS_URL is set without JETO_JWT_AUDIENCE")
+    assert not (tmp_path / "cli.sqlite3").exists()  # refused before the migrations
+
+
 def test_a_second_account_with_the_same_admin_is_refused(run):
     run("migrate")
     assert run("create-account", "A", "--admin", "same@acme.test").returncode == 0
