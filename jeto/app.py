@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cross_web import HTTPException
@@ -32,6 +34,8 @@ from resolvers.context import Context
 from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
 from schema import MAX_TOKENS, schema
 from schema.errors import keep_documents_out_of_logs, log_unexpected
+
+log = logging.getLogger("jeto.app")
 
 
 class JetoGraphQL(GraphQL[Context, None]):
@@ -91,6 +95,23 @@ class JetoGraphQL(GraphQL[Context, None]):
         if status is not None:
             response.status_code = status
         return response
+
+    def _check_websocket_origin(self, request: Any) -> bool:
+        """As Strawberry's, but a page of this host is the same origin only with the connection's scheme (http
+        for ws, https for wss): Strawberry compares host and port alone, so http://host passed for wss://host
+        (both ports default). Another scheme is cross-origin: accepted only when listed in allowed_origins."""
+        headers = self.get_websocket_headers(request)
+        origin = headers.get("origin")
+        if origin is None or headers.get("sec-fetch-site") == "same-origin":  # the browser's own verdict
+            return super()._check_websocket_origin(request)
+        secure_page = urlsplit(origin).scheme.lower() == "https"
+        secure_socket = request.url.scheme in ("wss", "https")
+        if secure_page == secure_socket:
+            return super()._check_websocket_origin(request)
+        if self.is_websocket_origin_allowed(request, origin):
+            return True
+        log.warning("refused a websocket from %r: another scheme than this %s connection", origin, request.url.scheme)
+        return False
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}

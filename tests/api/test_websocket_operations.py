@@ -107,3 +107,44 @@ async def test_which_operation_runs_is_never_guessed_over_websockets_either(worl
         message = await ws.receive_json(timeout=5)
         assert message["payload"]["data"]["accountSyncStatus"]["state"] == "QUEUED", message
     assert pi and await Launcher.all().count() == 0
+
+
+async def handshake(app, origin, base_url="http://127.0.0.1:8123"):
+    """The websocket handshake of a browser page on `origin`: True if accepted. A refused handshake is closed
+    before it is accepted (uvicorn answers that with 403; the in-process transport reports it as 1008)."""
+    from httpx_ws import WebSocketDisconnect
+
+    accepted = False
+    try:
+        async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url=base_url) as client:
+            async with aconnect_ws("/graphql", client, subprotocols=[PROTOCOLS[0]], headers={"origin": origin}):
+                accepted = True
+    except* WebSocketDisconnect as refused:
+        assert [error.code for error in refused.exceptions] == [1008]
+    return accepted
+
+
+async def test_a_page_of_this_host_is_the_same_origin_only_with_the_connection_s_scheme(world):
+    """Strawberry compares host and port alone: a plain-http page passed for a wss endpoint, and the reverse."""
+    assert await handshake(world.app, "http://127.0.0.1:8123")
+    assert not await handshake(world.app, "https://127.0.0.1:8123")  # another origin than the ws:// page's
+    assert not await handshake(world.app, "http://127.0.0.1:9999")
+    assert await handshake(world.app, "https://127.0.0.1:8123", base_url="https://127.0.0.1:8123")  # wss
+    assert not await handshake(world.app, "http://127.0.0.1:8123", base_url="https://127.0.0.1:8123")
+    # Port left out: the default of each scheme, so http://host is port 80, never a wss endpoint's 443.
+    assert not await handshake(world.app, "http://jeto.test", base_url="https://jeto.test")
+    assert await handshake(world.app, "https://jeto.test", base_url="https://jeto.test")
+
+
+async def test_a_listed_origin_is_accepted_whatever_its_scheme(settings, simulator):
+    import dataclasses
+
+    from asgi_lifespan import LifespanManager
+
+    from jeto.app import create_app
+    from tests.conftest import SimulatorTransport
+
+    listed = dataclasses.replace(settings, allowed_origins=("https://127.0.0.1:8123",))
+    app = create_app(listed, marketo_transport=SimulatorTransport(simulator))
+    async with LifespanManager(app):
+        assert await handshake(app, "https://127.0.0.1:8123")  # e.g. TLS ended at a proxy that does not say so
