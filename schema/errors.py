@@ -106,8 +106,9 @@ class WithoutDocumentText(logging.Filter):
         return True
 
 
-# Where Strawberry (its operation tasks, its error logging) and asyncio (tasks that died) log exceptions.
-_LOGGERS_OF_GRAPHQL_ERRORS = ("strawberry.ws.task", "strawberry.ws", "strawberry.execution", "asyncio")
+# Where Strawberry (its operation tasks, its error logging), asyncio (tasks that died) and uvicorn (an ASGI
+# application that raised) log exceptions.
+_LOGGERS_OF_GRAPHQL_ERRORS = ("strawberry.ws.task", "strawberry.ws", "strawberry.execution", "asyncio", "uvicorn.error")
 
 
 def keep_documents_out_of_logs() -> None:

@@ -68,7 +68,7 @@ async def test_a_syntax_error_is_a_coded_error_and_the_document_is_never_logged(
     assert await PlatformIntegration.all().count() == 0
 
 
-@pytest.mark.parametrize("logger", ["strawberry.ws.task", "strawberry.execution", "asyncio"])
+@pytest.mark.parametrize("logger", ["strawberry.ws.task", "strawberry.execution", "asyncio", "uvicorn.error"])
 async def test_a_logged_graphql_error_never_quotes_its_document(app, caplog, logger):
     """A GraphQL error's text quotes the document around its location: a traceback of one, logged by
     Strawberry or asyncio for whatever reason, would carry the secret the client sent."""
