@@ -43,9 +43,14 @@ def subject_error(subject: str) -> UserError | None:
 
 
 async def lock_account(account_id: int) -> Account:
-    """Serialises the use cases that count, re-flag or bind to an account's integrations (FOR UPDATE on
-    PostgreSQL; SQLite's single connection serialises transactions anyway)."""
-    return await Account.filter(id=account_id).select_for_update().get()
+    """Serialises the use cases that count, re-flag or bind to an account's integrations (on PostgreSQL;
+    SQLite's single connection serialises transactions anyway).
+
+    FOR NO KEY UPDATE, like every lock that neither deletes the row nor changes its key: a row inserted meanwhile
+    with a key on it (a worker's notification) needs only a KEY SHARE, which FOR UPDATE would refuse, and the
+    worker holds its integration's row then, which the use case waits for next: a deadlock.
+    """
+    return await Account.filter(id=account_id).select_for_update(no_key=True).get()
 
 
 def user_errors(email: str, name: str | None, subject: str | None) -> list[UserError]:
@@ -100,7 +105,7 @@ async def set_integrations_limit(account_id: int, limit: int) -> Account:
     if problem:
         raise Rejected([UserError(UserErrorCode.INVALID_INPUT, problem, ("platformIntegrations",))])
     async with in_transaction():
-        account = await Account.filter(id=account_id).select_for_update().first()
+        account = await Account.filter(id=account_id).select_for_update(no_key=True).first()
         if account is None:
             raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No account with this id.", ("accountId",))])
         limits = entitlements.PlanLimits.from_data(account.plan_limits)

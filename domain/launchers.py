@@ -42,7 +42,7 @@ async def creation_check(account_id: int, *, lock: bool = False) -> UserError | 
     this check and before its commit.
     """
     query = PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id")
-    rows = await (query.select_for_update() if lock else query)
+    rows = await (query.select_for_update(no_key=True) if lock else query)  # in id order, after the account
     verdict = launcher_creation([(row.name, row.sync_state) for row in rows])
     if verdict.allowed:
         return None
@@ -159,7 +159,7 @@ async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int
     async with in_transaction():
         # Locked, so simultaneous replacements run one after the other (not both inserting the same grants),
         # and read again, so a launcher deleted meanwhile gets no grants.
-        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update().first() is None:
+        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update(no_key=True).first() is None:
             raise Rejected([not_found("launcher", ("launcherId",))])
         await LauncherCollaborator.filter(launcher_id=launcher.id).delete()
         await LauncherCollaborator.bulk_create(

@@ -220,7 +220,8 @@ class Campaign(Model):
     # Written before the clone call, cleared once its outcome is known: while set, a retry looks in the
     # destination folder for the program whose description carries this campaign's marker, and adopts it.
     clone_requested_at = fields.DatetimeField(null=True)
-    # Written with the admins' email, in the transaction of the first READY or FAILED: they are told once.
+    # Written with the admins' email about the campaign, queued at submission: they are told once. Null only for
+    # campaigns submitted before 0007 and still without an outcome: their first outcome writes the email.
     admins_notified_at = fields.DatetimeField(null=True)
     submitted_at = fields.DatetimeField(auto_now_add=True)
     submitted_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -300,6 +301,10 @@ class Notification(Model):
     id = fields.IntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE
+    )
+    # The campaign an admins' email tells of (one each, a unique index says): its first outcome rewrites it.
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
     recipients: list = fields.JSONField()
     subject = fields.CharField(max_length=200)

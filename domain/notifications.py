@@ -28,6 +28,11 @@ def program_not_created(reason: str) -> str:
     return f"could not be created. {reason}"
 
 
+def program_being_created(integration_name: str) -> str:
+    """The "Marketo program" line of an email sent before the program's outcome is known."""
+    return f"being created in {integration_name}"
+
+
 def campaign_submitted(
     *,
     account: str,
@@ -37,7 +42,7 @@ def campaign_submitted(
     submitted_by: str,
     marketo_program: str,
 ) -> tuple[str, str]:
-    """Subject and body of the email the account's admins get once a submitted campaign's program is made, or not."""
+    """Subject and body of the email the account's admins get about a submitted campaign."""
     lines = [
         f"Account: {account}",
         f"Launcher: {launcher}",

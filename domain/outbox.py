@@ -13,10 +13,18 @@ async def account_label(account: Account, integration: PlatformIntegration) -> s
     return notifications.account_label(account.name, integration.name, count)
 
 
-async def notify_admins(account_id: int, subject: str, body: str) -> Notification | None:
+async def notify_admins(
+    account_id: int, subject: str, body: str, *, campaign_id: int | None = None, send_after: datetime | None = None
+) -> Notification | None:
+    """Queues an email to the account's admins, due at `send_after` (now by default); None if it has none."""
     admins = await User.filter(account_id=account_id, role=Role.ADMIN).order_by("id").values_list("email", flat=True)
     if not admins:
         return None
     return await Notification.create(
-        account_id=account_id, recipients=list(admins), subject=subject, body=body, send_after=datetime.now(UTC)
+        account_id=account_id,
+        campaign_id=campaign_id,
+        recipients=list(admins),
+        subject=subject,
+        body=body,
+        send_after=send_after or datetime.now(UTC),
     )

@@ -39,7 +39,8 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
     async with in_transaction():
         # Locking the integration row makes two simultaneous requests agree on one run, and waits for a
         # concurrent deletion: PostgreSQL checks deleted_at again on the row it committed.
-        if await PlatformIntegration.filter(id=integration_id, deleted_at=None).select_for_update().first() is None:
+        locked = PlatformIntegration.filter(id=integration_id, deleted_at=None).select_for_update(no_key=True)
+        if await locked.first() is None:
             raise Rejected([not_found("platform integration", ("id",))])
         if trigger is SyncTrigger.CREDENTIALS_CHANGED:
             await jobs.enqueue(JobKind.TEST_CONNECTION, integration_id, priority=jobs.INTERACTIVE)

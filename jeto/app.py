@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cross_web import HTTPException
@@ -22,7 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from tortoise.contrib.starlette import RegisterTortoise
 
 from jeto import graphiql, graphql_http, probes
-from jeto.auth import AuthenticationFailed, check_settings
+from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
 from jeto.legacy_ws import LegacyGraphQLWSHandler
 from jeto.observability import RequestIdMiddleware
@@ -31,7 +33,9 @@ from jeto.settings import Settings
 from resolvers.context import Context
 from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
 from schema import MAX_TOKENS, schema
-from schema.errors import log_unexpected
+from schema.errors import keep_documents_out_of_logs, log_unexpected
+
+log = logging.getLogger("jeto.app")
 
 
 class JetoGraphQL(GraphQL[Context, None]):
@@ -61,6 +65,8 @@ class JetoGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":  # read again by Strawberry, which assumes an object
+            graphql_http.check_body(self.parse_json(await request.get_body()))
         data = await super().parse_http_body(request)
         assert not isinstance(data, list), "batching is off: Strawberry refuses a list before this"
         graphql_http.check_operation(request.method, data.query, data.operation_name, max_tokens=MAX_TOKENS)
@@ -78,12 +84,34 @@ class JetoGraphQL(GraphQL[Context, None]):
         )
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        status = None
+        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE and sub_response.status_code in (None, 200):
+            status = graphql_http.graphql_response_status(response_data)
+            if status == 400:  # nothing executed: the spec wants no data entry at all, not null
+                response_data = {key: value for key, value in response_data.items() if key != "data"}
         response = super().create_response(response_data, sub_response)
         if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE:
             response.headers["content-type"] = graphql_http.GRAPHQL_RESPONSE
-            if not sub_response.status_code or sub_response.status_code == 200:
-                response.status_code = graphql_http.graphql_response_status(response_data)
+        if status is not None:
+            response.status_code = status
         return response
+
+    def _check_websocket_origin(self, request: Any) -> bool:
+        """As Strawberry's, but a page of this host is the same origin only with the connection's scheme (http
+        for ws, https for wss): Strawberry compares host and port alone, so http://host passed for wss://host
+        (both ports default). Another scheme is cross-origin: accepted only when listed in allowed_origins."""
+        headers = self.get_websocket_headers(request)
+        origin = headers.get("origin")
+        if origin is None or headers.get("sec-fetch-site") == "same-origin":  # the browser's own verdict
+            return super()._check_websocket_origin(request)
+        secure_page = urlsplit(origin).scheme.lower() == "https"
+        secure_socket = request.url.scheme in ("wss", "https")
+        if secure_page == secure_socket:
+            return super()._check_websocket_origin(request)
+        if self.is_websocket_origin_allowed(request, origin):
+            return True
+        log.warning("refused a websocket from %r: another scheme than this %s connection", origin, request.url.scheme)
+        return False
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
@@ -167,7 +195,8 @@ def create_app(
     """`marketo_transport` lets tests route Marketo calls to an in-process simulator; `services` already
     opened by the caller (`jeto serve` opens them first, so a bad setting fails before serving) are used as
     they are, else the lifespan opens its own."""
-    check_settings(settings)  # refuse to start with unsafe settings, before serving anything
+    settings.check_serving()  # refuse to start with unsafe settings, before serving anything
+    keep_documents_out_of_logs()
     graphql = JetoGraphQL(
         schema,
         demo=demo,

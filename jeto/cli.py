@@ -164,6 +164,7 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    settings.check_serving()  # before the port, the database or the migrations
     asyncio.run(_serve(settings, args))
 
 

@@ -3,15 +3,15 @@ guessed, and the application/graphql-response+json media type with meaningful st
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from resolvers.errors import BAD_USER_INPUT
+from schema.operation_choice import UnclearOperation, chosen_operation_type
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -68,30 +68,22 @@ def refusal(request: Request) -> JSONResponse | None:
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def _operations(query: str, max_tokens: int) -> tuple[tuple[str | None, OperationType], ...] | None:
-    """(name, type) of each operation of the document; None if it does not parse (Strawberry reports why)."""
-    try:
-        document = parse(query, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
-    return tuple(
-        (d.name.value if d.name else None, d.operation)
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
+def check_body(body: Any) -> None:
+    """A POST's JSON must be one object (batching is off); Strawberry assumes a dict and fails on anything else."""
+    if not isinstance(body, dict):
+        raise Refused(400, "The request body must be a JSON object with `query` (and `variables`, `operationName`).")
 
 
 def check_operation(method: str, query: str | None, operation_name: Any, *, max_tokens: int) -> None:
-    """Refuses a document whose operation to run is not named when it has several, and a GET of a mutation."""
-    operations = _operations(query, max_tokens) if isinstance(query, str) else None
-    if not operations:
-        return
-    if operation_name is None and len(operations) > 1:
-        raise Refused(400, "The document has several operations: name the one to run with operationName.")
-    chosen = [kind for name, kind in operations if operation_name is None or name == operation_name]
-    if method == "GET" and chosen and chosen[0] in (OperationType.MUTATION, OperationType.SUBSCRIPTION):
-        raise Refused(405, f"A {chosen[0].value} must be sent with POST.", allow="POST")
+    """Refuses a request whose operation to run is unclear, a subscription (websockets only), a GET of a mutation."""
+    try:
+        kind = chosen_operation_type(query, operation_name, max_tokens=max_tokens)
+    except UnclearOperation as unclear:
+        raise Refused(400, str(unclear)) from None
+    if kind is OperationType.SUBSCRIPTION:
+        raise Refused(400, "A subscription runs over a websocket at this address (graphql-transport-ws), not over HTTP.")
+    if method == "GET" and kind is OperationType.MUTATION:
+        raise Refused(405, "A mutation must be sent with POST.", allow="POST")
 
 
 def graphql_response_status(data: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import socket
 from collections.abc import Callable, Iterator
 
@@ -60,8 +61,31 @@ class _CommandSignals(uvicorn.Server):
         yield
 
 
+class WithoutQueryStrings(logging.Filter):
+    """uvicorn logs each request's path with its query string, and a GET's query string can hold a whole
+    GraphQL document with its variables (client secrets among them): its lines keep the path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_path_only(arg) for arg in record.args)
+        return True
+
+
+def _path_only(arg: object) -> object:
+    return arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg
+
+
+def _keep_query_strings_out_of_logs() -> None:
+    """On uvicorn's access log and on its error log, where it writes websocket handshakes."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithoutQueryStrings) for f in logger.filters):
+            logger.addFilter(WithoutQueryStrings())
+
+
 def make_server(app: ASGIApp, *, own_signals: bool = True, lifespan: str = "on") -> uvicorn.Server:
     """`own_signals=False`: the command handles SIGINT/SIGTERM and stops the server with `should_exit`."""
+    _keep_query_strings_out_of_logs()
     config = uvicorn.Config(app, log_config=None, log_level="info", lifespan=lifespan)
     return uvicorn.Server(config) if own_signals else _CommandSignals(config)
 

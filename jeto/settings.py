@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from jeto.bus import SUPPORTED_SCHEMES as BROADCAST_SCHEMES
@@ -52,6 +53,8 @@ class Settings:
     full_sync_hours: float = 24.0
     worker_lease_seconds: float = 30.0
     worker_metrics_port: int = DEFAULT_WORKER_METRICS_PORT
+    # How long the admins' email about a new campaign waits for its program's outcome before going as submitted.
+    campaign_email_hold_seconds: float = 120.0
     # Where a serving process writes the address of its /healthz, for `jeto healthcheck` (the Dockerfile sets it).
     health_file: str | None = None
 
@@ -86,7 +89,23 @@ class Settings:
             worker_lease_seconds=_number(env, "JETO_WORKER_LEASE_SECONDS", "30", float, 0.5, 1e6),
             worker_metrics_port=int(_number(env, "JETO_WORKER_METRICS_PORT", str(DEFAULT_WORKER_METRICS_PORT), int, 0, 65535)),
             health_file=env.get("JETO_HEALTH_FILE") or None,
+            campaign_email_hold_seconds=_number(env, "JETO_CAMPAIGN_EMAIL_HOLD_SECONDS", "120", float, 0, 86400),
         )
+
+    def check_serving(self) -> None:
+        """Refuses what the API must not serve with; checked by `jeto serve` before anything runs, and by the app.
+
+        Not by from_env: the worker and the account commands authenticate nobody, so they run with these.
+        """
+        if self.jwks_url and not self.jwt_audience:
+            raise InvalidSetting(
+                "JETO_JWT_JWKS_URL is set without JETO_JWT_AUDIENCE: set it to this API's audience, "
+                "or any token the identity provider signs for any of its clients would be accepted."
+            )
+
+    @property
+    def campaign_email_hold(self) -> timedelta:
+        return timedelta(seconds=self.campaign_email_hold_seconds)
 
     @property
     def accepts_development_tokens(self) -> bool:

@@ -1,8 +1,9 @@
 """`jeto sync PI_ID [--wait]`: queue a sync, and follow it live with a progress line and a summary.
 
 The bar measures the run's folders and programs against what the integration held before it (its totals
-from the last sync, as GraphQL's `folders`/`programs` totalCount show them); with nothing held yet there
-is nothing honest to measure against, so the line shows counts only. On a terminal the line is redrawn
+from the last sync, as GraphQL's `folders`/`programs` totalCount show them), when the run fetches every
+program (a full sync); an incremental run fetches only what changed, and with nothing held yet there is
+nothing honest to measure against either, so the line shows counts only then. On a terminal the line is redrawn
 in place; anywhere else (a log, a pipe) one line is written per change of state.
 """
 
@@ -13,9 +14,10 @@ import contextlib
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from domain import events, syncs
+from domain import events, sync_policy, syncs
 from domain.models import MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun, SyncTrigger
 from domain.sync_state import SyncState
 from jeto.bus import open_broadcast
@@ -44,6 +46,19 @@ async def held(integration_id: int) -> Totals:
         folders=await MarketoFolder.filter(platform_integration_id=integration_id).count(),
         programs=await MarketoProgram.filter(platform_integration_id=integration_id).count(),
     )
+
+
+def measured_against(
+    integration: PlatformIntegration, before: Totals, now: datetime, full_sync_every: timedelta
+) -> Totals | None:
+    """The totals the run about to start can be measured against: the integration's, if it fetches everything."""
+    fetches_everything = integration.last_succeeded_at is None or sync_policy.sync_is_full(
+        needs_full_sync=integration.needs_full_sync,
+        last_full_sync_at=integration.last_full_sync_at,
+        now=now,
+        every=full_sync_every,
+    )
+    return before if fetches_everything and before.items else None
 
 
 def share_done(run: SyncRun, expected: Totals | None) -> float | None:
@@ -104,6 +119,7 @@ async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: 
     if integration is None:
         raise SyncFailed(f"No platform integration with id {integration_id}.")
     before = await held(integration.id)
+    expected = measured_against(integration, before, datetime.now(UTC), timedelta(hours=settings.full_sync_hours))
     run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
     live = not settings.broadcast_url.startswith("memory://")
     async with contextlib.AsyncExitStack() as stack:
@@ -121,7 +137,7 @@ async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: 
         async with asyncio.timeout(timeout):
             while True:
                 await run.refresh_from_db()
-                display.show(run, before if before.items else None)
+                display.show(run, expected)
                 if run.state is SyncState.COMPLETED:
                     display.end()
                     return summary(integration, run, await held(integration.id), time.monotonic() - started)

@@ -179,7 +179,10 @@ async def set_launcher_collaborators(
 @user_errors_as(payloads.CampaignPayload)
 async def create_campaign(info: Info, input: inputs.CreateCampaignInput) -> payloads.CampaignPayload:
     campaign = await campaigns.create(
-        info.context.viewer, launcher_id=_pk(input.launcher_id, "Launcher", "input", "launcherId"), name=input.name
+        info.context.viewer,
+        launcher_id=_pk(input.launcher_id, "Launcher", "input", "launcherId"),
+        name=input.name,
+        email_hold=info.context.services.settings.campaign_email_hold,
     )
     await info.context.services.campaign_changed(campaign)
     return payloads.CampaignPayload(campaign=Campaign(model=campaign))

@@ -10,7 +10,7 @@ from tortoise.queryset import QuerySet
 
 from resolvers.errors import BadUserInput
 from schema.connections import Connection, Edge, PageInfo
-from schema.ids import MAX_PK
+from schema.ids import MAX_PK, parse_digits
 
 MAX_PAGE = 500
 NodeT = TypeVar("NodeT")
@@ -31,9 +31,10 @@ def after_id(cursor: str | None, listing: str, newest_first: bool) -> int | None
         raise BadUserInput("The `after` cursor is not one this API returned.") from None
     if (name, order) != (listing, "desc" if newest_first else "asc"):
         raise BadUserInput(f"The `after` cursor comes from another list than {listing}.")
-    if not pk.isdigit() or int(pk) > MAX_PK:
+    start = parse_digits(pk)
+    if start is None or start > MAX_PK:
         raise BadUserInput("The `after` cursor is not one this API returned.")
-    return int(pk)
+    return start
 
 
 def check_first(first: int | None, default: int) -> int:

@@ -32,6 +32,15 @@ from strawberry.extensions import SchemaExtension
 from resolvers.pagination import MAX_PAGE
 
 
+def _page_size(value: Any) -> int:
+    """As graphql-core reads an Int (it takes 500.0 as 500); the largest page for anything it would not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return MAX_PAGE
+
+
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [op for op in operations if name is None or (op.name is not None and op.name.value == name)]
@@ -51,16 +60,16 @@ class _Counter:
 
     def _first(self, node: FieldNode, default: Any) -> int:
         given = next((arg.value for arg in node.arguments or () if arg.name.value == "first"), None)
-        value: Any = default
+        value: Any = None
         if isinstance(given, IntValueNode):
             value = int(given.value)
         elif isinstance(given, VariableNode):
-            value = self._variables.get(given.name.value, default)
+            value = self._variables.get(given.name.value)
         elif given is not None and not isinstance(given, NullValueNode):
+            value = MAX_PAGE  # validation refuses any other literal; if one got through, assume the worst
+        if value is None:  # omitted or null: the field's default
             value = default
-        if not isinstance(value, int) or isinstance(value, bool):
-            value = default if isinstance(default, int) else MAX_PAGE
-        return max(0, min(value, MAX_PAGE))  # beyond MAX_PAGE the field refuses the argument itself
+        return max(0, min(_page_size(value), MAX_PAGE))  # beyond MAX_PAGE the field refuses the argument itself
 
     def _type(self, name: str | None, fallback: GraphQLNamedType) -> GraphQLNamedType:
         found = self._schema.get_type(name) if name else None

@@ -75,3 +75,44 @@ class CodedErrors(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [with_code(error) for error in errors]
+
+
+def _graphql_error_in(error: BaseException | None) -> GraphQLError | None:
+    """The GraphQL error among this exception and those it came from, if any."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, GraphQLError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+class WithoutDocumentText(logging.Filter):
+    """A GraphQL error's text quotes the document around its location, and the document may hold a client
+    secret, and even its message may quote a token of it: a record carrying one keeps the types and frames only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, GraphQLError):
+            record.msg, record.args = type(record.msg).__name__, None
+        raised = record.exc_info[1] if record.exc_info else None
+        error = _graphql_error_in(raised)
+        if raised is not None and error is not None:
+            frames = [f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(raised.__traceback__)]
+            summary = f"{type(raised).__name__} from {type(error).__name__}"
+            record.args = (record.getMessage(), summary, "\n".join(frames) or "  (no frames)")
+            record.msg = "%s\n%s\n%s"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+# Where Strawberry (its operation tasks, its error logging), asyncio (tasks that died) and uvicorn (an ASGI
+# application that raised) log exceptions.
+_LOGGERS_OF_GRAPHQL_ERRORS = ("strawberry.ws.task", "strawberry.ws", "strawberry.execution", "asyncio", "uvicorn.error")
+
+
+def keep_documents_out_of_logs() -> None:
+    for name in _LOGGERS_OF_GRAPHQL_ERRORS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithoutDocumentText) for f in logger.filters):
+            logger.addFilter(WithoutDocumentText())

@@ -8,6 +8,16 @@ import binascii
 MAX_PK = 2**31 - 1  # primary keys are 32-bit integers: a larger one names no row
 
 
+def parse_digits(text: str, *, max_digits: int = len(str(MAX_PK))) -> int | None:
+    """The number `text` writes in ASCII digits, if it has at most `max_digits` of them; else None.
+
+    isdigit() alone takes "²" or "٣", which int() refuses, and int() refuses more than 4,300 digits.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > max_digits:
+        return None
+    return int(text)
+
+
 def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
@@ -20,10 +30,11 @@ def _parts(value: str) -> tuple[str, int] | None:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    type_name, _, pk = raw.partition(":")
-    if not type_name.isidentifier() or not pk.isascii() or not pk.isdigit():
+    type_name, _, digits = raw.partition(":")
+    pk = parse_digits(digits, max_digits=len(value))  # the id is at most 100 characters: int() stays cheap
+    if not type_name.isidentifier() or pk is None:
         return None
-    return type_name, int(pk)
+    return type_name, pk
 
 
 def decode_id(value: str) -> tuple[str, int] | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from jeto.observability import GRAPHQL_ERRORS, GRAPHQL_LATENCY, GRAPHQL_REQUESTS, OPERATION_LABELS, operation_name
 from schema.errors import code_of
@@ -20,19 +21,35 @@ def _cut(name: str | None) -> str | None:
     return name[:OPERATION_LABELS.length] if name else name
 
 
+def _kind(context: ExecutionContext) -> str:
+    """query, mutation or subscription; "unknown" when the document did not parse or names no such operation."""
+    if context.graphql_document is None:
+        return "unknown"
+    try:
+        return context.operation_type.value
+    except RuntimeError:
+        return "unknown"
+
+
 class OperationMetrics(SchemaExtension):
     """Counts and times every operation, by name, and counts errors by code."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         operation_name.set(_cut(self.execution_context.operation_name))
-        yield
+        try:
+            yield
+        finally:  # a websocket operation ends with GeneratorExit here once its client has its (error) result
+            self._record(started)
+
+    def _record(self, started: float) -> None:
         context = self.execution_context
         name = _cut(context.operation_name) or "anonymous"
-        kind = context.operation_type.value if context.operation_type else "unknown"
+        kind = _kind(context)
         operation_name.set(name)
         result: Any = context.result
-        errors = list(getattr(result, "errors", None) or []) + list(context.pre_execution_errors or [])
+        # Strawberry copies a result's errors into pre_execution_errors: those count only when there is no result.
+        errors = list((result.errors if result is not None else context.pre_execution_errors) or [])
         for error in errors:
             GRAPHQL_ERRORS.labels(code_of(error)).inc()
         elapsed = time.perf_counter() - started

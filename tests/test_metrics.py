@@ -55,3 +55,46 @@ async def test_operation_names_are_cut_and_their_number_bounded(world, monkeypat
     bounded = {key for key in labels if 'operation="Bounded' in key}
     assert len(bounded) == 20
     assert labels['operation="other",outcome="ok",type="query"'] >= 10
+
+
+async def test_each_error_is_counted_and_logged_once_whatever_the_phase_or_transport(world, caplog):
+    import logging
+
+    from tests.api.test_websocket_operations import run, socket
+
+    caplog.set_level(logging.INFO, logger="jeto.graphql")
+
+    async def counts():
+        metrics = (await world.http.get("/metrics")).text
+        errors = samples(metrics, "jeto_graphql_errors_total").get('code="BAD_USER_INPUT"', 0)
+        requests = samples(metrics, "jeto_graphql_requests_total")
+        return errors, {key: value for key, value in requests.items() if "Counted" in key}
+
+    _, admin = await world.account()
+    errors_before, _ = await counts()
+    await admin.post("query CountedInvalid { viewer { nope } }")  # refused by validation
+    await admin.post("query CountedInvalid { viewer { nope } }")
+    await admin.post('query CountedExecuted { viewer { email } node(id: "garbage") { id } }')  # while executing
+    broken = "query { viewer { email }"  # does not parse: only a given operationName can name it
+    auth = {"authorization": f"Bearer {admin.token}"}
+    await world.http.post("/graphql", json={"query": broken, "operationName": "CountedBroken"}, headers=auth)
+    async with socket(world.app, admin.token, "graphql-transport-ws") as ws:
+        await run(ws, "graphql-transport-ws", {"query": broken, "operationName": "CountedBrokenWs"})
+    errors_after, requests = await counts()
+    assert errors_after - errors_before == 5
+    assert requests == {
+        'operation="CountedInvalid",outcome="error",type="query"': 2.0,
+        'operation="CountedExecuted",outcome="error",type="query"': 1.0,
+        'operation="CountedBroken",outcome="error",type="unknown"': 1.0,
+        'operation="CountedBrokenWs",outcome="error",type="unknown"': 1.0,
+    }
+    logged = [
+        record.getMessage() + f" {record.errors}" for record in caplog.records if "Counted" in record.getMessage()
+    ]
+    assert logged == [
+        "query CountedInvalid 1",
+        "query CountedInvalid 1",
+        "query CountedExecuted 1",
+        "unknown CountedBroken 1",
+        "unknown CountedBrokenWs 1",
+    ]

@@ -17,6 +17,7 @@ INVARIANT_UNIQUES = {
     "uniq_default_integration_per_account",
     "uniq_integration_name_per_account",
     "uniq_campaign_program",
+    "uniq_notification_campaign",
 }
 IMMUTABLE_TRIGGER = "launcher_integration_immutable"
 

@@ -51,3 +51,24 @@ def test_a_terminal_gets_one_redrawn_line_and_a_log_one_line_per_state():
     lines = log.getvalue().splitlines()
     assert "\r" not in log.getvalue()
     assert [line.split()[2] for line in lines] == ["QUEUED", "SYNCING", "COMPLETED"]
+
+
+def test_only_a_run_that_fetches_every_program_is_measured_against_the_totals():
+    """An incremental run fetches what changed: against the totals its bar went from 0% to 100% (programs 0/60)."""
+    from datetime import UTC, datetime, timedelta
+
+    from jeto.sync_command import measured_against
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    day = timedelta(hours=24)
+    held = Totals(folders=12, programs=60)
+
+    def integration(**fields):
+        defaults = {"needs_full_sync": False, "last_full_sync_at": now - timedelta(hours=1), "last_succeeded_at": now}
+        return SimpleNamespace(**{**defaults, **fields})
+
+    assert measured_against(integration(), held, now, day) is None  # incremental: counts only
+    assert measured_against(integration(last_full_sync_at=now - day), held, now, day) == held  # a full one is due
+    assert measured_against(integration(needs_full_sync=True), held, now, day) == held  # new credentials
+    assert measured_against(integration(last_succeeded_at=None), held, now, day) == held  # never succeeded
+    assert measured_against(integration(needs_full_sync=True), Totals(0, 0), now, day) is None  # nothing held yet

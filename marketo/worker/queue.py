@@ -65,7 +65,7 @@ class Lease:
         async with in_transaction():
             mine = (
                 await PlatformIntegration.filter(id=self.integration_id, lease_owner=self.owner)
-                .select_for_update()
+                .select_for_update(no_key=True)  # rows inserted meanwhile that refer to it need only a KEY SHARE
                 .only("id")
                 .first()
             )
@@ -100,7 +100,9 @@ async def claim_integration(
     )
     for integration_id in dict.fromkeys(candidates):  # distinct, most urgent first
         async with in_transaction():
-            candidate = await free.filter(id=integration_id).select_for_update(skip_locked=True).only("id").first()
+            candidate = (
+                await free.filter(id=integration_id).select_for_update(skip_locked=True, no_key=True).only("id").first()
+            )
             if candidate is None:
                 continue  # claimed meanwhile by another worker
             await PlatformIntegration.filter(id=integration_id).update(

@@ -139,12 +139,21 @@ async def test_the_subject_of_an_sso_token_is_matched_to_the_identity_provider_s
 
 def test_sso_without_an_audience_refuses_to_start(settings):
     from jeto.app import create_app
-    from jeto.auth import ConfigurationError
+    from jeto.settings import InvalidSetting
 
-    with pytest.raises(ConfigurationError) as refused:
+    with pytest.raises(InvalidSetting) as refused:
         create_app(dataclasses.replace(settings, jwks_url="https://idp.test/jwks.json", jwt_audience=None))
     message = str(refused.value)
     assert "JETO_JWT_AUDIENCE" in message and "\n" not in message
+
+
+async def test_a_worker_opens_its_services_whatever_the_api_s_sso_settings(settings):
+    """The worker authenticates nobody: an SSO setting the API refuses is none of its business."""
+    from jeto.services import open_services
+
+    sso = dataclasses.replace(settings, jwks_url="https://idp.test/jwks.json", jwt_audience=None)
+    async with open_services(sso) as services:
+        assert services.settings.jwks_url
 
 
 @pytest.fixture

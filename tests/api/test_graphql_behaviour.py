@@ -118,9 +118,11 @@ async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world
     assert (await admin("query($id: ID!) { node(id: $id) { id } }", {"id": huge}))["node"] is None
     import base64
 
-    cursor = base64.urlsafe_b64encode(b"Account.launchers:asc:" + b"9" * 30).decode()
-    errors = await admin.errors("query($c: String) { account { launchers(after: $c) { totalCount } } }", {"c": cursor})
-    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    for number in ("9" * 30, "9" * 5000, "²", "1²", "٣", "+1", " 1", "", "4294967296"):
+        cursor = base64.urlsafe_b64encode(b"Account.launchers:asc:" + number.encode()).decode()
+        query = "query($c: String) { account { launchers(after: $c) { totalCount } } }"
+        errors = await admin.errors(query, {"c": cursor})
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], (number[:20], errors)
 
 
 async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_without_its_message(world, monkeypatch, caplog):
@@ -236,7 +238,7 @@ async def test_queries_asking_for_too_many_nodes_are_refused_before_running(worl
     twice = "{ account { a: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } b: launchers(first: 500) { edges { node { campaigns(first: 15) { totalCount } } } } } }"
     inline = '{ node(id: "QWNjb3VudDox") { ... on Account { ' + nested + " } } }"
     for query, variables in ((f"{{ account {{ {nested} }} }}", None), (by_variable, {"n": 500}), (by_fragment, None),
-                             (twice, None), (inline, None)):
+                             (twice, None), (inline, None), (by_variable, {"n": 500.0})):  # graphql-core takes 500.0 as an Int
         response = await admin.post(query, variables)
         body = response.json()
         assert body["data"] is None, query
@@ -247,3 +249,21 @@ async def test_queries_asking_for_too_many_nodes_are_refused_before_running(worl
     assert (await admin(twice.replace("first: 15", "first: 5")))["account"]["a"]["edges"] == []
     assert (await admin(DASHBOARD))["account"]["launchers"]["totalCount"] == 0
     assert (await admin(get_introspection_query()))["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_the_node_count_reads_page_sizes_as_graphql_core_does_and_assumes_the_largest_otherwise():
+    from graphql import parse
+
+    from resolvers.pagination import MAX_PAGE
+    from schema import schema
+    from schema.cost import requested_nodes
+
+    document = parse("query($n: Int) { account { launchers(first: $n) { totalCount } } }")
+
+    def count(variables):
+        return requested_nodes(schema._schema, document, None, variables)
+
+    assert count({"n": 7}) == 7 and count({"n": 7.0}) == 7
+    assert count({}) == count({"n": None}) == 50  # the field's default
+    for unreadable in (7.5, "7", True, [7], float("nan")):
+        assert count({"n": unreadable}) == MAX_PAGE, unreadable

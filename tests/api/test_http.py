@@ -1,8 +1,11 @@
 """GraphQL over HTTP as the spec says, and what operators probe."""
 
+import logging
+
 from domain.models import Launcher
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER
+from tests.test_metrics import samples
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -55,13 +58,27 @@ async def test_health_readiness_and_metrics(world):
     ready = await world.http.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"ready": True, "database": "ok", "broadcast": "ok"}
     _, admin = await world.account()
+
+    async def scrape():
+        metrics = (await world.http.get("/metrics")).text
+        return metrics, {
+            name: samples(metrics, name)
+            for name in ("jeto_graphql_requests_total", "jeto_graphql_errors_total", "jeto_graphql_request_seconds_count")
+        }
+
+    _, before = await scrape()  # the counters are the process's: earlier tests counted too
     await admin.post("query Dashboard { viewer { email } }")
     await admin.post("query Broken { viewer { nope } }")
     await factories.integration(admin, "US", "111-AAA-111", synced=False)
-    metrics = (await world.http.get("/metrics")).text
-    assert 'jeto_graphql_requests_total{operation="Dashboard",outcome="ok",type="query"} 1.0' in metrics
-    assert 'jeto_graphql_errors_total{code="BAD_USER_INPUT"}' in metrics
-    assert 'jeto_graphql_request_seconds_count{operation="Dashboard",type="query"} 1.0' in metrics
+    metrics, after = await scrape()
+
+    def added(name, labels):
+        return after[name].get(labels, 0) - before[name].get(labels, 0)
+
+    assert added("jeto_graphql_requests_total", 'operation="Dashboard",outcome="ok",type="query"') == 1
+    assert added("jeto_graphql_requests_total", 'operation="Broken",outcome="error",type="query"') == 1
+    assert added("jeto_graphql_errors_total", 'code="BAD_USER_INPUT"') == 1
+    assert added("jeto_graphql_request_seconds_count", 'operation="Dashboard",type="query"') == 1
     assert 'jeto_jobs{kind="SYNC",state="PENDING"} 1.0' in metrics
     assert "jeto_active_subscriptions" in metrics
 
@@ -117,6 +134,11 @@ async def test_requests_strawberry_cannot_read_get_coded_json_errors(world):
         ({"json": {"query": "{ viewer { email } }", "variables": "x"}}, 400),
         ({"json": {"query": 5}}, 400),
         ({"json": {"query": "query A { viewer { email } }", "operationName": "B"}}, 400),
+        ({"json": "x"}, 400),  # a body that is JSON but not an object
+        ({"json": 5}, 400),
+        ({"content": b"null", "headers": {"content-type": "application/json"}}, 400),
+        ({"json": {"query": "query A { viewer { email } }", "operationName": 5}}, 400),
+        ({"json": {"query": "query A { viewer { email } }", "operationName": ["A"]}}, 400),
     ]
     for accept, media_type in (({}, "application/json"), ({"accept": GRAPHQL_RESPONSE}, GRAPHQL_RESPONSE)):
         for request, status in cases:
@@ -168,6 +190,31 @@ async def test_which_operation_runs_is_never_guessed(world):
     assert ran.json()["data"]["createLauncher"]["launcher"]["id"]
 
 
+async def test_a_subscription_over_plain_http_is_told_to_use_the_websocket(world, caplog):
+    _, admin = await world.account()
+    headers = {"authorization": f"Bearer {admin.token}"}
+    subscription = "subscription { accountSyncStatus { state } }"
+    for accept in ("application/json", GRAPHQL_RESPONSE):
+        posted = await world.http.post("/graphql", json={"query": subscription}, headers={**headers, "accept": accept})
+        got = await world.http.get("/graphql", params={"query": subscription}, headers={**headers, "accept": accept})
+        for response in (posted, got):
+            assert response.status_code == 400, response.text
+            [error] = response.json()["errors"]
+            assert error["extensions"] == {"code": "BAD_USER_INPUT"} and "websocket" in error["message"], error
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_graphql_response_that_never_executed_has_no_data_entry(world):
+    _, admin = await world.account()
+    for document in ("{ viewer { ", "{ viewer { nope } }", "query($n: Int!) { viewer { email } }"):
+        response = await admin.post(document, accept=GRAPHQL_RESPONSE)
+        assert response.status_code == 400
+        body = response.json()
+        assert "data" not in body and body["errors"], body
+    executed = await admin.post('{ viewer { email } node(id: "garbage") { id } }', accept=GRAPHQL_RESPONSE)
+    assert executed.status_code == 200 and executed.json()["data"]["viewer"]["email"]
+
+
 async def test_a_client_that_accepts_no_json_gets_406(world):
     _, admin = await world.account()
     for accept in ("application/xml", "text/html;q=1, application/json;q=0"):
@@ -176,3 +223,38 @@ async def test_a_client_that_accepts_no_json_gets_406(world):
         assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     for accept in ("*/*", "application/*", "application/json, text/plain", f"{GRAPHQL_RESPONSE};q=0.9"):
         assert (await admin.post("{ viewer { email } }", accept=accept)).status_code == 200, accept
+
+
+async def test_the_access_log_names_the_path_without_its_query_string(app, world, caplog):
+    """A GET's query string may carry a whole mutation with its variables (refused with 405, but logged)."""
+    import asyncio
+    import logging
+
+    import httpx
+
+    from jeto import http_server
+
+    caplog.set_level(logging.INFO)
+    secret = "Sup3r-Secret-Value-0123456789"
+    _, admin = await world.account()
+    server = http_server.make_server(app, lifespan="off")
+    with http_server.listening_socket("127.0.0.1", 0) as sock:
+        serving = asyncio.create_task(http_server.serve(server, sock))
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            mutation = "mutation($s: String!) { createPlatformIntegration(input: {name: $s}) { userErrors { code } } }"
+            async with httpx.AsyncClient(base_url=http_server.local_url(sock)) as http:
+                refused = await http.get(
+                    "/graphql",
+                    params={"query": mutation, "variables": f'{{"s": "{secret}"}}'},
+                    headers={"authorization": f"Bearer {admin.token}"},
+                )
+        finally:
+            server.should_exit = True
+            await serving
+    assert refused.status_code == 405
+    access = [record for record in caplog.records if record.name == "uvicorn.access"]
+    assert access and '"GET /graphql HTTP/1.1" 405' in access[-1].getMessage(), [r.getMessage() for r in access]
+    server_side = [record.getMessage() for record in caplog.records if record.name != "httpx"]  # not the test's client
+    assert not [line for line in server_side if secret in line or "variables" in line], server_side

@@ -130,3 +130,73 @@ async def test_an_integration_deleted_meanwhile_is_not_updated(world, raw):
     stored = await PlatformIntegration.get(id=factories.pk(pi))
     assert stored.name == "US" and stored.deleted_at is not None
     assert await SyncRun.filter(platform_integration_id=factories.pk(pi)).count() == runs_before
+
+
+async def test_a_worker_writing_a_notification_under_its_lease_and_a_launcher_being_created_do_not_deadlock(world, raw):
+    """The worker locks its integration (Lease.held) and inserts a notification, whose key on the account needs
+    a share of the account's row; createLauncher holds the account's row and waits for the integration's. With
+    FOR UPDATE on the account the two waited for each other and PostgreSQL killed one (an INTERNAL_SERVER_ERROR)."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain import outbox
+    from domain.models import Notification
+    from marketo.worker.queue import Lease
+
+    account_id, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    await PlatformIntegration.filter(id=factories.pk(pi)).update(
+        lease_owner="worker-1", lease_expires_at=datetime.now(UTC) + timedelta(minutes=1)
+    )
+    observer = await raw()
+    locked, go = asyncio.Event(), asyncio.Event()
+
+    async def worker() -> None:
+        async with Lease("worker-1", factories.pk(pi)).held():
+            locked.set()
+            await go.wait()
+            await outbox.notify_admins(account_id, "Jeto could not sync US", "why")
+
+    working = started(worker())
+    await locked.wait()
+    creating = started(admin.post(CREATE_LAUNCHER, {"input": {"name": "Meanwhile"}}))
+    assert await until_waiting(observer, 1, creating)  # createLauncher holds the account, waits for the integration
+    go.set()
+    await working
+    body = (await creating).json()
+    assert "errors" not in body, body
+    assert body["data"]["createLauncher"]["userErrors"] == [] and body["data"]["createLauncher"]["launcher"]
+    assert await Notification.filter(account_id=account_id).count() == 1
+
+
+async def _provisioning_campaign(admin, name: str) -> tuple[str, str]:
+    """A campaign still PROVISIONING (no worker runs here), and the program row its clone would be."""
+    from tests.api.operations import CREATE_CAMPAIGN
+
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
+    campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": name}}))["createCampaign"]
+    return campaign["campaign"]["id"], await factories.program(pi, name)
+
+
+async def test_a_rename_racing_the_provisioning_commit_is_not_lost(world, raw):
+    """The worker records READY with the program "Alpha" while updateCampaign renames the campaign "Beta": the
+    rename must see the program and queue its renaming, not store "Beta" beside a program still named "Alpha"."""
+    from domain.models import Campaign, Job, JobKind
+    from tests.api.operations import UPDATE_CAMPAIGN
+
+    _, admin = await world.account()
+    campaign, program = await _provisioning_campaign(admin, "Alpha")
+    holder, observer = await raw(), await raw()
+    # The worker's outcome, written and not yet committed: the campaign's row is locked.
+    await holder.execute(
+        f"BEGIN; UPDATE campaign SET status = 'READY', marketo_program_id = {factories.pk(program)} "
+        f"WHERE id = {factories.pk(campaign)}"
+    )
+    renaming = started(admin.post(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Beta"}}))
+    assert await until_waiting(observer, 1, renaming)
+    await holder.execute("COMMIT")
+    body = (await renaming).json()
+    assert body["data"]["updateCampaign"]["userErrors"] == [], body
+    stored = await Campaign.get(id=factories.pk(campaign))
+    assert (stored.name, stored.status.value) == ("Beta", "PROVISIONING")
+    assert await Job.filter(campaign_id=stored.id, kind=JobKind.RENAME_PROGRAM).count() == 1

@@ -623,3 +623,35 @@ async def test_campaign_names_are_checked_on_create_and_update_and_nothing_chang
     assert updated["userErrors"] == [{"code": "INVALID_INPUT", "field": ["input", "name"], "message": message}]
     assert [c.name for c in await Campaign.all()] == ["Valid"]
     assert await Job.filter(kind=JobKind.RENAME_PROGRAM).count() == 0
+
+
+async def test_a_rename_sees_a_program_recorded_after_the_campaign_was_read(world, monkeypatch):
+    """The worker's READY may commit between updateCampaign's first read and its transaction: the decision to
+    rename the program is taken on the campaign as it is inside the transaction (any database)."""
+    import contextlib
+
+    from domain import campaigns as use_cases
+    from domain.models import Campaign, CampaignStatus, Job, JobKind
+    from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, UPDATE_CAMPAIGN
+
+    _, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
+    created = await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "Alpha"}})
+    campaign = created["createCampaign"]["campaign"]["id"]
+    campaign_id = factories.pk(campaign)
+    program_id = factories.pk(await factories.program(pi, "Alpha"))
+    transaction = use_cases.in_transaction
+
+    @contextlib.asynccontextmanager
+    async def worker_commits_first():
+        await Campaign.filter(id=campaign_id).update(status=CampaignStatus.READY, marketo_program_id=program_id)
+        async with transaction():
+            yield
+
+    monkeypatch.setattr(use_cases, "in_transaction", worker_commits_first)
+    renamed = await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Beta"}})
+    assert renamed["updateCampaign"]["userErrors"] == []
+    stored = await Campaign.get(id=campaign_id)
+    assert (stored.name, stored.status) == ("Beta", CampaignStatus.PROVISIONING)
+    assert await Job.filter(campaign_id=campaign_id, kind=JobKind.RENAME_PROGRAM).count() == 1

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import email
 import ipaddress
 import logging
@@ -23,7 +24,7 @@ from domain.models import Campaign, MarketoProgram, Notification, NotificationSt
 from domain.notifications import campaign_submitted, program_created, program_not_created
 from jeto.mailer import MAX_ATTEMPTS, Mailer, retry_delay
 from jeto.services import run_background_work
-from jeto.settings import Secret, Settings
+from jeto.settings import InvalidSetting, Secret, Settings
 from tests.api import factories
 from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, CREATE_PI
 from tests.conftest import free_port
@@ -112,7 +113,11 @@ async def test_admins_get_one_email_once_the_program_is_made_naming_it_and_its_l
     second_admin_id, _ = await world.user(ada.account_id, Role.ADMIN)
     await world.user(ada.account_id)  # a collaborator: not told
     campaign_id = await submit(admin, launcher, "Spring webinar")
-    assert await Notification.all().count() == 0  # nothing is known of the program yet
+    # Queued with the campaign, and held back a while so that it can name the program.
+    queued = await Notification.get()
+    assert queued.campaign_id == factories.pk(campaign_id) and queued.state is NotificationState.PENDING
+    assert queued.body.endswith("Marketo program: being created in EMEA\n")
+    assert await Mailer(Secret(f"smtp://127.0.0.1:{port}")).send_due() == 0 and inbox.messages == []
     await world.worker().run_until_idle()
     assert await Mailer(Secret(f"smtp://127.0.0.1:{port}")).send_due() == 1
     campaign = await Campaign.get(id=factories.pk(campaign_id))
@@ -143,10 +148,12 @@ async def test_a_campaign_whose_program_cannot_be_made_mails_why_once_naming_the
     payload = await admin(CREATE_LAUNCHER, {"input": {"name": "No template", "platformIntegrationId": integration}})
     launcher = payload["createLauncher"]["launcher"]["id"]
     campaign_id = await submit(admin, launcher, "Orphan")
+    queued = await Notification.get()
     await world.worker().run_until_idle()
     campaign = await Campaign.get(id=factories.pk(campaign_id))
     submitter = await User.get(id=campaign.submitted_by_id)
     mail = await Notification.get()
+    assert mail.id == queued.id and mail.send_after <= datetime.now(UTC)  # the same email, due now
     assert (mail.subject, mail.body) == (
         SUBJECT,
         "Account: Solo\n"
@@ -330,8 +337,81 @@ async def test_with_one_integration_the_sync_error_email_names_the_account_alone
     assert mail.body.splitlines()[:2] == ["Account: Solo", "Platform integration: Only"]
 
 
-async def test_creating_a_campaign_never_waits_for_mail(world, simulator):
+async def test_creating_a_campaign_queues_its_email_and_never_waits_for_mail(world, simulator, monkeypatch):
+    async def unreachable(*args, **kwargs):
+        raise AssertionError("createCampaign must not send mail")
+
+    monkeypatch.setattr(aiosmtplib, "send", unreachable)
+    monkeypatch.setattr(world.services, "settings", dataclasses.replace(world.settings, campaign_email_hold_seconds=7))
     admin, launcher, _, _ = await two_instances(world, simulator)
     payload = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "Quick"}}))["createCampaign"]
     assert payload["userErrors"] == [] and payload["campaign"]["status"] == "PROVISIONING"
-    assert await Notification.all().count() == 0
+    queued = await Notification.get()
+    campaign = await Campaign.get(id=factories.pk(payload["campaign"]["id"]))
+    assert (queued.campaign_id, queued.state, queued.attempts) == (campaign.id, NotificationState.PENDING, 0)
+    assert queued.send_after == campaign.submitted_at + timedelta(seconds=7)  # JETO_CAMPAIGN_EMAIL_HOLD_SECONDS
+
+
+def test_the_campaign_email_hold_is_a_setting():
+    assert Settings.from_env({}).campaign_email_hold == timedelta(minutes=2)
+    assert Settings.from_env({"JETO_CAMPAIGN_EMAIL_HOLD_SECONDS": "0"}).campaign_email_hold == timedelta(0)
+    for wrong in ("-1", "soon", "100000"):
+        with pytest.raises(InvalidSetting, match="JETO_CAMPAIGN_EMAIL_HOLD_SECONDS"):
+            Settings.from_env({"JETO_CAMPAIGN_EMAIL_HOLD_SECONDS": wrong})
+
+
+async def test_when_the_hold_ends_before_the_outcome_the_email_goes_as_submitted_and_only_once(
+    world, simulator, smtp_server
+):
+    port, inbox = smtp_server
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    ada = await User.get(role="ADMIN")
+    campaign_id = await submit(admin, launcher, "Slow start")
+    campaign = await Campaign.get(id=factories.pk(campaign_id))
+    after_the_hold = Clock(campaign.submitted_at + world.settings.campaign_email_hold)
+    assert await Mailer(Secret(f"smtp://127.0.0.1:{port}"), clock=after_the_hold).send_due() == 1
+    [(_, content)] = inbox.messages
+    assert parsed(content) == (
+        SUBJECT,
+        "Account: Acme (EMEA)\n"
+        "Launcher: EMEA webinars\n"
+        "Campaign name: Slow start\n"
+        f"Submitted on: {submitted_on(campaign)}\n"
+        f"Submitted by: {ada.email}\n"
+        "Marketo program: being created in EMEA\n",
+    )
+    await world.worker().run_until_idle()  # READY now: nobody is told again
+    assert (await Campaign.get(id=campaign.id)).status.value == "READY"
+    assert await Mailer(Secret(f"smtp://127.0.0.1:{port}")).send_due() == 0
+    assert len(inbox.messages) == 1 and await Notification.all().count() == 1
+
+
+async def test_an_outcome_after_the_hold_but_before_any_send_leaves_the_email_as_submitted(world, simulator):
+    """The hold is over once its time is: the email is then the submitted one, whether or not a mailer ran."""
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    campaign_id = await submit(admin, launcher, "No mailer yet")
+    queued = await Notification.get()
+    await Notification.filter(id=queued.id).update(send_after=datetime.now(UTC) - timedelta(seconds=1))
+    await world.worker().run_until_idle()
+    assert (await Campaign.get(id=factories.pk(campaign_id))).status.value == "READY"
+    mail = await Notification.get()
+    assert mail.body == queued.body and mail.body.endswith("Marketo program: being created in EMEA\n")
+
+
+async def test_a_campaign_submitted_before_emails_were_queued_at_submission_is_told_its_outcome_once(world, simulator):
+    """Campaigns in flight when this version is deployed have no email yet: their first outcome writes it."""
+    admin, launcher, _, _ = await two_instances(world, simulator)
+    campaign_global_id = await submit(admin, launcher, "In flight")
+    campaign_id = factories.pk(campaign_global_id)
+    await Notification.all().delete()
+    await Campaign.filter(id=campaign_id).update(admins_notified_at=None)
+    await world.worker().run_until_idle()
+    campaign = await Campaign.get(id=campaign_id)
+    program = await MarketoProgram.get(id=campaign.marketo_program_id)
+    mail = await Notification.get()
+    assert mail.campaign_id == campaign_id and mail.send_after <= datetime.now(UTC)
+    assert mail.body.endswith(f"Marketo program: In flight ({program.url})\n")
+    assert campaign.admins_notified_at is not None
+    await rename(admin, campaign_global_id, "Renamed in flight")  # READY again: not a first outcome
+    await world.worker().run_until_idle()
+    assert await Notification.all().count() == 1
