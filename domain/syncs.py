@@ -29,6 +29,13 @@ async def active_run(integration_id: int) -> SyncRun | None:
     )
 
 
+async def state_after(integration_id: int, run_id: int, outcome: SyncState) -> SyncState:
+    """The integration's state once a run ends with `outcome`: QUEUED while another of its runs waits to start
+    (new credentials queue one behind a running sync), since it is not done syncing."""
+    waiting = SyncRun.filter(platform_integration_id=integration_id, state=SyncState.QUEUED).exclude(id=run_id)
+    return SyncState.QUEUED if await waiting.exists() else outcome
+
+
 async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
     """The run that was queued, or the one already queued or running for this integration.
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from domain import events, sync_policy
+from domain import events, sync_policy, syncs
 from domain.models import ConnectionStatus, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.client import MarketoClient
@@ -201,7 +201,8 @@ async def sync_integration(
         fetched = {"folders_synced": progress.folders, "programs_synced": progress.programs}
         await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **fetched)
         await PlatformIntegration.filter(id=integration.id).update(
-            sync_state=SyncState.COMPLETED, sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
+            sync_state=await syncs.state_after(integration.id, run.id, SyncState.COMPLETED),
+            sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
             **await _totals(integration.id),
         )
         # Only if the credentials are still those this run used: new ones (saved meanwhile) need a full sync
@@ -233,7 +234,7 @@ async def record_failure(
         )
         extra = {"connection_status": connection_status, "connection_checked_at": finished} if connection_status else {}
         await PlatformIntegration.filter(id=integration_id).update(
-            sync_state=SyncState.ERROR, sync_error=message, next_sync_attempt_at=next_attempt_at,
+            sync_state=await syncs.state_after(integration_id, run_id, SyncState.ERROR), sync_error=message, next_sync_attempt_at=next_attempt_at,
             sync_finished_at=finished, **extra,
         )
         return await _status(integration_id)
