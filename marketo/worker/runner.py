@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain import events, notifications, outbox, sync_policy, syncs
+from domain import campaigns, events, notifications, outbox, sync_policy, syncs
 from domain.models import (
     Account,
     Campaign,
@@ -263,9 +263,10 @@ class Worker:
         async with queue.lease_of(job).held():
             await queue.fail(job, message)
             if job.campaign_id is not None:
-                await Campaign.filter(id=job.campaign_id, status=CampaignStatus.PROVISIONING).update(
+                if await Campaign.filter(id=job.campaign_id, status=CampaignStatus.PROVISIONING).update(
                     status=CampaignStatus.FAILED, error=message
-                )
+                ):
+                    await campaigns.notify_first_outcome(job.campaign_id)
                 changed = await Campaign.get_or_none(id=job.campaign_id)
         if changed is not None:
             await self.publish(changed.account_id, events.campaign(changed))
