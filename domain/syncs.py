@@ -63,6 +63,22 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
         return run
 
 
+async def put_back(integration_id: int, run_ids: list[int]) -> bool:
+    """Runs whose worker stopped gracefully mid-sync wait for the next worker: QUEUED, the attempt not counted.
+
+    Call it in the transaction that hands their jobs back; returns whether the integration's state changed.
+    """
+    started = await SyncRun.filter(id__in=run_ids or [-1], state=SyncState.SYNCING)
+    for run in started:
+        await SyncRun.filter(id=run.id).update(state=SyncState.QUEUED, attempts=max(0, run.attempts - 1))
+    if not started:
+        return False
+    changed = await PlatformIntegration.filter(id=integration_id, sync_state=SyncState.SYNCING).update(
+        sync_state=SyncState.QUEUED
+    )
+    return bool(changed)
+
+
 async def settle_stranded_runs(now: datetime) -> set[int]:
     """Runs that show QUEUED, SYNCING or a next attempt with nothing behind them are put right; returns
     the integrations whose status changed.

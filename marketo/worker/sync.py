@@ -29,6 +29,11 @@ PROGRESS_INTERVAL = 1.0  # seconds between two progress events, at most
 
 Announce = Callable[[events.Event], Awaitable[None]]
 Clock = Callable[[], float]
+Checkpoint = Callable[[], None]  # raises when the work must stop (lease lost, worker stopping)
+
+
+def no_checkpoint() -> None:
+    pass
 
 
 def _now() -> datetime:
@@ -50,13 +55,15 @@ async def _status(integration_id: int) -> events.Event:
 class _Progress:
     """Writes the counters to the run and the integration, and announces them about once a second."""
 
-    def __init__(self, lease: Lease, run: SyncRun, announce: Announce, clock: Clock) -> None:
-        self.lease, self.run, self.announce, self.clock = lease, run, announce, clock
+    def __init__(self, lease: Lease, run: SyncRun, announce: Announce, clock: Clock, checkpoint: Checkpoint) -> None:
+        self.lease, self.run, self.announce, self.clock, self.checkpoint = lease, run, announce, clock, checkpoint
         self.folders = 0
         self.programs = 0
         self._last: float | None = None
 
     async def advance(self, *, folders: int = 0, programs: int = 0) -> None:
+        """After each page: also the place where a sync asked to stop does so."""
+        self.checkpoint()
         self.folders += folders
         self.programs += programs
         moment = self.clock()
@@ -168,8 +175,12 @@ async def sync_integration(
     *,
     full_sync_every: timedelta = sync_policy.FULL_SYNC_EVERY,
     clock: Clock = time.monotonic,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> None:
-    """One attempt. Raises MarketoError on failure; the caller decides between retrying and giving up."""
+    """One attempt. Raises MarketoError on failure; the caller decides between retrying and giving up.
+
+    `checkpoint` is called between pages: what it raises stops the sync there, outside any transaction.
+    """
     moment = _now()
     full = sync_policy.sync_is_full(
         needs_full_sync=integration.needs_full_sync,
@@ -177,7 +188,7 @@ async def sync_integration(
         now=moment,
         every=full_sync_every,
     )
-    progress = _Progress(lease, run, announce, clock)
+    progress = _Progress(lease, run, announce, clock, checkpoint)
     await test_connection(lease, client)  # bad credentials fail here, before any row changes
 
     # Every row listed is stamped with this run's start; the rows it did not see are stamped before it.
@@ -193,6 +204,7 @@ async def sync_integration(
 
     # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
     confirmed = await removals.confirm(client, integration.id, moment, full=full)
+    checkpoint()
     async with lease.held():
         await _upsert_folders(integration.id, confirmed.folders, moment)
         await _upsert_programs(integration.id, confirmed.programs, await _folder_ids(integration.id), moment)
