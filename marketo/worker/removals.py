@@ -44,9 +44,13 @@ def unseen(model: type[MarketoFolder] | type[MarketoProgram], integration_id: in
     return model.filter(platform_integration_id=integration_id).filter(Q(seen_at__lt=since) | Q(seen_at=None))
 
 
-def _programs_referred_to() -> list[QuerySet]:
+def _launchers(integration_id: int) -> QuerySet:
+    return Launcher.filter(platform_integration_id=integration_id, deleted_at=None)
+
+
+def _programs_referred_to(integration_id: int) -> list[QuerySet]:
     return [
-        Launcher.filter(deleted_at=None, template_program_id__not_isnull=True).values("template_program_id"),
+        _launchers(integration_id).filter(template_program_id__not_isnull=True).values("template_program_id"),
         Campaign.filter(marketo_program_id__not_isnull=True).values("marketo_program_id"),
     ]
 
@@ -57,12 +61,12 @@ def _folders_referred_to(integration_id: int, since: datetime, *, full: bool) ->
     programs = MarketoProgram.filter(platform_integration_id=integration_id, folder_id__not_isnull=True)
     if full:
         kept = Q(seen_at__gte=since)
-        for referred in _programs_referred_to():
+        for referred in _programs_referred_to(integration_id):
             kept |= Q(id__in=Subquery(referred))
         programs = programs.filter(kept)
     return [
-        Launcher.filter(deleted_at=None, destination_folder_id__not_isnull=True).values("destination_folder_id"),
-        Launcher.filter(deleted_at=None, assets_folder_id__not_isnull=True).values("assets_folder_id"),
+        _launchers(integration_id).filter(destination_folder_id__not_isnull=True).values("destination_folder_id"),
+        _launchers(integration_id).filter(assets_folder_id__not_isnull=True).values("assets_folder_id"),
         programs.values("folder_id"),
     ]
 
@@ -85,7 +89,9 @@ async def confirm(client: MarketoClient, integration_id: int, since: datetime, *
     confirmed = Confirmed()
     budget = CONFIRM_LIMIT
     if full:
-        rows = await _referred(unseen(MarketoProgram, integration_id, since), _programs_referred_to()).order_by("id")
+        rows = await _referred(
+            unseen(MarketoProgram, integration_id, since), _programs_referred_to(integration_id)
+        ).order_by("id")
         for row in rows[:budget]:
             program = await client.get_program(row.marketo_id)
             if program is None:
@@ -110,7 +116,7 @@ async def remove_unseen(integration_id: int, since: datetime, confirmed: Confirm
     Call it in the transaction that records the run, after saving `confirmed`'s assets.
     """
     if full:
-        await _unreferred(unseen(MarketoProgram, integration_id, since), _programs_referred_to()).delete()
+        await _unreferred(unseen(MarketoProgram, integration_id, since), _programs_referred_to(integration_id)).delete()
         if confirmed.gone_programs:
             await MarketoProgram.filter(id__in=confirmed.gone_programs).delete()
     referrers = _folders_referred_to(integration_id, since, full=full)

@@ -105,7 +105,7 @@ async def test_a_lost_lease_leaves_the_sqlite_database_usable(world, simulator, 
     _, admin = await world.account()
     pi, _ = await connect(admin, simulator, 0, "Main")
     armed, entered, release = begin_held(monkeypatch)
-    worker = world.worker(lease=timedelta(seconds=0.6))
+    worker = world.worker(lease=timedelta(seconds=1.2))
     worker.handlers[JobKind.SYNC] = transaction_job(armed)
     caplog.set_level(logging.WARNING, "jeto.worker")
     running = asyncio.create_task(worker.run_until_idle())
