@@ -136,6 +136,8 @@ class MarketoFolder(Model):
     is_system = fields.BooleanField(default=False)
     url = fields.CharField(max_length=500, null=True)
     marketo_updated_at = fields.DatetimeField(null=True)
+    # When a sync last listed it, or the worker last wrote it: a full sync removes only older rows.
+    seen_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "marketo_folder"
@@ -157,6 +159,7 @@ class MarketoProgram(Model):
     )
     url = fields.CharField(max_length=500, null=True)
     marketo_updated_at = fields.DatetimeField(null=True)
+    seen_at = fields.DatetimeField(null=True)  # as MarketoFolder.seen_at
 
     class Meta:
         table = "marketo_program"

@@ -29,6 +29,13 @@ async def active_run(integration_id: int) -> SyncRun | None:
     )
 
 
+async def state_after(integration_id: int, run_id: int, outcome: SyncState) -> SyncState:
+    """The integration's state once a run ends with `outcome`: QUEUED while another of its runs waits to start
+    (new credentials queue one behind a running sync), since it is not done syncing."""
+    waiting = SyncRun.filter(platform_integration_id=integration_id, state=SyncState.QUEUED).exclude(id=run_id)
+    return SyncState.QUEUED if await waiting.exists() else outcome
+
+
 async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
     """The run that was queued, or the one already queued or running for this integration.
 
@@ -55,6 +62,22 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
                 sync_state=SyncState.QUEUED, sync_error=None, next_sync_attempt_at=None
             )
         return run
+
+
+async def put_back(integration_id: int, run_ids: list[int]) -> bool:
+    """Runs whose worker stopped gracefully mid-sync wait for the next worker: QUEUED, the attempt not counted.
+
+    Call it in the transaction that hands their jobs back; returns whether the integration's state changed.
+    """
+    started = await SyncRun.filter(id__in=run_ids or [-1], state=SyncState.SYNCING)
+    for run in started:
+        await SyncRun.filter(id=run.id).update(state=SyncState.QUEUED, attempts=max(0, run.attempts - 1))
+    if not started:
+        return False
+    changed = await PlatformIntegration.filter(id=integration_id, sync_state=SyncState.SYNCING).update(
+        sync_state=SyncState.QUEUED
+    )
+    return bool(changed)
 
 
 async def settle_stranded_runs(now: datetime) -> set[int]:
@@ -100,7 +123,7 @@ async def settle_stranded_runs(now: datetime) -> set[int]:
 async def _settle(integration_id: int, now: datetime) -> bool:
     """One integration's runs, checked again under its row lock (a worker's status writes take it too)."""
     async with in_transaction():
-        integration = await PlatformIntegration.filter(id=integration_id).select_for_update().first()
+        integration = await PlatformIntegration.filter(id=integration_id).select_for_update(no_key=True).first()
         if integration is None:
             return False
         live_owner = (

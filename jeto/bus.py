@@ -5,13 +5,15 @@ PostgreSQL backend reconnects (notes/stack.md §3), so those two schemes use our
 `Broadcast.subscribe` loses subscribers that arrive together (see EventBus), so we use our own.
 
 After a reconnect our backends deliver RESYNC on every channel: events published during the
-outage are lost, so subscribers re-read the state they show.
+outage are lost, so subscribers re-read the state they show. A subscriber too slow to keep up is
+told the same: its queue is bounded, and what overflows it is replaced by RESYNC.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -19,12 +21,48 @@ from broadcaster import Broadcast, Event
 from broadcaster._base import Subscriber  # not exported by broadcaster 0.3.1
 
 RESYNC = "jeto.bus.resync"  # a message our backends deliver locally after a reconnect; never published
+SUBSCRIBER_QUEUE_SIZE = 1000  # events waiting for one subscriber; beyond, it re-reads the state instead
 
 SUPPORTED_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+
+log = logging.getLogger("jeto.bus")
 
 
 class EventBusUnavailable(ConnectionError):
     """The bus's server cannot be reached right now; the event was not published."""
+
+
+class _Mailbox(asyncio.Queue[Event | None]):
+    """A subscriber's bounded queue. When full, the oldest event goes, and a RESYNC after it tells the
+    subscriber to re-read the state: events carry versioned snapshots, so what it reads then is at least
+    as new as what was dropped."""
+
+    def __init__(self, channel: str, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._channel = channel
+        self._resyncs = 0  # RESYNCs waiting in the queue
+
+    def offer(self, event: Event | None) -> None:
+        """Never waits; None (the subscription ended) is always delivered."""
+        if self.full():
+            dropped = self.get_nowait()
+            if event is not None and (self._resyncs == 0 or _is_resync(dropped)):
+                self.put_nowait(Event(self._channel, RESYNC))  # the new event is part of the state it re-reads
+                return
+        self.put_nowait(event)
+
+    def _put(self, item: Event | None) -> None:
+        self._resyncs += _is_resync(item)
+        super()._put(item)  # type: ignore[misc]
+
+    def _get(self) -> Event | None:
+        item: Event | None = super()._get()  # type: ignore[misc]
+        self._resyncs -= _is_resync(item)
+        return item
+
+
+def _is_resync(item: Event | None) -> bool:
+    return item is not None and item.message == RESYNC
 
 
 class EventBus(Broadcast):
@@ -40,9 +78,16 @@ class EventBus(Broadcast):
         super().__init__(url, backend=backend)  # type: ignore[arg-type]
         self._channel_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
+    async def _listener(self) -> None:
+        """broadcaster's, but a slow subscriber never holds up the others (nor grows without bound)."""
+        while True:
+            event = await self._backend.next_published()
+            for queue in list(self._subscribers.get(event.channel, ())):
+                queue.offer(event)  # type: ignore[attr-defined]
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
-        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        queue = _Mailbox(channel, SUBSCRIBER_QUEUE_SIZE)
         async with self._channel_lock(channel):
             listeners = self._subscribers.setdefault(channel, set())
             listeners.add(queue)
@@ -50,7 +95,10 @@ class EventBus(Broadcast):
                 try:
                     await self._backend.subscribe(channel)
                 except BaseException:
-                    self._forget(channel, queue)
+                    # Cancelled (or failed) while the server confirmed it: the backend may hold the channel,
+                    # and the server too, with no one left to unsubscribe it.
+                    if self._forget(channel, queue):
+                        await asyncio.shield(self._unsubscribe_quietly(channel))
                     raise
         try:
             yield Subscriber(queue)
@@ -58,11 +106,17 @@ class EventBus(Broadcast):
             # Shielded: a cancelled subscriber still unsubscribes, or the channel stays subscribed forever.
             await asyncio.shield(self._leave(channel, queue))
 
-    async def _leave(self, channel: str, queue: asyncio.Queue[Event | None]) -> None:
+    async def _leave(self, channel: str, queue: _Mailbox) -> None:
         async with self._channel_lock(channel):
             if self._forget(channel, queue):
                 await self._backend.unsubscribe(channel)
-        queue.put_nowait(None)
+        queue.offer(None)
+
+    async def _unsubscribe_quietly(self, channel: str) -> None:
+        try:
+            await self._backend.unsubscribe(channel)
+        except Exception:  # the subscribe's own error is the one to raise
+            log.warning("event bus: could not unsubscribe %r after a failed subscribe", channel, exc_info=True)
 
     def _forget(self, channel: str, queue: asyncio.Queue[Event | None]) -> bool:
         """Drops the queue; True if it was the channel's last."""

@@ -396,3 +396,134 @@ async def test_a_backend_that_fails_to_subscribe_leaves_nothing_behind_and_raise
             async with bus.subscribe("room"):
                 pass
         assert "room" not in bus._subscribers
+
+
+# -- a subscriber cancelled while subscribing; a slow subscriber --------------------------------
+
+
+async def _cancel_while_subscribing(
+    bus: Broadcast, channel: str, subscribing: asyncio.Event, settle: float = 0.0
+) -> None:
+    """A subscriber cancelled while the backend waits for the server to confirm its subscription (`settle`
+    seconds after the backend started subscribing)."""
+
+    async def subscriber() -> None:
+        async with bus.subscribe(channel):
+            pytest.fail("the subscription was to be cancelled before it started")
+
+    task = asyncio.create_task(subscriber())
+    await asyncio.wait_for(subscribing.wait(), 5)
+    await asyncio.sleep(settle)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert channel not in bus._subscribers
+
+
+async def test_a_subscriber_cancelled_while_subscribing_unsubscribes_the_backend() -> None:
+    async with open_broadcast("memory://") as bus:
+        subscribing, calls = asyncio.Event(), []
+        real_subscribe, real_unsubscribe = bus._backend.subscribe, bus._backend.unsubscribe
+
+        async def slow_subscribe(channel: str) -> None:
+            calls.append(("subscribe", channel))
+            await real_subscribe(channel)
+            subscribing.set()
+            await asyncio.sleep(10)  # as the Redis backend waits for Redis to confirm
+
+        async def unsubscribe(channel: str) -> None:
+            calls.append(("unsubscribe", channel))
+            await real_unsubscribe(channel)
+
+        bus._backend.subscribe, bus._backend.unsubscribe = slow_subscribe, unsubscribe  # type: ignore[method-assign]
+        await _cancel_while_subscribing(bus, "room", subscribing)
+        assert calls == [("subscribe", "room"), ("unsubscribe", "room")]
+
+
+async def test_redis_a_subscriber_cancelled_before_redis_confirmed_leaves_nothing_subscribed(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.start()
+    await redis_server.answering()
+    url = f"redis://127.0.0.1:{redis_server.port}"
+    channel = channel_name("cancelled")
+    raw = aioredis.Redis.from_url(url)
+    try:
+        async with asyncio.timeout(20), open_broadcast(url) as bus:
+            backend = bus._backend
+            subscribing = asyncio.Event()
+            real_subscribe = backend.subscribe
+
+            async def subscribe(name: str) -> None:
+                subscribing.set()
+                await real_subscribe(name)
+
+            backend.subscribe = subscribe  # type: ignore[method-assign]
+            # Redis answers nothing for a moment: the SUBSCRIBE waits for its confirmation.
+            await raw.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+            await _cancel_while_subscribing(bus, channel, subscribing, settle=0.3)  # SUBSCRIBE sent, unanswered
+            assert channel not in backend._channels  # type: ignore[attr-defined]
+            await raw.execute_command("CLIENT", "UNPAUSE")
+            async with asyncio.timeout(5):  # Redis has run the SUBSCRIBE, then the UNSUBSCRIBE
+                while (await raw.pubsub_numsub(channel)) != [(channel.encode(), 0)]:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            assert (await raw.pubsub_numsub(channel)) == [(channel.encode(), 0)]
+    finally:
+        await raw.aclose()
+
+
+async def test_postgres_a_subscriber_cancelled_before_listening_leaves_nothing_listened(
+    postgres_bus: Broadcast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = channel_name("pg-cancelled")
+    backend = postgres_bus._backend
+    listening = backend._listening  # type: ignore[attr-defined]
+    subscribing = asyncio.Event()
+    real_add_listener = type(listening).add_listener
+
+    async def slow_add_listener(self, name, callback):  # a LISTEN that takes its time
+        if name == channel:
+            subscribing.set()
+            await asyncio.sleep(0.5)
+        await real_add_listener(self, name, callback)
+
+    monkeypatch.setattr(type(listening), "add_listener", slow_add_listener)
+    async with asyncio.timeout(10):
+        await _cancel_while_subscribing(postgres_bus, channel, subscribing)
+        assert channel not in backend._channels  # type: ignore[attr-defined]
+        async with backend._lock:  # type: ignore[attr-defined]
+            listened = await listening.fetch("SELECT pg_listening_channels() AS name")
+        assert channel not in {row["name"] for row in listened}
+
+
+async def test_a_slow_subscriber_holds_a_bounded_queue_and_is_told_to_read_the_state_again() -> None:
+    from jeto.bus import SUBSCRIBER_QUEUE_SIZE
+
+    published = SUBSCRIBER_QUEUE_SIZE + 500
+    async with open_broadcast("memory://") as bus, bus.subscribe("room") as slow, bus.subscribe("room") as quick:
+        received_quickly = []
+
+        async def keep_up() -> None:
+            while len(received_quickly) < published:
+                received_quickly.append((await quick.get()).message)
+
+        keeping_up = asyncio.create_task(keep_up())
+        for n in range(published):
+            await bus.publish("room", str(n))
+            await asyncio.sleep(0)  # the quick subscriber reads as they come
+        async with asyncio.timeout(10):
+            await keeping_up
+            while bus._backend._published.qsize():  # type: ignore[attr-defined]
+                await asyncio.sleep(0.01)
+        assert received_quickly == [str(n) for n in range(published)]  # the slow one held up no one
+        assert slow._queue.qsize() <= SUBSCRIBER_QUEUE_SIZE
+        received = []
+        while slow._queue.qsize():
+            received.append((await receive(slow)).message)
+    kept = [int(m) for m in received if m != RESYNC]
+    dropped = set(range(published)) - set(kept)
+    assert kept == sorted(kept) and dropped
+    # Whatever was dropped comes before a RESYNC: re-reading the state then shows it.
+    last_resync = max(i for i, m in enumerate(received) if m == RESYNC)
+    assert all(int(m) > max(dropped) for m in received[last_resync + 1 :])

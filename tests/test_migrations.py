@@ -20,6 +20,8 @@ INVARIANT_UNIQUES = {
     "uniq_notification_campaign",
 }
 IMMUTABLE_TRIGGER = "launcher_integration_immutable"
+# migrations/0006_status_versions.py: the UPDATE that changes what a status subscriber shows raises the version.
+STATUS_VERSION_TRIGGERS = {"platform_integration_status_version", "campaign_status_version"}
 
 
 @dataclass
@@ -150,3 +152,48 @@ async def test_the_invariants_the_models_cannot_express_exist_by_name(database_u
     default_index = next(u for u in migrated.uniques["platform_integration"] if u[0] == "uniq_default_integration_per_account")
     assert default_index[1:] == (("account_id",), True)  # partial: one default among the integrations not deleted
     assert IMMUTABLE_TRIGGER in migrated.triggers
+    assert migrated.triggers >= STATUS_VERSION_TRIGGERS
+
+
+async def test_status_versions_count_each_change_of_what_subscribers_show_and_nothing_else(world):
+    """N concurrent changes of a watched column raise the version by exactly N (PostgreSQL runs them on
+    several connections at once); lease writes, unwatched columns and unchanged values leave it alone."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from tortoise.expressions import F
+
+    from domain.models import Campaign, PlatformIntegration
+    from tests.api import factories
+    from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER
+
+    _, admin = await world.account()
+    pi = factories.pk(await factories.integration(admin, "Main", "123-ABC-456"))
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
+    campaign = factories.pk(
+        (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "C"}}))["createCampaign"]["campaign"]["id"]
+    )
+
+    async def version(model, pk: int) -> int:
+        return (await model.get(id=pk)).status_version
+
+    n = 20
+    start = await version(PlatformIntegration, pi)
+    await asyncio.gather(
+        *(PlatformIntegration.filter(id=pi).update(programs_synced=F("programs_synced") + 1) for _ in range(n))
+    )
+    assert (await PlatformIntegration.get(id=pi)).programs_synced == n
+    assert await version(PlatformIntegration, pi) == start + n
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    await asyncio.gather(
+        *(PlatformIntegration.filter(id=pi).update(lease_owner=f"w{i}", lease_expires_at=soon) for i in range(n))
+    )
+    await PlatformIntegration.filter(id=pi).update(programs_synced=n, needs_full_sync=False)  # unchanged; unwatched
+    assert await version(PlatformIntegration, pi) == start + n
+
+    start = await version(Campaign, campaign)
+    await asyncio.gather(*(Campaign.filter(id=campaign).update(name=f"C{i}") for i in range(1, n + 1)))
+    assert await version(Campaign, campaign) == start + n
+    await Campaign.filter(id=campaign).update(name=(await Campaign.get(id=campaign)).name)  # the name it has
+    await asyncio.gather(*(Campaign.filter(id=campaign).update(clone_requested_at=soon) for _ in range(n)))
+    assert await version(Campaign, campaign) == start + n

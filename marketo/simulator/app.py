@@ -130,7 +130,10 @@ class Simulator:
             try:
                 instance.admit(request.headers.get("authorization"))
                 await instance.misbehave()
-                response = await handler(instance, request, await request_params(request))
+                params = await request_params(request)
+                if instance.faults.before_answer is not None:
+                    await instance.faults.before_answer(operation, params)
+                response = await handler(instance, request, params)
                 return _DroppedConnection() if instance.loses_answer() else response
             except AssetError as error:
                 return failure(error.code, error.message)

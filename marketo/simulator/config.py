@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 # Response-level error codes the simulator can inject, all transient per Marketo's docs
@@ -65,6 +65,9 @@ class Faults:
     # When set, every REST call waits for it: a test holds an instance "slow" for exactly as
     # long as it needs, without depending on wall-clock timing.
     gate: asyncio.Event | None = None
+    # A test's hook, run before a call is answered, with its operation and parameters: it can change
+    # the instance between two pages of a listing, as a user working in Marketo meanwhile would.
+    before_answer: Callable[[str, dict[str, str]], Awaitable[None]] | None = None
 
     @classmethod
     def from_config(cls, config: SimulatorConfig) -> Faults:

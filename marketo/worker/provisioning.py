@@ -58,6 +58,7 @@ async def _save_program(integration_id: int, program: Program) -> MarketoProgram
         "status": program.status,
         "url": program.url,
         "marketo_updated_at": program.updated_at,
+        "seen_at": datetime.now(UTC),  # written now: a sync that started before keeps it
     }
     if program.folder is not None:  # an answer without the folder says nothing about it: keep what we know
         folder = await MarketoFolder.get_or_none(
@@ -83,6 +84,7 @@ async def _save_folder(integration_id: int, folder: Folder) -> MarketoFolder:
             "url": folder.url,
             "parent_marketo_id": folder.parent.id if folder.parent else None,
             "parent_marketo_type": folder.parent.type if folder.parent else None,
+            "seen_at": datetime.now(UTC),  # written now: a sync that started before keeps it
         },
     )
     return row

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from domain import jobs
 from domain.models import Job, JobState, PlatformIntegration
+from marketo.worker.stopping import transaction_section
 
 LEASE = timedelta(seconds=30)
 ACTIVE = (JobState.PENDING, JobState.RUNNING)
@@ -62,7 +63,7 @@ class Lease:
 
         On PostgreSQL the integration row stays locked until the commit, so no claim comes in between.
         """
-        async with in_transaction():
+        async with transaction_section(), in_transaction():
             mine = (
                 await PlatformIntegration.filter(id=self.integration_id, lease_owner=self.owner)
                 .select_for_update(no_key=True)  # rows inserted meanwhile that refer to it need only a KEY SHARE
@@ -148,6 +149,18 @@ async def next_job(owner: str, integration_id: int, lane: str | None = None) -> 
             return job
     except LeaseLost:
         return None
+
+
+async def hand_back(lease: Lease) -> list[Job]:
+    """On a graceful stop, under the lease: the jobs this worker was running are PENDING again, as if never
+    started (no takeover counted, no attempt used), and the lease is released. Returns those jobs."""
+    running = await Job.filter(
+        platform_integration_id=lease.integration_id, state=JobState.RUNNING, claimed_by=lease.owner
+    )
+    for job in running:
+        await Job.filter(id=job.id).update(state=JobState.PENDING, attempts=max(0, job.attempts - 1))
+    await release(lease.owner, lease.integration_id)
+    return running
 
 
 def given_up(job: Job) -> bool:

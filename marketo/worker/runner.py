@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain import events, notifications, outbox, sync_policy, syncs
+from domain import campaigns, events, notifications, outbox, sync_policy, syncs
 from domain.models import (
     Account,
     Campaign,
@@ -38,6 +38,7 @@ from marketo.errors import InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
 from marketo.worker import provisioning, queue, sync
 from marketo.worker.queue import Lane, LeaseLost
+from marketo.worker.stopping import Stopping, StopSignal, cancel_outside_transactions
 
 log = logging.getLogger("jeto.worker")
 
@@ -63,6 +64,20 @@ class WorkerSettings:
     retry_delay: Callable[[int], timedelta] = sync_policy.retry_delay
     lease: timedelta = queue.LEASE  # a dead worker's integrations are taken over once this lapses
     clock: Callable[[], float] = time.monotonic  # paces progress events
+    stop_grace: float = 5.0  # seconds a stopping worker gives jobs to reach a checkpoint before cancelling them
+
+
+@dataclass
+class _Owned:
+    """What a worker keeps of an integration it owns."""
+
+    nudge: asyncio.Event = field(default_factory=asyncio.Event)  # new work, or a reason to stop
+    signal: StopSignal = field(default_factory=StopSignal)
+    lanes: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def stop(self, reason: Exception) -> None:
+        self.signal.request(reason)
+        self.nudge.set()
 
 
 @dataclass
@@ -74,8 +89,9 @@ class Worker:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     handlers: dict[JobKind, Handler] = field(default_factory=dict)
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
-    _nudges: dict[int, asyncio.Event] = field(default_factory=dict)
+    _owned: dict[int, _Owned] = field(default_factory=dict)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _syncs_running: int = 0
 
     def __post_init__(self) -> None:
@@ -92,39 +108,67 @@ class Worker:
     def wake(self) -> None:
         """New work was queued by this process: look now rather than at the next poll."""
         self._wakeup.set()
-        for nudge in self._nudges.values():
-            nudge.set()
+        for owned in self._owned.values():
+            owned.nudge.set()
 
     async def run(self) -> None:
+        """Claims and works until cancelled, then stops gracefully (see `_stop`)."""
         log.info("worker %s started", self.owner)
-        housekeeping = asyncio.create_task(self._keep_house())
+        background = [asyncio.create_task(self._keep_house()), asyncio.create_task(self._claim_until_stopped())]
         try:
-            while True:
-                try:
-                    await self._claim_what_is_due()
-                except Exception:  # the database may be away a moment: try again at the next poll
-                    log.exception("worker %s could not claim work", self.owner)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.poll_interval):
-                        await self._wakeup.wait()
-                self._wakeup.clear()
+            await asyncio.shield(background[1])  # a cancellation stops the worker, never a claim midway
         finally:
-            housekeeping.cancel()
-            for task in list(self._tasks.values()):
-                task.cancel()
-            await asyncio.gather(housekeeping, *self._tasks.values(), return_exceptions=True)
+            await asyncio.shield(self._stop(*background))
 
     async def run_until_idle(self) -> None:
-        """Works until no integration has work due now (tests and one-off commands)."""
-        while True:
-            await self._claim_what_is_due()
-            if not self._tasks:
-                return
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        """Works until no integration has work due now (tests and one-off commands); cancelled, stops as `run` does."""
+        claim: asyncio.Future[None] | None = None
+        try:
+            while True:
+                claim = asyncio.ensure_future(self._claim_what_is_due())
+                await asyncio.shield(claim)
+                if not self._tasks:
+                    return
+                await asyncio.shield(asyncio.gather(*list(self._tasks.values()), return_exceptions=True))
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stop(*([claim] if claim else [])))
+            raise
+
+    async def _stop(self, *background: asyncio.Future[None]) -> None:
+        """No new claim; every job stops at its next checkpoint, or after `stop_grace` is cancelled outside any
+        transaction; then its integration's running jobs are handed back (PENDING, a sync QUEUED) and released.
+
+        Cancelling a task inside a transaction could lock SQLite's connection for good, so nothing here does.
+        """
+        self._stopping.set()
+        self._wakeup.set()
+        for owned in self._owned.values():
+            owned.stop(Stopping())
+        await asyncio.gather(*background, return_exceptions=True)  # they end at their own checkpoints
+        work = list(self._tasks.values())
+        if work:
+            await asyncio.wait(work, timeout=self.settings.stop_grace)
+            for owned in list(self._owned.values()):
+                for lane in owned.lanes:
+                    if not lane.done():
+                        cancel_outside_transactions(lane)  # e.g. a Marketo call that would outlast the stop
+            await asyncio.gather(*work, return_exceptions=True)
+        log.info("worker %s stopped", self.owner)
+
+    async def _claim_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._claim_what_is_due()
+            except Exception:  # the database may be away a moment: try again at the next poll
+                log.exception("worker %s could not claim work", self.owner)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await self._wakeup.wait()
+            self._wakeup.clear()
 
     async def _claim_what_is_due(self) -> None:
         settings = self.settings
-        while len(self._tasks) < settings.capacity + settings.interactive_capacity:
+        while len(self._tasks) < settings.capacity + settings.interactive_capacity and not self._stopping.is_set():
             # Beyond the syncs' capacity, only integrations with an interactive job due are taken.
             interactive_only = len(self._tasks) >= settings.capacity or self._syncs_running >= settings.capacity
             integration_id = await queue.claim_integration(
@@ -138,47 +182,62 @@ class Worker:
 
     async def _work_on(self, integration_id: int) -> None:
         lease = queue.Lease(self.owner, integration_id)
-        worker = asyncio.current_task()
-        assert worker is not None
-        keeper = asyncio.create_task(self._keep_lease(lease, worker))
-        nudge = self._nudges[integration_id] = asyncio.Event()
+        owned = self._owned[integration_id] = _Owned()
+        if self._stopping.is_set():
+            owned.stop(Stopping())
+        keeper = asyncio.create_task(self._keep_lease(lease, owned))
         idle = {Lane.INTERACTIVE: False, Lane.BULK: False}
-        lanes = [asyncio.create_task(self._lane(lease, lane, idle, nudge)) for lane in idle]
+        owned.lanes = [asyncio.create_task(self._lane(lease, lane, idle, owned)) for lane in idle]
         try:
             # A lane that fails leaves the other to finish its job: cancelling a task inside a database
             # call can leave Tortoise's SQLite connection locked for good.
-            ended = await asyncio.gather(*lanes, return_exceptions=True)
-            if any(isinstance(end, LeaseLost) for end in ended):  # a write was refused: another worker owns it
+            ended = await asyncio.gather(*owned.lanes, return_exceptions=True)
+            if not isinstance(owned.signal.reason, LeaseLost) and any(isinstance(end, LeaseLost) for end in ended):
+                # a write was refused: another worker owns it
                 log.warning("worker %s lost the lease of integration %s", self.owner, integration_id)
             for end in ended:
-                if isinstance(end, asyncio.CancelledError):
-                    raise end  # stopping
-                if isinstance(end, Exception) and not isinstance(end, LeaseLost):
+                if isinstance(end, asyncio.CancelledError) and not self._stopping.is_set():
+                    raise end  # a lane ended as a dying process would: its job is taken over later
+                if isinstance(end, Exception) and not isinstance(end, LeaseLost | Stopping):
                     log.error("worker %s stopped working on integration %s", self.owner, integration_id, exc_info=end)
-        except asyncio.CancelledError:
-            if not (keeper.done() and not keeper.cancelled() and isinstance(keeper.exception(), LeaseLost)):
-                raise  # stopping
-            log.warning("worker %s lost the lease of integration %s", self.owner, integration_id)
         finally:
-            self._nudges.pop(integration_id, None)
+            self._owned.pop(integration_id, None)
             keeper.cancel()
             with contextlib.suppress(BaseException):  # the keeper's own end is no reason to skip the release
                 await keeper
+            if self._stopping.is_set() and not isinstance(owned.signal.reason, LeaseLost):
+                await asyncio.shield(self._hand_back(lease))
             try:
                 await asyncio.shield(queue.release(self.owner, integration_id))
             except Exception:  # the lease then lapses by itself
                 log.exception("worker %s could not release integration %s", self.owner, integration_id)
 
-    async def _lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], nudge: asyncio.Event) -> None:
-        """Runs the lane's jobs one at a time; ends when no lane of the integration has work left."""
+    async def _hand_back(self, lease: queue.Lease) -> None:
+        """A graceful stop is no takeover: the jobs go back to PENDING for the next worker, a sync shows QUEUED."""
         try:
-            await self._run_lane(lease, lane, idle, nudge)
+            async with lease.held():
+                handed = await queue.hand_back(lease)
+                changed = await syncs.put_back(lease.integration_id, [j.sync_run_id for j in handed if j.sync_run_id])
+            if changed:
+                await self.publish_status(lease.integration_id)
+        except LeaseLost:
+            pass  # another worker owns it already
+        except Exception:  # the lease then lapses, and the next worker takes the jobs over
+            log.exception("worker %s could not hand back integration %s", self.owner, lease.integration_id)
+
+    async def _lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], owned: _Owned) -> None:
+        """Runs the lane's jobs one at a time; ends when no lane of the integration has work left, or at the
+        checkpoint after a reason to stop (between two jobs, or between two pages of a sync)."""
+        try:
+            await self._run_lane(lease, lane, idle, owned)
         finally:
             idle[lane] = True
-            nudge.set()  # the other lane may be waiting for new work: let it see whether any is left
+            owned.nudge.set()  # the other lane may be waiting for new work: let it see whether any is left
 
-    async def _run_lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], nudge: asyncio.Event) -> None:
+    async def _run_lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], owned: _Owned) -> None:
+        nudge = owned.nudge
         while True:
+            owned.signal.check()
             job = await self._next_job(lease, lane)
             if job is not None:
                 idle[lane] = False
@@ -192,6 +251,7 @@ class Worker:
             if all(idle.values()):
                 return
             nudge.clear()
+            owned.signal.check()  # asked to stop while looking for a job
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.poll_interval):
                     await nudge.wait()
@@ -210,9 +270,16 @@ class Worker:
                 self._syncs_running -= 1
         return job
 
-    async def _keep_lease(self, lease: queue.Lease, worker: asyncio.Task[None]) -> None:
-        """Renews every third of the lease, retrying failures; cancels the work unless a renewal is confirmed
-        before the lease would lapse (less a margin), since another worker may take the integration then."""
+    def _lost(self, lease: queue.Lease, owned: _Owned) -> LeaseLost:
+        log.warning("worker %s lost the lease of integration %s; its work stops at the next checkpoint",
+                    self.owner, lease.integration_id)  # fmt: skip
+        owned.stop(LeaseLost(lease.integration_id))
+        return LeaseLost(lease.integration_id)
+
+    async def _keep_lease(self, lease: queue.Lease, owned: _Owned) -> None:
+        """Renews every third of the lease, retrying failures; stops the work at its next checkpoint unless a
+        renewal is confirmed before the lease would lapse (less a margin), since another worker may take the
+        integration then. Never a cancellation: it could land inside a transaction."""
         loop = asyncio.get_running_loop()
         length = self.settings.lease.total_seconds()
         confirmed = loop.time()
@@ -222,19 +289,17 @@ class Worker:
                 attempt = loop.time()
                 deadline = confirmed + length * 5 / 6
                 if attempt >= deadline:
-                    worker.cancel()
-                    raise LeaseLost(lease.integration_id)
+                    raise self._lost(lease, owned)
                 try:
                     async with asyncio.timeout(deadline - attempt):
-                        owned = await queue.renew(lease.owner, lease.integration_id, self.settings.lease)
+                        still_ours = await queue.renew(lease.owner, lease.integration_id, self.settings.lease)
                 except Exception as error:  # includes the timeout: try again until the deadline
                     log.warning("worker %s could not renew the lease of integration %s: %s",
                                 self.owner, lease.integration_id, type(error).__name__)  # fmt: skip
                     await asyncio.sleep(min(RENEW_RETRY_DELAY, max(0.0, deadline - loop.time())))
                     continue
-                if not owned:
-                    worker.cancel()
-                    raise LeaseLost(lease.integration_id)
+                if not still_ours:
+                    raise self._lost(lease, owned)
                 confirmed = attempt
                 break
 
@@ -248,8 +313,8 @@ class Worker:
             return
         try:
             await handler(self, job)
-        except (asyncio.CancelledError, LeaseLost):
-            raise  # the job stays RUNNING: whoever owns the integration next takes it over
+        except (asyncio.CancelledError, LeaseLost, Stopping):
+            raise  # the job stays RUNNING: handed back on a graceful stop, else taken over by the next owner
         except Exception:  # a bug must not stop the other jobs; the cause stays in our logs only
             log.exception("job %s (%s) failed unexpectedly", job.id, job.kind.value)
             await self._give_up(job, INTERNAL_ERROR)
@@ -263,9 +328,10 @@ class Worker:
         async with queue.lease_of(job).held():
             await queue.fail(job, message)
             if job.campaign_id is not None:
-                await Campaign.filter(id=job.campaign_id, status=CampaignStatus.PROVISIONING).update(
+                if await Campaign.filter(id=job.campaign_id, status=CampaignStatus.PROVISIONING).update(
                     status=CampaignStatus.FAILED, error=message
-                )
+                ):
+                    await campaigns.notify_first_outcome(job.campaign_id)
                 changed = await Campaign.get_or_none(id=job.campaign_id)
         if changed is not None:
             await self.publish(changed.account_id, events.campaign(changed))
@@ -284,9 +350,11 @@ class Worker:
         await announce(await sync.start(lease, run))
         await run.refresh_from_db()
         try:
+            owned = self._owned.get(integration.id)
             await sync.sync_integration(
                 lease, integration, run, self.client_for(integration), announce,
                 full_sync_every=self.settings.full_sync_every, clock=self.settings.clock,
+                checkpoint=owned.signal.check if owned else sync.no_checkpoint,
             )  # fmt: skip
             await queue.finish(job)
         except InvalidCredentials as error:
@@ -342,7 +410,7 @@ class Worker:
         await queue.finish(job)
 
     async def _keep_house(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.queue_due_syncs()
             except Exception:
@@ -351,7 +419,9 @@ class Worker:
                 await self.settle_stranded_runs()
             except Exception:
                 log.exception("could not settle stranded sync runs")
-            await asyncio.sleep(self.settings.schedule_interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.schedule_interval):
+                    await self._stopping.wait()
 
     async def settle_stranded_runs(self) -> int:
         """Runs left QUEUED or SYNCING by a dead worker, or by a failure that skipped recording, are put right."""

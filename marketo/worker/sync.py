@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from domain import events, sync_policy
+from domain import events, sync_policy, syncs
 from domain.models import ConnectionStatus, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.client import MarketoClient
 from marketo.errors import InvalidCredentials, MarketoError
 from marketo.models import Folder, Program
+from marketo.worker import removals
 from marketo.worker.queue import Lease
 from marketo.worker.upsert import upsert
 
@@ -28,6 +29,11 @@ PROGRESS_INTERVAL = 1.0  # seconds between two progress events, at most
 
 Announce = Callable[[events.Event], Awaitable[None]]
 Clock = Callable[[], float]
+Checkpoint = Callable[[], None]  # raises when the work must stop (lease lost, worker stopping)
+
+
+def no_checkpoint() -> None:
+    pass
 
 
 def _now() -> datetime:
@@ -49,13 +55,15 @@ async def _status(integration_id: int) -> events.Event:
 class _Progress:
     """Writes the counters to the run and the integration, and announces them about once a second."""
 
-    def __init__(self, lease: Lease, run: SyncRun, announce: Announce, clock: Clock) -> None:
-        self.lease, self.run, self.announce, self.clock = lease, run, announce, clock
+    def __init__(self, lease: Lease, run: SyncRun, announce: Announce, clock: Clock, checkpoint: Checkpoint) -> None:
+        self.lease, self.run, self.announce, self.clock, self.checkpoint = lease, run, announce, clock, checkpoint
         self.folders = 0
         self.programs = 0
         self._last: float | None = None
 
     async def advance(self, *, folders: int = 0, programs: int = 0) -> None:
+        """After each page: also the place where a sync asked to stop does so."""
+        self.checkpoint()
         self.folders += folders
         self.programs += programs
         moment = self.clock()
@@ -89,7 +97,7 @@ def _cut(value: str | None, length: int) -> str | None:
     return value[:length] if value else value
 
 
-async def _upsert_folders(integration_id: int, folders: list[Folder]) -> None:
+async def _upsert_folders(integration_id: int, folders: list[Folder], seen_at: datetime) -> None:
     rows = [
         {
             "platform_integration_id": integration_id,
@@ -103,13 +111,16 @@ async def _upsert_folders(integration_id: int, folders: list[Folder]) -> None:
             "is_system": f.is_system,
             "url": _cut(f.url, 500),
             "marketo_updated_at": f.updated_at,
+            "seen_at": seen_at,
         }
         for f in folders
     ]
     await upsert(MarketoFolder, rows, conflict=["platform_integration_id", "marketo_id", "marketo_type"])
 
 
-async def _upsert_programs(integration_id: int, programs: list[Program], folder_ids: dict[tuple[int, str], int]) -> None:
+async def _upsert_programs(
+    integration_id: int, programs: list[Program], folder_ids: dict[tuple[int, str], int], seen_at: datetime
+) -> None:
     rows = [
         {
             "platform_integration_id": integration_id,
@@ -121,10 +132,16 @@ async def _upsert_programs(integration_id: int, programs: list[Program], folder_
             "folder_id": folder_ids.get((p.folder.id, p.folder.type)) if p.folder else None,
             "url": _cut(p.url, 500),
             "marketo_updated_at": p.updated_at,
+            "seen_at": seen_at,
         }
         for p in programs
     ]
     await upsert(MarketoProgram, rows, conflict=["platform_integration_id", "marketo_id"])
+
+
+async def _folder_ids(integration_id: int) -> dict[tuple[int, str], int]:
+    rows = await MarketoFolder.filter(platform_integration_id=integration_id).values_list("id", "marketo_id", "marketo_type")
+    return {(marketo_id, marketo_type): pk for pk, marketo_id, marketo_type in rows}
 
 
 async def test_connection(lease: Lease, client: MarketoClient) -> ConnectionStatus:
@@ -158,8 +175,12 @@ async def sync_integration(
     *,
     full_sync_every: timedelta = sync_policy.FULL_SYNC_EVERY,
     clock: Clock = time.monotonic,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> None:
-    """One attempt. Raises MarketoError on failure; the caller decides between retrying and giving up."""
+    """One attempt. Raises MarketoError on failure; the caller decides between retrying and giving up.
+
+    `checkpoint` is called between pages: what it raises stops the sync there, outside any transaction.
+    """
     moment = _now()
     full = sync_policy.sync_is_full(
         needs_full_sync=integration.needs_full_sync,
@@ -167,42 +188,33 @@ async def sync_integration(
         now=moment,
         every=full_sync_every,
     )
-    progress = _Progress(lease, run, announce, clock)
+    progress = _Progress(lease, run, announce, clock, checkpoint)
     await test_connection(lease, client)  # bad credentials fail here, before any row changes
 
-    seen_folders: set[tuple[int, str]] = set()
+    # Every row listed is stamped with this run's start; the rows it did not see are stamped before it.
     async for page in client.iter_folder_pages(max_depth=FOLDER_DEPTH):
-        await _upsert_folders(integration.id, page)
-        seen_folders.update((f.id, f.type) for f in page)
+        await _upsert_folders(integration.id, page, moment)
         await progress.advance(folders=len(page))
-    folder_ids = {
-        (marketo_id, marketo_type): pk
-        for pk, marketo_id, marketo_type in await MarketoFolder.filter(platform_integration_id=integration.id).values_list(
-            "id", "marketo_id", "marketo_type"
-        )
-    }
+    folder_ids = await _folder_ids(integration.id)
 
     since = None if full or integration.last_succeeded_at is None else sync_policy.incremental_since(integration.last_succeeded_at)
-    seen_programs: set[int] = set()
     async for page in client.iter_program_pages(earliest_updated_at=since):
-        await _upsert_programs(integration.id, page, folder_ids)
-        seen_programs.update(p.id for p in page)
+        await _upsert_programs(integration.id, page, folder_ids, moment)
         await progress.advance(programs=len(page))
 
+    # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
+    confirmed = await removals.confirm(client, integration.id, moment, full=full)
+    checkpoint()
     async with lease.held():
-        # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
-        gone = [pk for key, pk in folder_ids.items() if key not in seen_folders]
-        if gone:
-            await MarketoFolder.filter(id__in=gone).delete()
-        if full:
-            await MarketoProgram.filter(platform_integration_id=integration.id).exclude(
-                marketo_id__in=list(seen_programs) or [-1]
-            ).delete()
+        await _upsert_folders(integration.id, confirmed.folders, moment)
+        await _upsert_programs(integration.id, confirmed.programs, await _folder_ids(integration.id), moment)
+        await removals.remove_unseen(integration.id, moment, confirmed, full=full)
         finished = _now()
         fetched = {"folders_synced": progress.folders, "programs_synced": progress.programs}
         await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **fetched)
         await PlatformIntegration.filter(id=integration.id).update(
-            sync_state=SyncState.COMPLETED, sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
+            sync_state=await syncs.state_after(integration.id, run.id, SyncState.COMPLETED),
+            sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
             **await _totals(integration.id),
         )
         # Only if the credentials are still those this run used: new ones (saved meanwhile) need a full sync
@@ -234,7 +246,7 @@ async def record_failure(
         )
         extra = {"connection_status": connection_status, "connection_checked_at": finished} if connection_status else {}
         await PlatformIntegration.filter(id=integration_id).update(
-            sync_state=SyncState.ERROR, sync_error=message, next_sync_attempt_at=next_attempt_at,
+            sync_state=await syncs.state_after(integration_id, run_id, SyncState.ERROR), sync_error=message, next_sync_attempt_at=next_attempt_at,
             sync_finished_at=finished, **extra,
         )
         return await _status(integration_id)

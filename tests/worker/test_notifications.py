@@ -415,3 +415,24 @@ async def test_a_campaign_submitted_before_emails_were_queued_at_submission_is_t
     await rename(admin, campaign_global_id, "Renamed in flight")  # READY again: not a first outcome
     await world.worker().run_until_idle()
     assert await Notification.all().count() == 1
+
+
+async def test_a_campaign_given_up_after_its_workers_died_mails_why_once(world, simulator):
+    from domain.models import Job, JobKind, JobState, PlatformIntegration
+    from marketo.worker import queue
+
+    admin, launcher, _, pis = await two_instances(world, simulator)
+    campaign_id = await submit(admin, launcher, "Deadly")
+    # Its job killed three workers already: the next one gives it up rather than run it again.
+    await Job.filter(kind=JobKind.PROVISION_CAMPAIGN).update(
+        state=JobState.RUNNING, takeovers=queue.MAX_TAKEOVERS, claimed_by="dead-host:1:abcdef"
+    )
+    await PlatformIntegration.filter(id=factories.pk(pis["EMEA"][0])).update(
+        lease_owner="dead-host:1:abcdef", lease_expires_at=queue.now() - timedelta(seconds=1)
+    )
+    await world.worker().run_until_idle()
+    campaign = await Campaign.get(id=factories.pk(campaign_id))
+    assert campaign.status.value == "FAILED" and "stopped retrying" in campaign.error
+    mail = await Notification.get(subject=SUBJECT)
+    assert "Campaign name: Deadly" in mail.body and "stopped retrying" in mail.body
+    assert campaign.admins_notified_at is not None

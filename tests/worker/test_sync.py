@@ -578,3 +578,62 @@ async def test_the_full_sync_cadence_is_a_setting(world, simulator):
     await world.worker(full_sync_every=timedelta(0)).run_until_idle()  # every sync is a full one
     assert not await MarketoProgram.filter(marketo_id=deleted_id).exists()
     assert (await status(admin, pi))["syncStatus"]["programsSynced"] == len(store.programs) == 449
+
+
+async def test_a_run_that_ends_while_another_is_queued_leaves_the_integration_queued(world, simulator):
+    """New credentials mid-sync queue a second run: when the first ends, the integration is still busy."""
+    from tests.api.operations import UPDATE_PI
+
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    gate = simulator.instances[munchkin].faults.gate = asyncio.Event()
+    worker = world.worker()
+    first_run = await SyncRun.get(platform_integration_id=factories.pk(pi))
+    first_ended, checked = asyncio.Event(), asyncio.Event()
+    announced = []
+    real_publish = worker.publish
+
+    async def publish(account_id, event):
+        await real_publish(account_id, event)
+        if not first_ended.is_set() and (await SyncRun.get(id=first_run.id)).state is SyncState.COMPLETED:
+            announced.append(event)
+            first_ended.set()
+            await checked.wait()  # the worker goes on with the queued run once the test has looked
+
+    worker.publish = publish
+    running = asyncio.create_task(worker.run_until_idle())
+    for _ in range(200):
+        if (await status(admin, pi))["syncStatus"]["state"] == "SYNCING":
+            break
+        await asyncio.sleep(0.01)
+    second = simulator.endpoints("http://127.0.0.1")[1]
+    moved = {k: second[k] for k in ("clientId", "clientSecret", "restEndpoint", "identityEndpoint")}
+    await admin(UPDATE_PI, {"input": {"id": pi, "credentials": moved}})
+    gate.set()
+    await asyncio.wait_for(first_ended.wait(), 20)
+    try:
+        assert announced[0].fields["sync_state"] == "QUEUED"
+        assert (await status(admin, pi))["syncStatus"]["state"] == "QUEUED"
+        creation = (await admin(ACCOUNT))["account"]["launcherCreation"]
+        assert creation["allowed"] is False and creation["reason"] == "SYNC_IN_PROGRESS"
+    finally:
+        checked.set()
+        await asyncio.wait_for(running, 20)
+    assert (await status(admin, pi))["syncStatus"]["state"] == "COMPLETED"
+
+
+async def test_a_run_that_fails_while_another_is_queued_leaves_the_integration_queued(world, simulator):
+    from domain import syncs
+    from domain.models import SyncTrigger
+    from marketo.worker import sync as sync_module
+
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    first = await SyncRun.get(platform_integration_id=factories.pk(pi))
+    await SyncRun.filter(id=first.id).update(state=SyncState.SYNCING)  # started with the old credentials
+    await PlatformIntegration.all().update(sync_state=SyncState.SYNCING)
+    second = await syncs.queue_sync(factories.pk(pi), SyncTrigger.CREDENTIALS_CHANGED)
+    assert second.id != first.id
+    event = await sync_module.record_failure(factories.pk(pi), first.id, "Access denied", next_attempt_at=None)
+    assert event.fields["sync_state"] == "QUEUED"
+    assert (await status(admin, pi))["syncStatus"]["state"] == "QUEUED"
