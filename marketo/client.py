@@ -9,6 +9,7 @@ from typing import Any
 
 from .credentials import MarketoCredentials
 from .errors import MarketoError
+from .limits import Priority
 from .models import AccessToken, Folder, FolderRef, Program
 from .paging import iter_pages, page_items
 from .rest import RestCaller
@@ -41,8 +42,14 @@ class MarketoClient:
 
     def __repr__(self) -> str:
         return (
-            f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r})"
+            f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r}, "
+            f"priority={self.priority.name})"
         )
+
+    @property
+    def priority(self) -> Priority:
+        """Whether this client's calls go first (INTERACTIVE) or after them, leaving them a reserve (BULK)."""
+        return self._caller.priority
 
     async def get_token(self) -> AccessToken:
         """A valid token; asking for one is how a connection is tested."""

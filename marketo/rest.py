@@ -21,7 +21,7 @@ from .errors import (
     RateLimited,
     error_for,
 )
-from .limits import InstanceLimiter
+from .limits import InstanceLimiter, Priority
 from .observer import CallObserver, NoObserver
 from .tokens import TokenCache
 from .transport import INSTANCE_EXTENSION
@@ -42,7 +42,9 @@ class RestCaller:
         observer: CallObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         change_timeout: httpx.Timeout | float | None = None,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> None:
+        self.priority = priority
         self._change_timeout = httpx.USE_CLIENT_DEFAULT if change_timeout is None else change_timeout
         self._instance = instance
         self._observer = observer or NoObserver()
@@ -82,7 +84,7 @@ class RestCaller:
             await self._tokens.get()
             try:
                 asked = self._clock()
-                async with self._limiter.slot():
+                async with self._limiter.slot(self.priority):
                     waited = self._clock() - asked
                     if waited > 0.001:
                         self._observer.throttled(self._instance, waited)
