@@ -1,7 +1,7 @@
 """K Marketo instances paged in parallel through one MarketoPool, against the simulator.
 
     python bench/marketo_parallel.py [--instances 1 5 20] [--programs 16000] [--latency 0.2]
-                                     [--token-ttl 3600] [--token-margin 5]
+                                     [--token-ttl 3600] [--token-margin 5] [--priority interactive]
 
 The simulator runs as its own process on 127.0.0.1 (a real uvicorn server on a free
 port), so the client's wall time is not inflated by the server's CPU; statistics come
@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from marketo import InstanceLimits, MarketoCredentials, MarketoPool  # noqa: E402
+from marketo import InstanceLimits, MarketoCredentials, MarketoPool, Priority  # noqa: E402
 from marketo.tokens import DEFAULT_MARGIN  # noqa: E402
 
 
@@ -80,22 +80,32 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def lower_bound(calls: int, limits: InstanceLimits, latency: float) -> float:
-    """The least wall time the client's limits and the latency allow for ``calls`` needed calls."""
-    windows = (calls - 1) // limits.calls_per_window
-    in_last_window = calls - windows * limits.calls_per_window
-    # The first page goes alone (it tells whether there are more); the rest go max_in_flight at a time.
-    return windows * limits.window_seconds + latency + math.ceil((in_last_window - 1) / limits.max_in_flight) * latency
+def lower_bound(calls: int, limits: InstanceLimits, latency: float, priority: Priority = Priority.INTERACTIVE) -> float:
+    """The least wall time the client's limits (as they apply to ``priority``) and the latency allow
+    for ``calls`` needed calls."""
+    per_window, in_flight = limits.calls_for(priority), limits.in_flight_for(priority)
+    windows = (calls - 1) // per_window
+    in_last_window = calls - windows * per_window
+    # The first page goes alone (it tells whether there are more); the rest go in_flight at a time.
+    return windows * limits.window_seconds + latency + math.ceil((in_last_window - 1) / in_flight) * latency
 
 
-async def run(k: int, programs: int, latency: float, token_ttl: float, token_margin: float = DEFAULT_MARGIN) -> dict:
+async def run(
+    k: int,
+    programs: int,
+    latency: float,
+    token_ttl: float,
+    token_margin: float = DEFAULT_MARGIN,
+    priority: Priority = Priority.INTERACTIVE,
+) -> dict:
     process, endpoints, admin = start_simulator(k, programs, latency, token_ttl)
     limits = InstanceLimits()
     try:
         async with MarketoPool(limits=limits, token_margin=token_margin) as pool:
             clients = [
                 pool.client(
-                    MarketoCredentials(e["restEndpoint"], e["identityEndpoint"], e["clientId"], e["clientSecret"])
+                    MarketoCredentials(e["restEndpoint"], e["identityEndpoint"], e["clientId"], e["clientSecret"]),
+                    priority=priority,
                 )
                 for e in endpoints
             ]
@@ -118,7 +128,7 @@ async def run(k: int, programs: int, latency: float, token_ttl: float, token_mar
         "wall": wall,
         "cpu": cpu,
         "server_cpu": None if server_cpu_ended is None else server_cpu_ended - (server_cpu_started or 0.0),
-        "bound": lower_bound(needed, limits, latency),
+        "bound": lower_bound(needed, limits, latency, priority),
         "calls": calls,
         "identity": sorted({s["identityCalls"] for s in per_instance}),
         "tokens": sorted({s["tokensIssued"] for s in per_instance}),
@@ -140,13 +150,21 @@ def main() -> None:
     parser.add_argument(
         "--token-margin", type=float, default=DEFAULT_MARGIN, help="least life a token is handed out with"
     )
+    parser.add_argument(
+        "--priority",
+        choices=[p.value for p in Priority],
+        default=Priority.INTERACTIVE.value,
+        help="bulk lists as a sync does: leaving the reserve of the window and one place in flight unused",
+    )
     args = parser.parse_args()
+    priority = Priority(args.priority)
 
     limits = InstanceLimits()
     print(
         f"each instance: {args.programs} programs, {args.latency:.2f} s latency per call; server limits "
         f"100 calls/20 s, 10 concurrent; client limits {limits.calls_per_window} calls/"
-        f"{limits.window_seconds:.0f} s, {limits.max_in_flight} in flight; token lifetime {args.token_ttl:.0f} s, "
+        f"{limits.window_seconds:.0f} s, {limits.max_in_flight} in flight ({priority.value} calls: "
+        f"{limits.calls_for(priority)} and {limits.in_flight_for(priority)}); token lifetime {args.token_ttl:.0f} s, "
         f"margin {args.token_margin:g} s; load average {os.getloadavg()[0]:.2f}"
     )
     print(
@@ -156,7 +174,7 @@ def main() -> None:
     )
     results = []
     for k in args.instances:
-        result = asyncio.run(run(k, args.programs, args.latency, args.token_ttl, args.token_margin))
+        result = asyncio.run(run(k, args.programs, args.latency, args.token_ttl, args.token_margin, priority))
         results.append(result)
         identity = "/".join(map(str, result["identity"]))
         tokens = "/".join(map(str, result["tokens"]))
