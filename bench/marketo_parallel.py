@@ -80,6 +80,16 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> float | None:
+    """CPU seconds all processes have used so far (Linux only), to tell how much other work took."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def lower_bound(calls: int, limits: InstanceLimits, latency: float, priority: Priority = Priority.INTERACTIVE) -> float:
     """The least wall time the client's limits (as they apply to ``priority``) and the latency allow
     for ``calls`` needed calls."""
@@ -109,11 +119,11 @@ async def run(
                 )
                 for e in endpoints
             ]
-            server_cpu_started = process_cpu(process.pid)
+            server_cpu_started, machine_cpu_started = process_cpu(process.pid), machine_cpu()
             started, cpu_started = time.perf_counter(), time.process_time()
             listings = await asyncio.gather(*(client.list_programs() for client in clients))
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-            server_cpu_ended = process_cpu(process.pid)
+            server_cpu_ended, machine_cpu_ended = process_cpu(process.pid), machine_cpu()
         async with httpx.AsyncClient() as http:
             stats = (await http.get(admin)).json()
     finally:
@@ -123,11 +133,15 @@ async def run(
     per_instance = list(stats.values())
     calls = max(s["calls"] for s in per_instance)
     needed = programs // 200 + 1  # full pages, then the one that says there are no more
+    server_cpu = None if server_cpu_ended is None else server_cpu_ended - (server_cpu_started or 0.0)
+    machine = None if machine_cpu_ended is None else machine_cpu_ended - (machine_cpu_started or 0.0)
     return {
         "k": k,
         "wall": wall,
         "cpu": cpu,
-        "server_cpu": None if server_cpu_ended is None else server_cpu_ended - (server_cpu_started or 0.0),
+        "server_cpu": server_cpu,
+        # What the machine's other work took meanwhile: on shared cores it is CPU this run did not get.
+        "other_cpu": None if machine is None or server_cpu is None else max(0.0, machine - cpu - server_cpu),
         "bound": lower_bound(needed, limits, latency, priority),
         "calls": calls,
         "identity": sorted({s["identityCalls"] for s in per_instance}),
@@ -169,6 +183,7 @@ def main() -> None:
     )
     print(
         f"{'K':>3} {'wall s':>7} {'bound s':>8} {'wall/bound':>10} {'client CPU s':>12} {'sim CPU s':>9} "
+        f"{'other CPU s':>11} "
         f"{'calls/inst':>10} {'identity/inst':>13} {'tokens/inst':>11} {'identity bound':>14} {'606':>4} {'615':>4} "
         f"{'max in flight':>13}"
     )
@@ -179,9 +194,10 @@ def main() -> None:
         identity = "/".join(map(str, result["identity"]))
         tokens = "/".join(map(str, result["tokens"]))
         server_cpu = "n/a" if result["server_cpu"] is None else f"{result['server_cpu']:.2f}"
+        other_cpu = "n/a" if result["other_cpu"] is None else f"{result['other_cpu']:.2f}"
         print(
             f"{k:>3} {result['wall']:>7.2f} {result['bound']:>8.2f} {result['wall'] / result['bound']:>10.2f} "
-            f"{result['cpu']:>12.2f} {server_cpu:>9} {result['calls']:>10} {identity:>13} {tokens:>11} "
+            f"{result['cpu']:>12.2f} {server_cpu:>9} {other_cpu:>11} {result['calls']:>10} {identity:>13} {tokens:>11} "
             f"{result['identity_bound']:>14} {result['rate_limited']:>4} {result['concurrency_limited']:>4} "
             f"{result['max_in_flight']:>13}",
             flush=True,
