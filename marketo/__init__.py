@@ -14,7 +14,7 @@ from .errors import (
     RateLimited,
     TokenRejected,
 )
-from .limits import InstanceLimits
+from .limits import InstanceLimits, Priority
 from .models import AccessToken, Folder, FolderRef, Program
 from .pool import MarketoPool
 
@@ -33,6 +33,7 @@ __all__ = [
     "MarketoPool",
     "MarketoUnreachable",
     "OutcomeUnknown",
+    "Priority",
     "Program",
     "RateLimited",
     "RetryPolicy",

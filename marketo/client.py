@@ -9,8 +9,10 @@ from typing import Any
 
 from .credentials import MarketoCredentials
 from .errors import MarketoError
+from .limits import Priority
 from .models import AccessToken, Folder, FolderRef, Program
 from .paging import iter_pages, page_items
+from .records import Envelope, FolderRecord, ProgramRecord, R
 from .rest import RestCaller
 from .timestamps import format_query_datetime
 from .tokens import TokenCache
@@ -41,8 +43,14 @@ class MarketoClient:
 
     def __repr__(self) -> str:
         return (
-            f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r})"
+            f"MarketoClient(rest_endpoint={self.credentials.rest_endpoint!r}, client_id={self.credentials.client_id!r}, "
+            f"priority={self.priority.name})"
         )
+
+    @property
+    def priority(self) -> Priority:
+        """Whether this client's calls go first (INTERACTIVE) or after them, leaving them a reserve (BULK)."""
+        return self._caller.priority
 
     async def get_token(self) -> AccessToken:
         """A valid token; asking for one is how a connection is tested."""
@@ -58,11 +66,11 @@ class MarketoClient:
         if root is not None:
             params["root"] = root.to_param()
         seen: set[tuple[int, str]] = set()
-        async with aclosing(self._pages("folders.json", params)) as pages:
+        async with aclosing(self._pages("folders.json", params, FolderRecord)) as pages:
             async for page in pages:
                 # Pages are computed per request: a folder can show up on two of them.
                 folders = []
-                for folder in map(Folder.from_json, page):
+                for folder in map(Folder.from_record, page):
                     if (folder.id, folder.type) not in seen:
                         seen.add((folder.id, folder.type))
                         folders.append(folder)
@@ -72,9 +80,11 @@ class MarketoClient:
         return [folder async for page in self.iter_folder_pages(root, max_depth) for folder in page]
 
     async def get_folder(self, ref: FolderRef) -> Folder | None:
-        envelope = await self._caller.call("GET", f"{ASSET}/folder/{int(ref.id)}.json", params={"type": ref.type})
+        envelope = await self._caller.call(
+            "GET", f"{ASSET}/folder/{int(ref.id)}.json", params={"type": ref.type}, records=FolderRecord
+        )
         items = page_items(envelope)
-        return Folder.from_json(items[0]) if items else None
+        return Folder.from_record(items[0]) if items else None
 
     async def get_folder_by_name(
         self, name: str, root: FolderRef | None = None, type: str = "Folder", workspace: str | None = None
@@ -83,8 +93,8 @@ class MarketoClient:
         params: dict[str, Any] = {"name": name, "type": type, "workSpace": workspace}
         if root is not None:
             params["root"] = root.to_param()
-        envelope = await self._caller.call("GET", f"{ASSET}/folder/byName.json", params=params)
-        folders = [Folder.from_json(item) for item in page_items(envelope)]
+        envelope = await self._caller.call("GET", f"{ASSET}/folder/byName.json", params=params, records=FolderRecord)
+        folders = [Folder.from_record(item) for item in page_items(envelope)]
         return next((folder for folder in folders if folder.name == name), folders[0] if folders else None)
 
     async def folder_content(self, ref: FolderRef) -> list[FolderRef]:
@@ -102,8 +112,8 @@ class MarketoClient:
 
     async def create_folder(self, name: str, parent: FolderRef, description: str | None = None) -> Folder:
         form = {"name": name, "parent": parent.to_param(), "description": description}
-        envelope = await self._caller.call("POST", f"{ASSET}/folders.json", form=form)
-        return Folder.from_json(_single(envelope, "create folder"))
+        envelope = await self._caller.call("POST", f"{ASSET}/folders.json", form=form, records=FolderRecord)
+        return Folder.from_record(_single(envelope, "create folder"))
 
     # Programs
 
@@ -116,10 +126,10 @@ class MarketoClient:
             "latestUpdatedAt": latest_updated_at and format_query_datetime(latest_updated_at),
         }
         seen: set[int] = set()
-        async with aclosing(self._pages("programs.json", params)) as pages:
+        async with aclosing(self._pages("programs.json", params, ProgramRecord)) as pages:
             async for page in pages:
                 programs = []
-                for program in map(Program.from_json, page):
+                for program in map(Program.from_record, page):
                     if program.id not in seen:
                         seen.add(program.id)
                         programs.append(program)
@@ -135,40 +145,46 @@ class MarketoClient:
         ]
 
     async def get_program(self, program_id: int) -> Program | None:
-        envelope = await self._caller.call("GET", f"{ASSET}/program/{int(program_id)}.json")
+        envelope = await self._caller.call("GET", f"{ASSET}/program/{int(program_id)}.json", records=ProgramRecord)
         items = page_items(envelope)
-        return Program.from_json(items[0]) if items else None
+        return Program.from_record(items[0]) if items else None
 
     async def get_program_by_name(self, name: str) -> Program | None:
         """Marketo cannot search names containing commas: such a name is never found."""
-        envelope = await self._caller.call("GET", f"{ASSET}/program/byName.json", params={"name": name})
+        envelope = await self._caller.call(
+            "GET", f"{ASSET}/program/byName.json", params={"name": name}, records=ProgramRecord
+        )
         items = page_items(envelope)
-        return Program.from_json(items[0]) if items else None
+        return Program.from_record(items[0]) if items else None
 
     async def clone_program(
         self, program_id: int, name: str, folder: FolderRef, description: str | None = None
     ) -> Program:
         form = {"name": name, "folder": folder.to_param(), "description": description}
-        envelope = await self._caller.call("POST", f"{ASSET}/program/{int(program_id)}/clone.json", form=form)
-        return Program.from_json(_single(envelope, "clone program"))
+        envelope = await self._caller.call(
+            "POST", f"{ASSET}/program/{int(program_id)}/clone.json", form=form, records=ProgramRecord
+        )
+        return Program.from_record(_single(envelope, "clone program"))
 
     async def rename_program(self, program_id: int, name: str) -> Program:
-        envelope = await self._caller.call("POST", f"{ASSET}/program/{int(program_id)}.json", form={"name": name})
-        return Program.from_json(_single(envelope, "rename program"))
+        envelope = await self._caller.call(
+            "POST", f"{ASSET}/program/{int(program_id)}.json", form={"name": name}, records=ProgramRecord
+        )
+        return Program.from_record(_single(envelope, "rename program"))
 
-    async def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
-        async def fetch(offset: int) -> dict[str, Any]:
+    async def _pages(self, path: str, params: dict[str, Any], records: type = dict) -> AsyncIterator[list[Any]]:
+        async def fetch(offset: int) -> Envelope[Any]:
             page_params = {**params, "maxReturn": self._page_size, "offset": offset}
-            return await self._caller.call("GET", f"{ASSET}/{path}", params=page_params)
+            return await self._caller.call("GET", f"{ASSET}/{path}", params=page_params, records=records)
 
         async with aclosing(iter_pages(fetch, page_size=self._page_size, concurrency=self._page_concurrency)) as pages:
             async for page in pages:
                 yield page
 
 
-def _single(envelope: dict[str, Any], operation: str) -> dict[str, Any]:
+def _single(envelope: Envelope[R], operation: str) -> R:
     items = page_items(envelope)
     if not items:
-        warnings = "; ".join(str(w) for w in envelope.get("warnings") or []) or "no result"
+        warnings = "; ".join(str(w) for w in envelope.warnings or []) or "no result"
         raise MarketoError("no-result", f"Marketo did not return the result of {operation}: {warnings}")
     return items[0]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,14 +17,28 @@ MARKETO_WINDOW_SECONDS = 20.0
 MARKETO_MAX_CONCURRENT = 10
 
 
+class Priority(enum.Enum):
+    """Whose calls go first when an instance's limits make calls wait."""
+
+    INTERACTIVE = "interactive"  # someone waits for the answer: a campaign, a rename, a connection test
+    BULK = "bulk"  # a sync's pages: they go after waiting interactive calls and leave them a reserve
+
+
 @dataclass(frozen=True)
 class InstanceLimits:
     """Our share of an instance. Defaults follow Adobe's guidance for one integration:
-    at most 50 calls per 20 s and a handful in flight, leaving room for the customer's others."""
+    at most 50 calls per 20 s and a handful in flight, leaving room for the customer's others.
+
+    Bulk calls leave ``reserved_calls`` of the window and ``reserved_in_flight`` places to interactive
+    ones, so a campaign waits at most for calls already in flight, never behind a sync's queued pages;
+    they always keep at least one of each.
+    """
 
     calls_per_window: int = 50
     window_seconds: float = MARKETO_WINDOW_SECONDS
     max_in_flight: int = 5
+    reserved_calls: int = 5
+    reserved_in_flight: int = 1
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_in_flight <= MARKETO_MAX_CONCURRENT:
@@ -34,6 +50,20 @@ class InstanceLimits:
             )
         if self.window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
+        if self.reserved_calls < 0 or self.reserved_in_flight < 0:
+            raise ValueError("reserved_calls and reserved_in_flight cannot be negative")
+
+    def calls_for(self, priority: Priority) -> int:
+        """Calls the window may hold when a call of this priority asks for a place in it."""
+        if priority is Priority.INTERACTIVE:
+            return self.calls_per_window
+        return max(1, self.calls_per_window - self.reserved_calls)
+
+    def in_flight_for(self, priority: Priority) -> int:
+        """Calls that may be in flight when a call of this priority asks to be sent."""
+        if priority is Priority.INTERACTIVE:
+            return self.max_in_flight
+        return max(1, self.max_in_flight - self.reserved_in_flight)
 
 
 class _Reservation:
@@ -48,33 +78,36 @@ class _Reservation:
 class InstanceLimiter:
     """A sliding window of calls and a cap on calls in flight, for one instance.
 
-    No lock: the bookkeeping between awaits is synchronous, and waiters are woken by
-    replacing an event, so a cancelled caller can never leave anything held behind.
+    Callers wait in two lines, interactive first, each first come first served; a bulk call also
+    leaves the reserves to interactive ones. No lock: the bookkeeping between awaits is synchronous,
+    each caller admits itself when it is first in line and the limits allow, and waiters are woken
+    by replacing an event, so a cancelled caller can never leave anything held behind.
     """
 
     def __init__(self, limits: InstanceLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
-        self._in_flight = asyncio.Semaphore(limits.max_in_flight)
         self._reservations: list[_Reservation] = []
+        self._in_flight = 0
+        self._lines: dict[Priority, deque[object]] = {priority: deque() for priority in Priority}
         self._changed = asyncio.Event()
         self._paused_until = 0.0
 
     @property
     def in_flight(self) -> int:
         """Calls holding a place now."""
-        return sum(1 for r in self._reservations if r.ends == math.inf)
+        return self._in_flight
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, priority: Priority = Priority.INTERACTIVE) -> AsyncIterator[None]:
         """Hold one call's place in flight and in the window while it is sent."""
-        async with self._in_flight:
-            reservation = await self._reserve()
-            try:
-                yield
-            finally:
-                reservation.ends = self._clock()
-                self._wake_waiters()
+        reservation = await self._reserve(priority)
+        try:
+            yield
+        finally:
+            reservation.ends = self._clock()
+            self._in_flight -= 1
+            self._wake_waiters()
 
     def pause_window(self) -> None:
         """Marketo said 606: someone else spent the budget, so nobody here sends for a window."""
@@ -84,23 +117,38 @@ class InstanceLimiter:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def _reserve(self) -> _Reservation:
+    async def _reserve(self, priority: Priority) -> _Reservation:
+        calls, in_flight = self.limits.calls_for(priority), self.limits.in_flight_for(priority)
         window = self.limits.window_seconds
-        while True:
-            now = self._clock()
-            self._reservations = [r for r in self._reservations if r.ends + window > now]
-            if now >= self._paused_until and len(self._reservations) < self.limits.calls_per_window:
-                reservation = _Reservation()
-                self._reservations.append(reservation)
-                return reservation
-            if now < self._paused_until:
-                wait: float | None = self._paused_until - now
-            else:
-                earliest = min(r.ends for r in self._reservations)
-                wait = None if earliest == math.inf else earliest + window - now
-            # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that lands as the wait ends.
-            try:
-                async with asyncio.timeout(wait):
-                    await self._changed.wait()
-            except TimeoutError:
-                pass
+        line, interactive_line = self._lines[priority], self._lines[Priority.INTERACTIVE]
+        ticket = object()
+        line.append(ticket)
+        try:
+            while True:
+                wait: float | None = None  # until a call ends or the lines move
+                if line[0] is ticket and (line is interactive_line or not interactive_line):
+                    now = self._clock()
+                    self._reservations = [r for r in self._reservations if r.ends + window > now]
+                    if now < self._paused_until:
+                        wait = self._paused_until - now
+                    elif len(self._reservations) >= calls:
+                        earliest = min(r.ends for r in self._reservations)
+                        wait = None if earliest == math.inf else earliest + window - now
+                    elif self._in_flight < in_flight:
+                        line.popleft()
+                        reservation = _Reservation()
+                        self._reservations.append(reservation)
+                        self._in_flight += 1
+                        if any(self._lines.values()):
+                            self._wake_waiters()  # the next in line may go too
+                        return reservation
+                # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that lands as the wait ends.
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+        except BaseException:
+            line.remove(ticket)  # cancelled in line: those behind it may go
+            self._wake_waiters()
+            raise

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
+
+from .records import FolderRecord, ProgramRecord, RefRecord
 from .timestamps import parse_marketo_datetime
 
 FolderKind = Literal["Folder", "Program"]
@@ -24,13 +27,17 @@ class FolderRef:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> FolderRef | None:
-        if not data:
+        return cls.from_record(msgspec.convert(data, RefRecord) if data else None)
+
+    @classmethod
+    def from_record(cls, record: RefRecord | None) -> FolderRef | None:
+        if record is None:
             return None
         # Programs describe their folder as {type, value, folderName}; folders as {id, type}.
-        ident = data.get("id", data.get("value"))
+        ident = record.value if record.id is None else record.id
         if ident is None:
             return None
-        return _folder_ref(ident, data.get("type") or "Folder")
+        return _folder_ref(ident, record.type or "Folder")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -74,20 +81,24 @@ class Folder:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Folder:
-        ref = FolderRef.from_json(data.get("folderId")) or FolderRef(int(data["id"]))
+        return cls.from_record(msgspec.convert(data, FolderRecord))
+
+    @classmethod
+    def from_record(cls, record: FolderRecord) -> Folder:
+        ref = FolderRef.from_record(record.folder_id) or FolderRef(_required_id(record.id))
         return cls(
             id=ref.id,
             type=ref.type,
-            name=data.get("name") or "",
-            path=data.get("path") or "",
-            parent=FolderRef.from_json(data.get("parent")),
-            url=data.get("url"),
-            folder_type=data.get("folderType"),
-            is_system=bool(data.get("isSystem")),
-            created_at=parse_marketo_datetime(data.get("createdAt")),
-            updated_at=parse_marketo_datetime(data.get("updatedAt")),
-            description=data.get("description"),
-            workspace=data.get("workspace"),
+            name=record.name or "",
+            path=record.path or "",
+            parent=FolderRef.from_record(record.parent),
+            url=record.url,
+            folder_type=record.folder_type,
+            is_system=bool(record.is_system),
+            created_at=parse_marketo_datetime(record.created_at),
+            updated_at=parse_marketo_datetime(record.updated_at),
+            description=record.description,
+            workspace=record.workspace,
         )
 
 
@@ -107,17 +118,27 @@ class Program:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Program:
-        get = data.get  # positional and one lookup of get: this runs for every program of every page
-        return cls(
-            int(data["id"]),
-            get("name") or "",
-            get("type") or "",
-            get("channel") or "",
-            FolderRef.from_json(get("folder")),
-            get("url"),
-            get("status") or "",
-            parse_marketo_datetime(get("createdAt")),
-            parse_marketo_datetime(get("updatedAt")),
-            get("description"),
-            get("workspace"),
+        return cls.from_record(msgspec.convert(data, ProgramRecord))
+
+    @classmethod
+    def from_record(cls, record: ProgramRecord) -> Program:
+        folder = record.folder
+        return cls(  # positional: this runs for every program of every page
+            _required_id(record.id),
+            record.name or "",
+            record.type or "",
+            record.channel or "",
+            None if folder is None else FolderRef.from_record(folder),
+            record.url,
+            record.status or "",
+            parse_marketo_datetime(record.created_at),
+            parse_marketo_datetime(record.updated_at),
+            record.description,
+            record.workspace,
         )
+
+
+def _required_id(ident: Any) -> int:
+    if ident is None:
+        raise ValueError("Marketo returned an asset without an id")
+    return int(ident)

@@ -6,23 +6,25 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from .records import Envelope, R
+
 NO_ASSETS_WARNING = "No assets found for the given search criteria."
 
-FetchPage = Callable[[int], Awaitable[dict[str, Any]]]
+FetchPage = Callable[[int], Awaitable[Envelope[Any]]]
 
 
-def page_items(envelope: dict[str, Any]) -> list[dict[str, Any]]:
+def page_items(envelope: Envelope[R]) -> list[R]:
     """The page's records; Marketo sends a warning and no ``result`` when there are none."""
-    return list(envelope.get("result") or [])
+    return envelope.result or []
 
 
-def is_last_page(envelope: dict[str, Any], page_size: int) -> bool:
-    if NO_ASSETS_WARNING in (envelope.get("warnings") or []) or "result" not in envelope:
+def is_last_page(envelope: Envelope[Any], page_size: int) -> bool:
+    if envelope.result is None or NO_ASSETS_WARNING in (envelope.warnings or []):
         return True
-    return len(envelope.get("result") or []) < page_size
+    return len(envelope.result) < page_size
 
 
-async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> AsyncIterator[list[dict[str, Any]]]:
+async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> AsyncIterator[list[Any]]:
     """Yield pages in offset order; after the first, keep up to ``concurrency`` pages in flight.
 
     Pages past the end come back empty, so looking ahead costs at most ``concurrency`` - 1
@@ -32,7 +34,7 @@ async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> A
     yield page_items(first)
     if is_last_page(first, page_size):
         return
-    pending: dict[int, asyncio.Task[dict[str, Any]]] = {}
+    pending: dict[int, asyncio.Task[Envelope[Any]]] = {}
     next_offset = page_size
     try:
         while True:

@@ -14,7 +14,7 @@ from .backoff import RetryPolicy
 from .client import MAX_PAGE_SIZE, MarketoClient
 from .credentials import MarketoCredentials
 from .identity import request_token
-from .limits import InstanceLimiter, InstanceLimits
+from .limits import InstanceLimiter, InstanceLimits, Priority
 from .models import AccessToken
 from .observer import CallObserver, NoObserver
 from .rest import RestCaller
@@ -31,6 +31,8 @@ class MarketoPool:
 
     Clients of the same service share a token; clients of the same instance share its limits;
     nothing is shared across instances, so one slow or throttled instance holds up no other.
+    A sync asks for ``pool.client(credentials, priority=Priority.BULK)``: its calls then wait
+    behind the interactive calls of the same instance and leave them a reserve.
     """
 
     def __init__(
@@ -77,7 +79,7 @@ class MarketoPool:
         if self._owns_http:
             await self._http.aclose()
 
-    def client(self, credentials: MarketoCredentials) -> MarketoClient:
+    def client(self, credentials: MarketoCredentials, *, priority: Priority = Priority.INTERACTIVE) -> MarketoClient:
         tokens = self._token_cache(credentials)
         limiter = self._limiters.get(credentials.instance_key)
         if limiter is None:
@@ -94,10 +96,11 @@ class MarketoPool:
             observer=self.observer,
             clock=self._clock,
             change_timeout=self._change_timeout,
+            priority=priority,
         )
-        return MarketoClient(
-            credentials, caller, tokens, page_size=self.page_size, page_concurrency=self.limits.max_in_flight
-        )
+        # More pages ahead than the priority may have in flight would only wait in line.
+        page_concurrency = self.limits.in_flight_for(priority)
+        return MarketoClient(credentials, caller, tokens, page_size=self.page_size, page_concurrency=page_concurrency)
 
     def _token_cache(self, credentials: MarketoCredentials) -> TokenCache:
         # One cache per service and secret: a rotated (or mistyped) secret gets its own Identity call.

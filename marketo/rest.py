@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import msgspec
 
 from .backoff import RetryPolicy
 from .errors import (
@@ -21,8 +22,9 @@ from .errors import (
     RateLimited,
     error_for,
 )
-from .limits import InstanceLimiter
+from .limits import InstanceLimiter, Priority
 from .observer import CallObserver, NoObserver
+from .records import Envelope, envelope_decoder
 from .tokens import TokenCache
 from .transport import INSTANCE_EXTENSION
 
@@ -42,7 +44,9 @@ class RestCaller:
         observer: CallObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         change_timeout: httpx.Timeout | float | None = None,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> None:
+        self.priority = priority
         self._change_timeout = httpx.USE_CLIENT_DEFAULT if change_timeout is None else change_timeout
         self._instance = instance
         self._observer = observer or NoObserver()
@@ -63,8 +67,10 @@ class RestCaller:
         *,
         params: dict[str, Any] | None = None,
         form: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The decoded envelope of a successful call, or a MarketoError once retrying is pointless.
+        records: type = dict,
+    ) -> Envelope[Any]:
+        """The envelope of a successful call, its ``result`` decoded as ``records`` (see records.py),
+        or a MarketoError once retrying is pointless.
 
         Reads are retried after any transient failure. A change (any POST) is sent again only when
         Marketo surely did not make it; otherwise the failure is an OutcomeUnknown for the caller
@@ -73,16 +79,16 @@ class RestCaller:
         url = f"{self._base}/{path.lstrip('/')}"
         changes = method.upper() != "GET"
         timeout = self._change_timeout if changes else httpx.USE_CLIENT_DEFAULT
+        decoder = envelope_decoder(records)
         token_replayed = False
         attempt = 0
-        body: dict[str, Any] = {}
         while True:
             attempt += 1
             # Taken before queueing, so a renewal is waited for without holding a place in flight...
             await self._tokens.get()
             try:
                 asked = self._clock()
-                async with self._limiter.slot():
+                async with self._limiter.slot(self.priority):
                     waited = self._clock() - asked
                     if waited > 0.001:
                         self._observer.throttled(self._instance, waited)
@@ -97,7 +103,7 @@ class RestCaller:
                         extensions=self._extensions,
                         timeout=timeout,
                     )
-                body, error = _read(response)
+                body, error = _read(response, decoder)
                 maybe_done = error is not None and error.code not in NOT_PROCESSED_CODES
             except httpx.TimeoutException as exc:
                 error = MarketoUnreachable("timeout", "Marketo did not answer in time", retryable=True)
@@ -134,22 +140,29 @@ class RestCaller:
             await self._sleep(self._retry.delay(attempt, self._rng))
 
 
-def _read(response: httpx.Response) -> tuple[dict[str, Any], MarketoError | None]:
+_NOTHING: Envelope[Any] = Envelope()
+
+
+def _read(
+    response: httpx.Response, decoder: msgspec.json.Decoder[Envelope[Any]]
+) -> tuple[Envelope[Any], MarketoError | None]:
     """The envelope, and the error it carries if any (Marketo reports most errors with HTTP 200)."""
     if response.status_code != 200:
         message = f"Marketo answered HTTP {response.status_code}"
         # Marketo answers its own failures with HTTP 200 (611): a 5xx comes from its edge, and passes.
         if response.status_code in (500, 502, 503, 504):
-            return {}, MarketoUnreachable(str(response.status_code), message, retryable=True)
-        return {}, MarketoError(str(response.status_code), message)
+            return _NOTHING, MarketoUnreachable(str(response.status_code), message, retryable=True)
+        return _NOTHING, MarketoError(str(response.status_code), message)
     try:
-        body = response.json()
-    except ValueError:
-        return {}, MarketoUnreachable("invalid-json", "Marketo answered with a body that is not JSON", retryable=True)
-    if not isinstance(body, dict):
-        return {}, MarketoUnreachable("invalid-json", "Marketo answered with an unexpected body", retryable=True)
-    if body.get("success") is False:
-        first = (body.get("errors") or [{}])[0]
+        body = decoder.decode(response.content)
+    except msgspec.ValidationError:
+        return _NOTHING, MarketoUnreachable("invalid-json", "Marketo answered with an unexpected body", retryable=True)
+    except msgspec.DecodeError:
+        return _NOTHING, MarketoUnreachable(
+            "invalid-json", "Marketo answered with a body that is not JSON", retryable=True
+        )
+    if body.success is False:
+        first = (body.errors or [{}])[0]
         return body, error_for(str(first.get("code", "unknown")), str(first.get("message", "")))
     return body, None
 

@@ -35,6 +35,7 @@ from domain.models import (
 from marketo.client import MarketoClient
 from marketo.credentials import MarketoCredentials
 from marketo.errors import InvalidCredentials, MarketoError
+from marketo.limits import Priority
 from marketo.pool import MarketoPool
 from marketo.worker import provisioning, queue, sync
 from marketo.worker.queue import Lane, LeaseLost
@@ -101,9 +102,10 @@ class Worker:
         self.handlers.setdefault(JobKind.RENAME_PROGRAM, provisioning.rename_program)
         self.handlers.setdefault(JobKind.ASSETS_FOLDER, provisioning.assets_folder)
 
-    def client_for(self, integration: PlatformIntegration) -> MarketoClient:
-        """Every Marketo call of an integration goes through this process's token cache and limiter."""
-        return self.pool.client(self.credentials(integration))
+    def client_for(self, integration: PlatformIntegration, priority: Priority = Priority.INTERACTIVE) -> MarketoClient:
+        """Every Marketo call of an integration goes through this process's token cache and limiter;
+        a sync's (BULK) go after those of the jobs a user waits for, and leave them a reserve."""
+        return self.pool.client(self.credentials(integration), priority=priority)
 
     def wake(self) -> None:
         """New work was queued by this process: look now rather than at the next poll."""
@@ -352,7 +354,7 @@ class Worker:
         try:
             owned = self._owned.get(integration.id)
             await sync.sync_integration(
-                lease, integration, run, self.client_for(integration), announce,
+                lease, integration, run, self.client_for(integration, Priority.BULK), announce,
                 full_sync_every=self.settings.full_sync_every, clock=self.settings.clock,
                 checkpoint=owned.signal.check if owned else sync.no_checkpoint,
             )  # fmt: skip

@@ -413,3 +413,58 @@ async def test_an_instance_others_keep_saturating_gives_up_with_rate_limited(moc
     assert len(route.calls) == 3
     assert caught.value.code == code and caught.value.retryable
     assert "other integrations" in str(caught.value).lower()
+
+
+async def test_pages_are_read_as_leniently_as_marketo_writes_them(mock, client) -> None:
+    """Decoded straight from bytes into records: nulls, string ids, unknown fields and both folder shapes."""
+    odd = {
+        "id": "7",
+        "name": None,
+        "type": None,
+        "channel": "Webinar",
+        "folder": {},
+        "status": None,
+        "createdAt": "2024-01-01T00:00:00Z+0000",
+        "updatedAt": None,
+        "headStart": False,
+        "tags": [{"tagType": "Region", "tagValue": "EMEA"}],
+    }
+    in_folder = {**program(8), "folder": {"id": 30, "type": "Program"}}  # the folders' shape
+    mock.get(f"{ASSET}/programs.json").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=ok({0: [odd, in_folder]}.get(int(request.url.params["offset"])))
+        )
+    )
+    seven, eight = await client.list_programs()
+    assert (seven.id, seven.name, seven.type, seven.channel, seven.status) == (7, "", "", "Webinar", "")
+    assert seven.folder is None and seven.updated_at is None
+    assert seven.created_at == datetime(2024, 1, 1, tzinfo=UTC)
+    assert eight.folder == FolderRef(30, "Program") and eight.name == "P8"
+    mock.get(f"{ASSET}/folders.json").mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json=ok({0: [{**folder(9), "folderId": None, "isSystem": None}]}.get(int(request.url.params["offset"]))),
+        )
+    )
+    (nine,) = await client.browse_folders()
+    assert (nine.id, nine.type, nine.is_system, nine.parent) == (9, "Folder", False, FolderRef(14, "Folder"))
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"<html>Service Unavailable</html>", "not JSON"),
+        (b'{"success": true, "result": [1, 2]}', "unexpected body"),  # records that are not objects
+        (b'{"success": true, "result": {"id": 1}}', "unexpected body"),
+        (b"[]", "unexpected body"),
+    ],
+)
+async def test_a_body_that_is_not_an_envelope_is_retried_then_reported(mock, make_pool, body, words) -> None:
+    from marketo import RetryPolicy
+
+    pool = make_pool(retry=RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002))
+    route = mock.get(f"{ASSET}/program/byName.json").respond(200, content=body)
+    with pytest.raises(MarketoUnreachable) as caught:
+        await pool.client(CREDENTIALS).get_program_by_name("x")
+    assert len(route.calls) == 2
+    assert caught.value.code == "invalid-json" and words in str(caught.value)
