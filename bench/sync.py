@@ -36,6 +36,7 @@ from jeto import database  # noqa: E402
 from jeto.secret_box import SecretBox  # noqa: E402
 from jeto.settings import Secret  # noqa: E402
 from marketo import InstanceLimits, MarketoCredentials, MarketoPool  # noqa: E402
+from marketo.limits import Priority  # noqa: E402
 from marketo.worker.runner import Worker  # noqa: E402
 
 
@@ -86,7 +87,7 @@ async def run(k: int, programs: int, latency: float, url: str) -> dict:
     return {
         "k": k,
         "wall": wall,
-        "bound": lower_bound(calls, limits, latency),
+        "bound": lower_bound(calls, limits, latency, Priority.BULK),
         "calls": calls,
         "identity": sorted({s["identityCalls"] for s in stats}),
         "rate_limited": sum(s["rateLimited606"] for s in stats),
