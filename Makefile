@@ -28,7 +28,8 @@ schema: $(BIN)/.installed
 	$(BIN)/jeto export-schema
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check domain schema resolvers jeto marketo tests bench
+	$(BIN)/ruff check domain schema resolvers jeto marketo tests bench migrations
+	$(BIN)/ruff format --check .
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/marketo_parallel.py

@@ -58,13 +58,23 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-async def subscriber(url: str, token: str, pi: str, ready: asyncio.Event, counter: list[int], n: int,
-                     received: list[tuple[int, float]], done: asyncio.Event) -> None:
+async def subscriber(
+    url: str,
+    token: str,
+    pi: str,
+    ready: asyncio.Event,
+    counter: list[int],
+    n: int,
+    received: list[tuple[int, float]],
+    done: asyncio.Event,
+) -> None:
     """Records (sequence number, receipt time) of every status this subscriber is sent, in order."""
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         await ws.recv()
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY, "variables": {"id": pi}}}))
+        await ws.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY, "variables": {"id": pi}}})
+        )
         await ws.recv()  # the current state
         counter[0] += 1
         if counter[0] == n:
@@ -108,16 +118,27 @@ async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
         account, admin = await accounts.create_account("Bench", "bench@bench.test")
         viewer = Viewer(admin.id, account.id, Role.ADMIN)
         created = await platform_integrations.create(
-            viewer, name="Bench", confirm_trial=False, sealer=SecretBox(settings.secret_key), allowed_hosts=["*"],
-            credentials=platform_integrations.CredentialsInput("id", "secret-value-1234", "https://1-a-1.mktorest.com/rest", None),
+            viewer,
+            name="Bench",
+            confirm_trial=False,
+            sealer=SecretBox(settings.secret_key),
+            allowed_hosts=["*"],
+            credentials=platform_integrations.CredentialsInput(
+                "id", "secret-value-1234", "https://1-a-1.mktorest.com/rest", None
+            ),
         )
         pi_pk = created.integration.id
         pi = encode_id("PlatformIntegration", pi_pk)
         token = issue_development_token(settings, admin.email)
         port = free_port()
         env = {**os.environ, "JETO_DATABASE_URL": url, "JETO_BROADCAST_URL": redis_url, "JETO_WORKER": "off"}
-        server = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jeto.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
         try:
             for _ in range(200):
                 with socket.socket() as probe:
@@ -130,8 +151,12 @@ async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
             counter: list[int] = [0]
             sent: dict[int, float] = {}
             received: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-            tasks = [asyncio.create_task(subscriber(f"ws://127.0.0.1:{port}/graphql", token, pi, ready, counter, n,
-                                                    received[i], done)) for i in range(n)]
+            tasks = [
+                asyncio.create_task(
+                    subscriber(f"ws://127.0.0.1:{port}/graphql", token, pi, ready, counter, n, received[i], done)
+                )
+                for i in range(n)
+            ]
             await asyncio.wait_for(ready.wait(), 120)
             after = rss_kib(server.pid)
             async with open_broadcast(redis_url) as bus:
@@ -173,12 +198,16 @@ def main() -> None:
     args = parser.parse_args()
     redis_url = os.environ.get("JETO_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
     print(f"{args.changes} status changes at {args.rate:g}/s, event bus {redis_url}, SQLite database")
-    print(f"{'N':>5} {'in order/expected':>19} {'repeats':>8} {'missed':>7} {'backwards':>9} "
-          f"{'p50 ms':>8} {'p99 ms':>8} {'KiB/subscriber':>15}")
+    print(
+        f"{'N':>5} {'in order/expected':>19} {'repeats':>8} {'missed':>7} {'backwards':>9} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'KiB/subscriber':>15}"
+    )
     for n in args.subscribers:
         r = asyncio.run(run(n, args.changes, args.rate, redis_url))
-        print(f"{r['n']:>5} {r['in_order']:>9}/{r['expected']:<9} {r['repeats']:>8} {r['missed']:>7} {r['backwards']:>9} "
-              f"{r['p50']:>8.1f} {r['p99']:>8.1f} {r['kib_per_subscriber']:>15.1f}")
+        print(
+            f"{r['n']:>5} {r['in_order']:>9}/{r['expected']:<9} {r['repeats']:>8} {r['missed']:>7} {r['backwards']:>9} "
+            f"{r['p50']:>8.1f} {r['p99']:>8.1f} {r['kib_per_subscriber']:>15.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,14 +46,19 @@ async def run(k: int, programs: int, latency: float, url: str) -> dict:
     try:
         await database.migrate(url)
         await Tortoise.init(config=database.tortoise_config(url))
-        account, admin = await accounts.create_account("Bench", f"bench-{k}-{time.time_ns()}@bench.test", integrations_limit=k)
+        account, admin = await accounts.create_account(
+            "Bench", f"bench-{k}-{time.time_ns()}@bench.test", integrations_limit=k
+        )
         viewer = Viewer(admin.id, account.id, Role.ADMIN)
         for index, endpoint in enumerate(endpoints):
             await platform_integrations.create(
                 viewer,
                 name=f"Instance {index}",
                 credentials=platform_integrations.CredentialsInput(
-                    endpoint["clientId"], endpoint["clientSecret"], endpoint["restEndpoint"], endpoint["identityEndpoint"]
+                    endpoint["clientId"],
+                    endpoint["clientSecret"],
+                    endpoint["restEndpoint"],
+                    endpoint["identityEndpoint"],
                 ),
                 confirm_trial=False,
                 sealer=box,
@@ -61,7 +66,9 @@ async def run(k: int, programs: int, latency: float, url: str) -> dict:
             )
 
         def credentials(pi: PlatformIntegration) -> MarketoCredentials:
-            return MarketoCredentials(pi.rest_endpoint, pi.identity_endpoint, pi.client_id, box.open(pi.client_secret_encrypted))
+            return MarketoCredentials(
+                pi.rest_endpoint, pi.identity_endpoint, pi.client_id, box.open(pi.client_secret_encrypted)
+            )
 
         async def publish(account_id: int, event: object) -> None:
             return None
@@ -104,17 +111,21 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the simulator adds to each call")
     args = parser.parse_args()
     print(f"each instance: {args.programs} programs, 30 folders, {args.latency:.2f} s latency per call")
-    print(f"{'K':>3} {'wall s':>7} {'bound s':>8} {'wall/bound':>10} {'calls/inst':>10} {'identity/inst':>13} "
-          f"{'606':>4} {'615':>4} {'attempts':>8} {'program rows':>12}")
+    print(
+        f"{'K':>3} {'wall s':>7} {'bound s':>8} {'wall/bound':>10} {'calls/inst':>10} {'identity/inst':>13} "
+        f"{'606':>4} {'615':>4} {'attempts':>8} {'program rows':>12}"
+    )
     results = []
     for k in args.integrations:
         with tempfile.TemporaryDirectory() as folder:
             url = os.environ.get("JETO_BENCH_DATABASE_URL") or f"sqlite://{folder}/bench.sqlite3"
             result = asyncio.run(run(k, args.programs, args.latency, url))
         results.append(result)
-        print(f"{k:>3} {result['wall']:>7.2f} {result['bound']:>8.2f} {result['wall'] / result['bound']:>10.2f} "
-              f"{result['calls']:>10} {'/'.join(map(str, result['identity'])):>13} {result['rate_limited']:>4} "
-              f"{result['concurrency_limited']:>4} {result['attempts']:>8} {result['rows']:>12}")
+        print(
+            f"{k:>3} {result['wall']:>7.2f} {result['bound']:>8.2f} {result['wall'] / result['bound']:>10.2f} "
+            f"{result['calls']:>10} {'/'.join(map(str, result['identity'])):>13} {result['rate_limited']:>4} "
+            f"{result['concurrency_limited']:>4} {result['attempts']:>8} {result['rows']:>12}"
+        )
     if len(results) > 1:
         print(f"wall time K={results[-1]['k']} / K={results[0]['k']}: {results[-1]['wall'] / results[0]['wall']:.2f}x")
 

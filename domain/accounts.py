@@ -18,7 +18,8 @@ def email_error(email: str) -> UserError | None:
     local, at, domain = email.partition("@")
     if len(email) > EMAIL_MAX:
         return UserError(
-            UserErrorCode.INVALID_INPUT, f"The email is {len(email)} characters long; at most {EMAIL_MAX} are allowed.",
+            UserErrorCode.INVALID_INPUT,
+            f"The email is {len(email)} characters long; at most {EMAIL_MAX} are allowed.",
             ("email",),
         )
     if not at or not local or "." not in domain or not email.isprintable() or any(c.isspace() for c in email):
@@ -69,9 +70,13 @@ async def _add_user(account: Account, email: str, role: Role, name: str | None, 
     name = clean_name(name) if name is not None else None
     subject = subject.strip() if subject is not None else None
     if await User.filter(email__iexact=email).exists():
-        raise Rejected([UserError(UserErrorCode.INVALID_INPUT, f"A user with the email {email} exists already.", ("email",))])
+        raise Rejected(
+            [UserError(UserErrorCode.INVALID_INPUT, f"A user with the email {email} exists already.", ("email",))]
+        )
     if subject and await User.filter(idp_subject=subject).exists():
-        raise Rejected([UserError(UserErrorCode.INVALID_INPUT, "A user with this subject exists already.", ("subject",))])
+        raise Rejected(
+            [UserError(UserErrorCode.INVALID_INPUT, "A user with this subject exists already.", ("subject",))]
+        )
     return await User.create(account=account, email=email.lower(), role=role, name=name, idp_subject=subject)
 
 

@@ -79,8 +79,7 @@ def resolve_endpoints(
             errors.append(
                 UserError(
                     UserErrorCode.ENDPOINT_NOT_ALLOWED,
-                    f"{urlsplit(url).hostname} is not an allowed Marketo host "
-                    f"(allowed: {', '.join(allowed_hosts)}).",
+                    f"{urlsplit(url).hostname} is not an allowed Marketo host (allowed: {', '.join(allowed_hosts)}).",
                     (*field, name),
                 )
             )

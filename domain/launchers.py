@@ -48,7 +48,9 @@ async def creation_check(account_id: int, *, lock: bool = False) -> UserError | 
         return None
     assert verdict.reason is not None and verdict.message is not None
     missing_integration = verdict.reason is UserErrorCode.PLATFORM_INTEGRATION_REQUIRED
-    return UserError(verdict.reason, verdict.message, ("input", "platformIntegrationId") if missing_integration else None)
+    return UserError(
+        verdict.reason, verdict.message, ("input", "platformIntegrationId") if missing_integration else None
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class _Chosen:
     row: MarketoFolder | MarketoProgram
 
 
-async def _assets(account_id: int, integration_id: int, choice: AssetChoice) -> dict[str, MarketoFolder | MarketoProgram]:
+async def _assets(
+    account_id: int, integration_id: int, choice: AssetChoice
+) -> dict[str, MarketoFolder | MarketoProgram]:
     """The chosen rows, each of this account and of the launcher's integration, by launcher attribute."""
     wanted = (
         ("destinationFolderId", "destination_folder", MarketoFolder, choice.destination_folder_id, "folder"),
@@ -93,9 +97,11 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
         # Under the account lock, no integration can be deleted between our read and our insert.
         await lock_account(viewer.account_id)
         reject_if_any([await creation_check(viewer.account_id, lock=True)])
-        integrations = await PlatformIntegration.filter(
-            account_id=viewer.account_id, deleted_at=None
-        ).order_by("id").values_list("id", flat=True)
+        integrations = (
+            await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
         bound = launcher_rules.launcher_integration(integration_id, list(integrations))
         if isinstance(bound, UserError):
             raise Rejected([bound])
@@ -154,7 +160,13 @@ async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int
         raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No user with this id.", ("userIds",))])
     if any(user.role is Role.ADMIN for user in users):
         raise Rejected(
-            [UserError(UserErrorCode.INVALID_INPUT, "Admins see every launcher already; grant collaborators only.", ("userIds",))]
+            [
+                UserError(
+                    UserErrorCode.INVALID_INPUT,
+                    "Admins see every launcher already; grant collaborators only.",
+                    ("userIds",),
+                )
+            ]
         )
     async with in_transaction():
         # Locked, so simultaneous replacements run one after the other (not both inserting the same grants),

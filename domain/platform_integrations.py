@@ -206,7 +206,9 @@ async def update(
             await lock_account(viewer.account_id)
             integration = await _still_there(viewer, integration_id, ("input", "id"))
             changes = _changes(integration, name, credentials, sealer, allowed_hosts)
-            if "name" in changes and await _name_taken(viewer.account_id, str(changes["name"]), except_id=integration.id):
+            if "name" in changes and await _name_taken(
+                viewer.account_id, str(changes["name"]), except_id=integration.id
+            ):
                 raise Rejected([_name_taken_error(("input", "name"))])
             if changes:
                 await PlatformIntegration.filter(id=integration.id).update(**changes)

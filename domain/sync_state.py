@@ -44,7 +44,9 @@ def launcher_creation(named_states: Iterable[tuple[str, SyncState]]) -> Launcher
     """Whether a launcher may be created now, given the account's integrations and their states."""
     named_states = list(named_states)
     if not named_states:
-        return LauncherCreation(allowed=False, reason=UserErrorCode.PLATFORM_INTEGRATION_REQUIRED, message=NO_INTEGRATION)
+        return LauncherCreation(
+            allowed=False, reason=UserErrorCode.PLATFORM_INTEGRATION_REQUIRED, message=NO_INTEGRATION
+        )
     busy = [name for name, state in named_states if state in BUSY]
     if not busy:
         return LauncherCreation(allowed=True)

@@ -45,14 +45,10 @@ class Viewer:
         return query
 
     def folders(self) -> QuerySet[models.MarketoFolder]:
-        return models.MarketoFolder.filter(
-            platform_integration_id__in=Subquery(self.integrations().values("id"))
-        )
+        return models.MarketoFolder.filter(platform_integration_id__in=Subquery(self.integrations().values("id")))
 
     def programs(self) -> QuerySet[models.MarketoProgram]:
-        return models.MarketoProgram.filter(
-            platform_integration_id__in=Subquery(self.integrations().values("id"))
-        )
+        return models.MarketoProgram.filter(platform_integration_id__in=Subquery(self.integrations().values("id")))
 
     def sync_runs(self) -> QuerySet[models.SyncRun]:
         return models.SyncRun.filter(
@@ -69,5 +65,7 @@ class Viewer:
         return query.filter(
             Q(id=self.user_id)
             | Q(id__in=Subquery(self.campaigns().values("submitted_by_id")))
-            | Q(id__in=Subquery(models.LauncherCollaborator.filter(launcher_id__in=Subquery(granted)).values("user_id")))
+            | Q(
+                id__in=Subquery(models.LauncherCollaborator.filter(launcher_id__in=Subquery(granted)).values("user_id"))
+            )
         )

@@ -70,7 +70,9 @@ class _JwksCache:
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
             age = self._clock() - self._fetched_at
-            if self._keys is not None and (age < JWKS_MIN_REFETCH_SECONDS or (not force and age < JWKS_REFRESH_SECONDS)):
+            if self._keys is not None and (
+                age < JWKS_MIN_REFETCH_SECONDS or (not force and age < JWKS_REFRESH_SECONDS)
+            ):
                 return
             try:
                 response = await self._http.get(self._url, timeout=10)
@@ -84,7 +86,9 @@ class _JwksCache:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._settings = settings
         self._jwks = _JwksCache(settings.jwks_url, http, clock) if settings.jwks_url else None
         self._accept_hs256 = settings.accepts_development_tokens

@@ -74,7 +74,9 @@ class PostgresNotifyBackend(BroadcastBackend):
             await self._open()
         except CONNECTION_LOST as error:
             await self._close_pool()
-            raise EventBusUnavailable(f"event bus: PostgreSQL at {self._where} is unavailable ({_reason(error)})") from None
+            raise EventBusUnavailable(
+                f"event bus: PostgreSQL at {self._where} is unavailable ({_reason(error)})"
+            ) from None
         self._supervisor = asyncio.create_task(self._supervise(), name="jeto.bus.postgres-listener")
 
     async def disconnect(self) -> None:
@@ -105,7 +107,9 @@ class PostgresNotifyBackend(BroadcastBackend):
         if not isinstance(message, str):
             raise ValueError(f"event bus payload must be str, not {type(message).__name__}")
         if len(message.encode()) > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"event bus payload is {len(message.encode())} bytes; PostgreSQL takes at most {MAX_PAYLOAD_BYTES}")
+            raise ValueError(
+                f"event bus payload is {len(message.encode())} bytes; PostgreSQL takes at most {MAX_PAYLOAD_BYTES}"
+            )
         assert self._pool is not None, "connect() first"
         for attempt in (1, 2):  # a pooled connection may have died with a server restart: try a fresh one once
             try:
@@ -148,7 +152,9 @@ class PostgresNotifyBackend(BroadcastBackend):
                     if outage_since is not None:
                         log.info(
                             "event bus: reconnected to PostgreSQL at %s after %.1f s, %d channel(s) listened again",
-                            self._where, loop.time() - outage_since, len(self._channels),
+                            self._where,
+                            loop.time() - outage_since,
+                            len(self._channels),
                         )
                     outage_since, delay = None, RECONNECT_FIRST_DELAY
                 with contextlib.suppress(TimeoutError):
@@ -163,11 +169,14 @@ class PostgresNotifyBackend(BroadcastBackend):
             except Exception as error:
                 await self._drop_listening()
                 if not isinstance(error, CONNECTION_LOST):
-                    log.exception("event bus: unexpected error on the PostgreSQL listening connection at %s", self._where)
+                    log.exception(
+                        "event bus: unexpected error on the PostgreSQL listening connection at %s", self._where
+                    )
                 elif outage_since is None:
                     log.warning(
                         "event bus: lost PostgreSQL at %s (%s); reconnecting, events sent meanwhile are lost",
-                        self._where, _reason(error),
+                        self._where,
+                        _reason(error),
                     )
                 if outage_since is None:
                     outage_since = loop.time()

@@ -170,7 +170,9 @@ class RedisPubSubBackend(BroadcastBackend):
                     if outage_since is not None:
                         log.info(
                             "event bus: reconnected to Redis at %s after %.1f s, %d channel(s) subscribed again",
-                            self._where, loop.time() - outage_since, len(self._channels),
+                            self._where,
+                            loop.time() - outage_since,
+                            len(self._channels),
                         )
                     outage_since, delay = None, RECONNECT_FIRST_DELAY
                 await self._read_until_lost()
@@ -183,7 +185,8 @@ class RedisPubSubBackend(BroadcastBackend):
                 elif outage_since is None:
                     log.warning(
                         "event bus: lost Redis at %s (%s); reconnecting, events published meanwhile are lost",
-                        self._where, _reason(error),
+                        self._where,
+                        _reason(error),
                     )
                 if outage_since is None:
                     outage_since = loop.time()

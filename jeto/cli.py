@@ -58,7 +58,9 @@ def _number(kind: type, *, least: float, most: float | None = None) -> Callable[
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not {'a whole number' if kind is int else 'a number'}") from None
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not {'a whole number' if kind is int else 'a number'}"
+            ) from None
         if value < least or (most is not None and value > most):
             bounds = f"from {least:g} to {most:g}" if most is not None else f"at least {least:g}"
             raise argparse.ArgumentTypeError(f"{text} is out of range ({bounds})")
@@ -209,7 +211,11 @@ def _demo_banner(host: str, url: str, simulator_url: str, seeded: Any, token: st
             "",
             "Jeto demo is ready. Open GraphiQL at this address (it carries the admin token: keep it to yourself):",
             f"  {url}/graphql#token={token}",
-            *(["  (listening on every interface: from another machine, use this machine's address)"] if everywhere else []),
+            *(
+                ["  (listening on every interface: from another machine, use this machine's address)"]
+                if everywhere
+                else []
+            ),
             f"Marketo simulator at {simulator_url}",
             f"Admin token ({seeded.admin_email}, {DEMO_TOKEN_HOURS} h):",
             f"  Authorization: Bearer {token}",

@@ -74,7 +74,9 @@ async def check_reachable(database_url: str, timeout: float = CONNECT_TIMEOUT) -
             await Tortoise.init(config=tortoise_config(database_url))
             await Tortoise.get_connection("default").execute_query("SELECT 1")
     except TimeoutError:
-        raise DatabaseUnavailable(f"the database at {location(database_url)} did not answer within {timeout:g} s") from None
+        raise DatabaseUnavailable(
+            f"the database at {location(database_url)} did not answer within {timeout:g} s"
+        ) from None
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DatabaseUnavailable(f"cannot open the database at {location(database_url)}: {reason}") from None

@@ -45,7 +45,11 @@ async def seed(settings: Settings, services: Services, instances: list[dict[str,
                 identity_endpoint=instance["identityEndpoint"],
             )
             existing = await PlatformIntegration.get_or_none(account_id=admin.account_id, name=name, deleted_at=None)
-            common = {"credentials": credentials, "sealer": services.secret_box, "allowed_hosts": settings.marketo_allowed_hosts}
+            common = {
+                "credentials": credentials,
+                "sealer": services.secret_box,
+                "allowed_hosts": settings.marketo_allowed_hosts,
+            }
             if existing is None:
                 await platform_integrations.create(viewer, name=name, confirm_trial=True, **common)
             else:
@@ -53,7 +57,9 @@ async def seed(settings: Settings, services: Services, instances: list[dict[str,
         await _sync_now(services)
         if not await Launcher.filter(account_id=admin.account_id).exists():
             first = await PlatformIntegration.get(account_id=admin.account_id, name=INSTANCE_NAMES[0])
-            folder = await MarketoFolder.filter(platform_integration_id=first.id, marketo_type="Folder", is_system=False).first()
+            folder = await MarketoFolder.filter(
+                platform_integration_id=first.id, marketo_type="Folder", is_system=False
+            ).first()
             template = await MarketoProgram.filter(platform_integration_id=first.id).order_by("id").first()
             launcher = await launchers.create(
                 viewer,

@@ -60,7 +60,9 @@ def refusal(request: Request) -> JSONResponse | None:
     """
     accepted = _accepted_media_types(request)
     if request.headers.get("accept") and not any(media_type in ACCEPTABLE for media_type in accepted):
-        return error_response(request, f"Responses are {JSON} or {GRAPHQL_RESPONSE}; the Accept header allows neither.", 406)
+        return error_response(
+            request, f"Responses are {JSON} or {GRAPHQL_RESPONSE}; the Accept header allows neither.", 406
+        )
     if request.method == "POST":
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in JSON_TYPES:
@@ -81,7 +83,9 @@ def check_operation(method: str, query: str | None, operation_name: Any, *, max_
     except UnclearOperation as unclear:
         raise Refused(400, str(unclear)) from None
     if kind is OperationType.SUBSCRIPTION:
-        raise Refused(400, "A subscription runs over a websocket at this address (graphql-transport-ws), not over HTTP.")
+        raise Refused(
+            400, "A subscription runs over a websocket at this address (graphql-transport-ws), not over HTTP."
+        )
     if method == "GET" and kind is OperationType.MUTATION:
         raise Refused(405, "A mutation must be sent with POST.", allow="POST")
 

@@ -50,7 +50,9 @@ def target_url(health_file: str | None, url: str | None) -> str:
         try:
             return Path(health_file).read_text().strip()
         except OSError:
-            raise Unhealthy(f"no jeto process has written its address to {health_file} (JETO_HEALTH_FILE) yet") from None
+            raise Unhealthy(
+                f"no jeto process has written its address to {health_file} (JETO_HEALTH_FILE) yet"
+            ) from None
     return DEFAULT_URL
 
 

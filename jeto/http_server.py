@@ -35,7 +35,9 @@ def listening_socket(host: str, port: int) -> Iterator[socket.socket]:
     except OSError as error:
         sock.close()
         if error.errno == errno.EADDRINUSE:
-            raise ServerFailed(f"port {port} of {host} is in use; stop what holds it or choose another --port") from None
+            raise ServerFailed(
+                f"port {port} of {host} is in use; stop what holds it or choose another --port"
+            ) from None
         if error.errno == errno.EACCES:
             raise ServerFailed(f"this user may not listen on port {port} of {host}; choose a port above 1023") from None
         raise ServerFailed(f"cannot listen on port {port} of {host}: {error.strerror}") from None

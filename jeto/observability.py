@@ -16,7 +16,9 @@ operation_name: contextvars.ContextVar[str | None] = contextvars.ContextVar("ope
 
 REGISTRY = CollectorRegistry()
 GRAPHQL_REQUESTS = Counter(
-    "jeto_graphql_requests_total", "GraphQL operations by name, type and outcome", ["operation", "type", "outcome"],
+    "jeto_graphql_requests_total",
+    "GraphQL operations by name, type and outcome",
+    ["operation", "type", "outcome"],
     registry=REGISTRY,
 )
 GRAPHQL_LATENCY = Histogram(
@@ -32,7 +34,9 @@ MARKETO_ERRORS = Counter(
     "jeto_marketo_errors_total", "Marketo errors by instance and code", ["instance", "code"], registry=REGISTRY
 )
 MARKETO_THROTTLE_WAIT = Counter(
-    "jeto_marketo_throttle_wait_seconds_total", "Seconds calls waited for an instance's limits", ["instance"],
+    "jeto_marketo_throttle_wait_seconds_total",
+    "Seconds calls waited for an instance's limits",
+    ["instance"],
     registry=REGISTRY,
 )
 MARKETO_TOKEN_REFRESHES = Counter(

@@ -12,9 +12,7 @@ from jeto.settings import InvalidSetting, Secret
 
 
 def _fernet(key: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"jeto client secrets").derive(
-        key.encode()
-    )
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"jeto client secrets").derive(key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -24,7 +22,9 @@ class SecretBox:
     def __init__(self, key: Secret) -> None:
         keys = [part.strip() for part in key.reveal().split(",") if part.strip()]
         if not keys:
-            raise InvalidSetting("JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)")
+            raise InvalidSetting(
+                "JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)"
+            )
         self._first = _fernet(keys[0])
         self._fernet = MultiFernet([_fernet(k) for k in keys])
 

@@ -71,7 +71,9 @@ class Settings:
             )
         secret_key = env.get("JETO_SECRET_KEY") or DEV_SECRET_KEY
         if not any(part.strip() for part in secret_key.split(",")):
-            raise InvalidSetting("JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)")
+            raise InvalidSetting(
+                "JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)"
+            )
         return cls(
             database_url=env.get("JETO_DATABASE_URL", "sqlite://jeto.sqlite3"),
             broadcast_url=broadcast_url,
@@ -87,7 +89,9 @@ class Settings:
             sync_interval_minutes=_number(env, "JETO_SYNC_INTERVAL_MINUTES", "60", float, 0.01, 1e6),
             full_sync_hours=_number(env, "JETO_FULL_SYNC_HOURS", "24", float, 0.01, 1e6),
             worker_lease_seconds=_number(env, "JETO_WORKER_LEASE_SECONDS", "30", float, 0.5, 1e6),
-            worker_metrics_port=int(_number(env, "JETO_WORKER_METRICS_PORT", str(DEFAULT_WORKER_METRICS_PORT), int, 0, 65535)),
+            worker_metrics_port=int(
+                _number(env, "JETO_WORKER_METRICS_PORT", str(DEFAULT_WORKER_METRICS_PORT), int, 0, 65535)
+            ),
             health_file=env.get("JETO_HEALTH_FILE") or None,
             campaign_email_hold_seconds=_number(env, "JETO_CAMPAIGN_EMAIL_HOLD_SECONDS", "120", float, 0, 86400),
         )

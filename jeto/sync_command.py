@@ -126,9 +126,12 @@ async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: 
         changes = None
         if live:
             broadcast = await stack.enter_async_context(open_broadcast(settings.broadcast_url))
-            changes = await stack.enter_async_context(broadcast.subscribe(events.account_channel(integration.account_id)))
+            changes = await stack.enter_async_context(
+                broadcast.subscribe(events.account_channel(integration.account_id))
+            )
             await broadcast.publish(
-                events.account_channel(integration.account_id), (await events.sync_status_changed(integration.id)).encode()
+                events.account_channel(integration.account_id),
+                (await events.sync_status_changed(integration.id)).encode(),
             )
         if not wait:
             return f"Sync {run.id} of {integration.name} is {run.state.value}."

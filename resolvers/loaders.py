@@ -68,7 +68,11 @@ async def _campaign_pages(keys: list[CampaignPageKey]) -> Sequence[tuple[list[Ca
 
 
 async def _collaborators(launcher_ids: list[int]) -> Sequence[list[User]]:
-    grants = await LauncherCollaborator.filter(launcher_id__in=set(launcher_ids)).prefetch_related("user").order_by("user_id")
+    grants = (
+        await LauncherCollaborator.filter(launcher_id__in=set(launcher_ids))
+        .prefetch_related("user")
+        .order_by("user_id")
+    )
     by_launcher: dict[int, list[User]] = defaultdict(list)
     for grant in grants:
         by_launcher[grant.launcher_id].append(grant.user)

@@ -22,7 +22,9 @@ P = ParamSpec("P")
 PayloadT = TypeVar("PayloadT")
 
 
-def user_errors_as(payload: type[PayloadT]) -> Callable[[Callable[P, Awaitable[PayloadT]]], Callable[P, Awaitable[PayloadT]]]:
+def user_errors_as(
+    payload: type[PayloadT],
+) -> Callable[[Callable[P, Awaitable[PayloadT]]], Callable[P, Awaitable[PayloadT]]]:
     """A use case's Rejected becomes the payload's userErrors; its transaction has rolled back already."""
 
     def decorate(resolver: Callable[P, Awaitable[PayloadT]]) -> Callable[P, Awaitable[PayloadT]]:
@@ -45,7 +47,9 @@ def _pk(value: str | None, type_name: str, *field: str) -> Any:
     return pk
 
 
-def _credentials(value: inputs.MarketoCredentialsInput | inputs.MarketoCredentialsUpdate) -> platform_integrations.CredentialsInput:
+def _credentials(
+    value: inputs.MarketoCredentialsInput | inputs.MarketoCredentialsUpdate,
+) -> platform_integrations.CredentialsInput:
     return platform_integrations.CredentialsInput(
         client_id=value.client_id,
         client_secret=value.client_secret,
@@ -73,7 +77,9 @@ async def create_platform_integration(
             trial_confirmation=payloads.TrialConfirmation.of(created.trial_confirmation)
         )
     await services.sync_queued(created.integration)
-    return payloads.CreatePlatformIntegrationPayload(platform_integration=PlatformIntegration(model=created.integration))
+    return payloads.CreatePlatformIntegrationPayload(
+        platform_integration=PlatformIntegration(model=created.integration)
+    )
 
 
 @user_errors_as(payloads.PlatformIntegrationPayload)

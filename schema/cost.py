@@ -48,8 +48,13 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 
 
 class _Counter:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
-                 variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+    ) -> None:
         self._schema = schema
         self._fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self._variables = dict(variables)
@@ -75,8 +80,13 @@ class _Counter:
         found = self._schema.get_type(name) if name else None
         return found or fallback
 
-    def nodes(self, selections: SelectionSetNode, parent: GraphQLNamedType, multiplier: int,
-              within: frozenset[str] = frozenset()) -> Iterator[int]:
+    def nodes(
+        self,
+        selections: SelectionSetNode,
+        parent: GraphQLNamedType,
+        multiplier: int,
+        within: frozenset[str] = frozenset(),
+    ) -> Iterator[int]:
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
                 name = selection.name.value

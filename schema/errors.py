@@ -54,7 +54,9 @@ def code_of(error: GraphQLError) -> str:
 
 def log_unexpected(error: BaseException, where: str) -> None:
     """Type and frames only (file, line, function; no source text): a message could carry data we must not log."""
-    frames = [f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(error.__traceback__)]
+    frames = [
+        f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(error.__traceback__)
+    ]
     log.error("unexpected %s in %s\n%s", type(error).__name__, where, "\n".join(frames) or "  (no frames)")
 
 

@@ -18,7 +18,7 @@ log = logging.getLogger("jeto.graphql")
 
 def _cut(name: str | None) -> str | None:
     """Clients choose operation names: logs carry at most this much of one."""
-    return name[:OPERATION_LABELS.length] if name else name
+    return name[: OPERATION_LABELS.length] if name else name
 
 
 def _kind(context: ExecutionContext) -> str:

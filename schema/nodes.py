@@ -166,7 +166,12 @@ class PlatformIntegration(Node):
         if search:
             query = query.filter(name__icontains=_search(search))
         return await paginate(
-            query, first=first, default_first=100, after=after, wrap=MarketoFolder.wrap, listing="PlatformIntegration.folders"
+            query,
+            first=first,
+            default_first=100,
+            after=after,
+            wrap=MarketoFolder.wrap,
+            listing="PlatformIntegration.folders",
         )
 
     @strawberry.field(description="Programs synced from this integration's Marketo instance only.")
@@ -187,14 +192,24 @@ class PlatformIntegration(Node):
         if search:
             query = query.filter(name__icontains=_search(search))
         return await paginate(
-            query, first=first, default_first=100, after=after, wrap=MarketoProgram.wrap, listing="PlatformIntegration.programs"
+            query,
+            first=first,
+            default_first=100,
+            after=after,
+            wrap=MarketoProgram.wrap,
+            listing="PlatformIntegration.programs",
         )
 
     @strawberry.field(description="Past and current syncs, newest first.")
     async def sync_runs(self, first: int | None = 20, after: str | None = None) -> Connection[SyncRun]:
         query = models.SyncRun.filter(platform_integration_id=self.model.id)
         return await paginate(
-            query, first=first, default_first=20, after=after, wrap=SyncRun.wrap, newest_first=True,
+            query,
+            first=first,
+            default_first=20,
+            after=after,
+            wrap=SyncRun.wrap,
+            newest_first=True,
             listing="PlatformIntegration.syncRuns",
         )
 

@@ -54,8 +54,9 @@ class JetoProcess:
 def running_jeto(tmp_path: Path, *args: str, env: dict[str, str], name: str = "jeto") -> Iterator[JetoProcess]:
     stdout, stderr = tmp_path / f"{name}.out", tmp_path / f"{name}.log"
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "jeto.cli", *args], env={**os.environ, **env},
-                                   stdout=out, stderr=err)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jeto.cli", *args], env={**os.environ, **env}, stdout=out, stderr=err
+        )
         try:
             yield JetoProcess(process, stdout, stderr)
         finally:
@@ -68,7 +69,9 @@ def running_jeto(tmp_path: Path, *args: str, env: dict[str, str], name: str = "j
 
 
 @contextlib.contextmanager
-def running_demo(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[tuple[JetoProcess, str, str]]:
+def running_demo(
+    tmp_path: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[JetoProcess, str, str]]:
     """`jeto serve --demo --port 0`; yields the process, the base URL and the admin token its banner printed."""
     settings = {"JETO_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}", **(env or {})}
     with running_jeto(tmp_path, "serve", "--demo", "--port", "0", *extra, env=settings, name="demo") as demo:

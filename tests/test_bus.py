@@ -96,7 +96,9 @@ def test_the_url_scheme_picks_the_backend() -> None:
     assert isinstance(open_broadcast("postgresql://u@h/db")._backend, PostgresNotifyBackend)
 
 
-@pytest.mark.parametrize("url", ["kafka://localhost:9092", "redis-stream://localhost", "nats://x", "", "localhost:6379"])
+@pytest.mark.parametrize(
+    "url", ["kafka://localhost:9092", "redis-stream://localhost", "nats://x", "", "localhost:6379"]
+)
 def test_an_unknown_scheme_is_refused_naming_the_supported_ones(url: str) -> None:
     with pytest.raises(ValueError, match="memory, redis, rediss, postgres, postgresql") as raised:
         open_broadcast(url)
@@ -345,7 +347,9 @@ async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgr
 # -- many first subscribers of one channel at once ----------------------------------------------
 
 
-async def _subscribe_at_once(bus: Broadcast, channel: str, count: int, stack: contextlib.AsyncExitStack) -> list[object]:
+async def _subscribe_at_once(
+    bus: Broadcast, channel: str, count: int, stack: contextlib.AsyncExitStack
+) -> list[object]:
     """`count` subscriptions of one channel opened concurrently, all closed when `stack` closes."""
     return list(await asyncio.gather(*(stack.enter_async_context(bus.subscribe(channel)) for _ in range(count))))
 
@@ -388,6 +392,7 @@ async def test_postgres_simultaneous_first_subscribers_of_a_channel_all_receive(
 
 async def test_a_backend_that_fails_to_subscribe_leaves_nothing_behind_and_raises_its_own_error() -> None:
     async with open_broadcast("memory://") as bus:
+
         async def refuse(channel: str) -> None:
             raise ConnectionError("backend down")
 

@@ -25,7 +25,10 @@ def run(tmp_path):
     def jeto(*args: str, timeout: float = 60, **extra_env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "jeto.cli", *args],
-            env={**env, **extra_env}, capture_output=True, text=True, timeout=timeout,
+            env={**env, **extra_env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     return jeto
@@ -125,13 +128,18 @@ def test_no_development_token_under_sso_without_a_key_of_its_own(run):
     assert "JETO_JWT_SECRET" in assert_one_line(refused)
     allowed = run("token", "owner@acme.test", JETO_JWT_SECRET="a-key-of-our-own-long-enough-for-hs256!", **sso)
     assert allowed.returncode == 0
-    assert jwt.decode(allowed.stdout.strip(), "a-key-of-our-own-long-enough-for-hs256!", algorithms=["HS256"])["sub"] == "owner@acme.test"
+    assert (
+        jwt.decode(allowed.stdout.strip(), "a-key-of-our-own-long-enough-for-hs256!", algorithms=["HS256"])["sub"]
+        == "owner@acme.test"
+    )
 
 
 @pytest.mark.parametrize("command", [("migrate",), ("serve", "--port", "0"), ("worker", "--port", "0")])
 def test_a_database_in_a_missing_folder_fails_at_once(run, tmp_path, command):
     missing = tmp_path / "no-such-folder" / "jeto.sqlite3"
-    result = run(*command, timeout=30, JETO_DATABASE_URL=f"sqlite://{missing}", JETO_BROADCAST_URL="redis://127.0.0.1:9")
+    result = run(
+        *command, timeout=30, JETO_DATABASE_URL=f"sqlite://{missing}", JETO_BROADCAST_URL="redis://127.0.0.1:9"
+    )
     assert result.returncode == 1
     assert str(missing.parent) in last_line(result) and "does not exist" in last_line(result)
 
@@ -186,7 +194,9 @@ def test_a_second_account_with_the_same_admin_is_refused(run):
 
 # An incremental run (the demo has synced fully already) fetches only what changed: counts, no bar.
 STATE_LINE = re.compile(r"^(QUEUED|SYNCING|COMPLETED) +folders [\d,]+  programs [\d,]+$")
-SUMMARY = re.compile(r"^Synced North America in [\d.]+ s \(attempt 1\): it now holds (\d+) folders and (\d+) programs\.$")
+SUMMARY = re.compile(
+    r"^Synced North America in [\d.]+ s \(attempt 1\): it now holds (\d+) folders and (\d+) programs\.$"
+)
 
 
 def test_the_demo_is_ready_when_it_says_so_and_sync_wait_follows_a_sync(run, tmp_path):
@@ -202,7 +212,9 @@ def test_the_demo_is_ready_when_it_says_so_and_sync_wait_follows_a_sync(run, tmp
         database = tmp_path / "demo.sqlite3"
         db = sqlite3.connect(database)
         pi_id = db.execute("SELECT id FROM platform_integration WHERE name = 'North America'").fetchone()[0]
-        programs = db.execute("SELECT count(*) FROM marketo_program WHERE platform_integration_id = ?", (pi_id,)).fetchone()[0]
+        programs = db.execute(
+            "SELECT count(*) FROM marketo_program WHERE platform_integration_id = ?", (pi_id,)
+        ).fetchone()[0]
         assert programs >= 60
         for _ in range(2):  # both are incremental: their summaries must still read whole
             result = run("sync", str(pi_id), "--wait", "--timeout", "60", JETO_DATABASE_URL=f"sqlite://{database}")
@@ -223,15 +235,21 @@ def test_the_demo_is_ready_when_it_says_so_and_sync_wait_follows_a_sync(run, tmp
 def test_the_worker_alone_refuses_the_in_memory_bus(run):
     result = run("worker")
     assert result.returncode == 1
-    assert result.stderr.startswith("jeto: JETO_BROADCAST_URL is memory://") and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        result.stderr.startswith("jeto: JETO_BROADCAST_URL is memory://")
+        and len(result.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_reseal_secrets_lets_an_old_key_be_dropped(run, tmp_path):
     assert run("migrate").returncode == 0
     database = tmp_path / "cli.sqlite3"
-    instance = {"clientId": "client", "clientSecret": "the-client-secret",
-                "restEndpoint": "http://127.0.0.1:9/111-AAA-111/rest",
-                "identityEndpoint": "http://127.0.0.1:9/111-AAA-111/identity"}
+    instance = {
+        "clientId": "client",
+        "clientSecret": "the-client-secret",
+        "restEndpoint": "http://127.0.0.1:9/111-AAA-111/rest",
+        "identityEndpoint": "http://127.0.0.1:9/111-AAA-111/identity",
+    }
     add_integration(f"sqlite://{database}", instance, "old-key")
     db = sqlite3.connect(database)
 
@@ -247,7 +265,9 @@ def test_reseal_secrets_lets_an_old_key_be_dropped(run, tmp_path):
     assert SecretBox(Secret("new-key")).open(stored()) == "the-client-secret"  # old-key can go now
     resealed = stored()
     again = run("reseal-secrets", JETO_SECRET_KEY="new-key,old-key")  # a rerun changes nothing
-    assert again.returncode == 0 and again.stdout.startswith("Resealed 0 stored client secret(s)") and stored() == resealed
+    assert (
+        again.returncode == 0 and again.stdout.startswith("Resealed 0 stored client secret(s)") and stored() == resealed
+    )
     lost = run("reseal-secrets", JETO_SECRET_KEY="newest-key")  # without the key that sealed it
     assert lost.returncode == 1 and "none of the JETO_SECRET_KEY keys" in assert_one_line(lost)
     assert stored() == resealed

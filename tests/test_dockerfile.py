@@ -51,7 +51,9 @@ def one(instruction: str) -> str:
     return found[0]
 
 
-@pytest.mark.parametrize("package", [p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]])
+@pytest.mark.parametrize(
+    "package", [p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]]
+)
 def test_the_build_copies_every_package_the_wheel_includes(package):
     assert package in BUILD_SOURCES
     assert (REPO / package / "__init__.py").exists()  # else packages.find would leave it out of the wheel
@@ -77,7 +79,9 @@ def test_graphiql_assets_come_from_the_assets_stage_where_the_app_looks_for_them
     for asset in graphiql.ASSETS.values():
         if node_modules in asset.parents:
             assert asset.relative_to(node_modules).parts[0] in dependencies
-    assert "COPY --from=assets /assets/node_modules /opt/graphiql/node_modules" in [f"COPY {a}" for n, a in FINAL if n == "COPY"]
+    assert "COPY --from=assets /assets/node_modules /opt/graphiql/node_modules" in [
+        f"COPY {a}" for n, a in FINAL if n == "COPY"
+    ]
     assert "JETO_GRAPHIQL_ASSETS=/opt/graphiql/node_modules" in one("ENV")
 
 

@@ -39,8 +39,14 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(demo_server):
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
 
@@ -49,7 +55,14 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(demo_server):
 
         try:
             outside = []
-            page.on("request", lambda r: None if r.url.startswith(base_url.replace("http", "ws")) or r.url.startswith(base_url) else outside.append(r.url))
+            page.on(
+                "request",
+                lambda r: (
+                    None
+                    if r.url.startswith(base_url.replace("http", "ws")) or r.url.startswith(base_url)
+                    else outside.append(r.url)
+                ),
+            )
             await page.goto(f"{base_url}/graphql#token={token}", wait_until="networkidle")
             await snap("opened")
             # The header comes from the address's fragment: the page the server sent holds no token.

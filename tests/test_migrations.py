@@ -39,8 +39,12 @@ class Schema:
 
 
 async def _sqlite(conn) -> Schema:
-    tables = [r["name"] for r in await conn.execute_query_dict(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'tortoise_migrations'")]
+    tables = [
+        r["name"]
+        for r in await conn.execute_query_dict(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'tortoise_migrations'"
+        )
+    ]
     schema = Schema({}, {}, set(), set())
     for t in tables:
         schema.columns[t] = {
@@ -56,7 +60,9 @@ async def _sqlite(conn) -> Schema:
                 schema.uniques[t].add((index["name"], columns, bool(index["partial"])))
         for fk in await conn.execute_query_dict(f"PRAGMA foreign_key_list('{t}')"):
             schema.foreign_keys.add((t, fk["from"], fk["table"], fk["to"], fk["on_delete"].upper()))
-    schema.triggers = {r["name"] for r in await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    schema.triggers = {
+        r["name"] for r in await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE type='trigger'")
+    }
     return schema
 
 
@@ -88,10 +94,14 @@ async def _postgres(conn) -> Schema:
         "JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] "
         "JOIN pg_namespace ns ON ns.oid = t.relnamespace WHERE c.contype = 'f' AND ns.nspname = 'public'"
     ):
-        schema.foreign_keys.add((r["table_name"], r["column_name"], r["ref_table"], r["ref_column"], actions[r["on_delete"]]))
+        schema.foreign_keys.add(
+            (r["table_name"], r["column_name"], r["ref_table"], r["ref_column"], actions[r["on_delete"]])
+        )
     schema.triggers = {
         r["trigger_name"]
-        for r in await conn.execute_query_dict("SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = 'public'")
+        for r in await conn.execute_query_dict(
+            "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = 'public'"
+        )
     }
     return schema
 
@@ -149,7 +159,9 @@ async def test_the_migrated_schema_is_the_one_the_models_describe(database_url, 
 async def test_the_invariants_the_models_cannot_express_exist_by_name(database_url):
     migrated = await _schema(database_url, from_models=False)
     assert migrated.unique_names() >= INVARIANT_UNIQUES
-    default_index = next(u for u in migrated.uniques["platform_integration"] if u[0] == "uniq_default_integration_per_account")
+    default_index = next(
+        u for u in migrated.uniques["platform_integration"] if u[0] == "uniq_default_integration_per_account"
+    )
     assert default_index[1:] == (("account_id",), True)  # partial: one default among the integrations not deleted
     assert IMMUTABLE_TRIGGER in migrated.triggers
     assert migrated.triggers >= STATUS_VERSION_TRIGGERS
@@ -171,7 +183,9 @@ async def test_status_versions_count_each_change_of_what_subscribers_show_and_no
     pi = factories.pk(await factories.integration(admin, "Main", "123-ABC-456"))
     launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "L"}}))["createLauncher"]["launcher"]["id"]
     campaign = factories.pk(
-        (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "C"}}))["createCampaign"]["campaign"]["id"]
+        (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": "C"}}))["createCampaign"]["campaign"][
+            "id"
+        ]
     )
 
     async def version(model, pk: int) -> int:

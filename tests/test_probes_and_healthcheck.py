@@ -30,8 +30,11 @@ def bus_url():
     if server is None:
         pytest.skip("the worker needs an event bus: set JETO_TEST_BROADCAST_URL or install redis-server")
     port = free_port()
-    redis = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield f"redis://127.0.0.1:{port}"
     finally:
@@ -41,8 +44,9 @@ def bus_url():
 
 def healthcheck(health_file: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "JETO_HEALTH_FILE": str(health_file)}
-    return subprocess.run([sys.executable, "-m", "jeto.cli", "healthcheck", *args], env=env,
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "jeto.cli", "healthcheck", *args], env=env, capture_output=True, text=True, timeout=30
+    )
 
 
 def wait_for_file(path: Path, process, timeout: float = 60) -> str:
@@ -61,18 +65,32 @@ def test_the_worker_serves_its_probes_and_its_marketo_metrics(tmp_path, bus_url)
     health_file = tmp_path / "health"
     with running_simulator_process(tmp_path, "--instances", "1", "--folders", "3", "--programs", "5") as instances:
         add_integration(database_url, instances[0], "worker-test-key")  # its first sync is queued
-        env = {"JETO_DATABASE_URL": database_url, "JETO_BROADCAST_URL": bus_url, "JETO_SECRET_KEY": "worker-test-key",
-               "JETO_MARKETO_ALLOWED_HOSTS": "127.0.0.1", "JETO_HEALTH_FILE": str(health_file)}
+        env = {
+            "JETO_DATABASE_URL": database_url,
+            "JETO_BROADCAST_URL": bus_url,
+            "JETO_SECRET_KEY": "worker-test-key",
+            "JETO_MARKETO_ALLOWED_HOSTS": "127.0.0.1",
+            "JETO_HEALTH_FILE": str(health_file),
+        }
         with running_jeto(tmp_path, "worker", "--port", "0", env=env, name="worker") as worker:
             health_url = wait_for_file(health_file, worker)
-            assert re.fullmatch(r"http://127\.0\.0\.1:\d+/healthz", health_url) and not health_url.endswith(":0/healthz")
+            assert re.fullmatch(r"http://127\.0\.0\.1:\d+/healthz", health_url) and not health_url.endswith(
+                ":0/healthz"
+            )
             base_url = health_url.removesuffix("/healthz")
             checked = healthcheck(health_file)
             assert checked.returncode == 0 and checked.stdout.strip() == f"ok: {health_url}"
-            assert httpx.get(f"{base_url}/readyz", timeout=5).json() == {"ready": True, "database": "ok", "broadcast": "ok"}
+            assert httpx.get(f"{base_url}/readyz", timeout=5).json() == {
+                "ready": True,
+                "database": "ok",
+                "broadcast": "ok",
+            }
             deadline = time.monotonic() + 60
-            while not re.search(r'^jeto_marketo_calls_total\{instance="[^"]+",outcome="ok"\} [1-9]',
-                                metrics := httpx.get(f"{base_url}/metrics", timeout=5).text, re.MULTILINE):
+            while not re.search(
+                r'^jeto_marketo_calls_total\{instance="[^"]+",outcome="ok"\} [1-9]',
+                metrics := httpx.get(f"{base_url}/metrics", timeout=5).text,
+                re.MULTILINE,
+            ):
                 assert time.monotonic() < deadline, metrics
                 time.sleep(0.2)
             assert 'jeto_jobs{kind="SYNC",state="DONE"} 1.0' in metrics
@@ -88,8 +106,9 @@ def test_the_worker_refuses_a_port_in_use(tmp_path, bus_url):
         taken.listen()
         port = taken.getsockname()[1]
         env["JETO_WORKER_METRICS_PORT"] = str(port)
-        result = subprocess.run([sys.executable, "-m", "jeto.cli", "worker"], env=env, capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "jeto.cli", "worker"], env=env, capture_output=True, text=True, timeout=60
+        )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"jeto: port {port} of 127.0.0.1 is in use; stop what holds it or choose another --port"

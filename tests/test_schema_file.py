@@ -30,12 +30,14 @@ def test_the_comparison_notices_what_is_missing():
         "type Query { a(x: Int): Int b(r: Int!): [String!] }  enum E { ONE }  input I { f: Int }"
         "  input J { g: Int  h: String!  optional: Int  defaulted: Int! = 3 }"
     )
-    assert sorted(missing_from(contract, server)) == sorted([
-        "field Query.a is Int, not Int!",
-        "argument Query.a(x) defaults to None",
-        "argument Query.b(r) is new and required",
-        "field Query.d is missing",
-        "enum value E.TWO is missing",
-        "input field I.f defaults to None",
-        "input field J.h is new and required",
-    ])
+    assert sorted(missing_from(contract, server)) == sorted(
+        [
+            "field Query.a is Int, not Int!",
+            "argument Query.a(x) defaults to None",
+            "argument Query.b(r) is new and required",
+            "field Query.d is missing",
+            "enum value E.TWO is missing",
+            "input field I.f defaults to None",
+            "input field J.h is new and required",
+        ]
+    )

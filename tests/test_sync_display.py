@@ -38,8 +38,13 @@ class Terminal(io.StringIO):
 
 
 def test_a_terminal_gets_one_redrawn_line_and_a_log_one_line_per_state():
-    frames = [run(SyncState.QUEUED), run(SyncState.SYNCING, 1, 0), run(SyncState.SYNCING, 2, 5),
-              run(SyncState.SYNCING, 2, 9), run(SyncState.COMPLETED, 2, 9)]
+    frames = [
+        run(SyncState.QUEUED),
+        run(SyncState.SYNCING, 1, 0),
+        run(SyncState.SYNCING, 2, 5),
+        run(SyncState.SYNCING, 2, 9),
+        run(SyncState.COMPLETED, 2, 9),
+    ]
     held = Totals(2, 10)
     terminal, log = Terminal(), io.StringIO()
     for out in (terminal, log):

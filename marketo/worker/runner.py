@@ -379,7 +379,12 @@ class Worker:
                 self.wake()
 
     async def _sync_failed(
-        self, job: Job, message: str, *, next_attempt_at: datetime | None, connection_status: ConnectionStatus | None = None
+        self,
+        job: Job,
+        message: str,
+        *,
+        next_attempt_at: datetime | None,
+        connection_status: ConnectionStatus | None = None,
     ) -> None:
         """ERROR on the run and the integration, the job retried or failed, and the admins' email when it
         ends there: all in one transaction, under the lease."""
@@ -448,7 +453,9 @@ class Worker:
             if integration.connection_status is ConnectionStatus.INVALID_CREDENTIALS:
                 continue
             last = await SyncRun.filter(platform_integration_id=integration.id).order_by("-id").first()
-            if not sync_policy.due_for_recurring_sync(last.queued_at if last else None, moment, self.settings.sync_cadence):
+            if not sync_policy.due_for_recurring_sync(
+                last.queued_at if last else None, moment, self.settings.sync_cadence
+            ):
                 continue
             if await syncs.active_run(integration.id) is None:
                 await syncs.queue_sync(integration.id, SyncTrigger.SCHEDULED)

@@ -140,7 +140,9 @@ async def _upsert_programs(
 
 
 async def _folder_ids(integration_id: int) -> dict[tuple[int, str], int]:
-    rows = await MarketoFolder.filter(platform_integration_id=integration_id).values_list("id", "marketo_id", "marketo_type")
+    rows = await MarketoFolder.filter(platform_integration_id=integration_id).values_list(
+        "id", "marketo_id", "marketo_type"
+    )
     return {(marketo_id, marketo_type): pk for pk, marketo_id, marketo_type in rows}
 
 
@@ -197,7 +199,11 @@ async def sync_integration(
         await progress.advance(folders=len(page))
     folder_ids = await _folder_ids(integration.id)
 
-    since = None if full or integration.last_succeeded_at is None else sync_policy.incremental_since(integration.last_succeeded_at)
+    since = (
+        None
+        if full or integration.last_succeeded_at is None
+        else sync_policy.incremental_since(integration.last_succeeded_at)
+    )
     async for page in client.iter_program_pages(earliest_updated_at=since):
         await _upsert_programs(integration.id, page, folder_ids, moment)
         await progress.advance(programs=len(page))
@@ -214,7 +220,9 @@ async def sync_integration(
         await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **fetched)
         await PlatformIntegration.filter(id=integration.id).update(
             sync_state=await syncs.state_after(integration.id, run.id, SyncState.COMPLETED),
-            sync_finished_at=finished, last_succeeded_at=moment, sync_error=None,
+            sync_finished_at=finished,
+            last_succeeded_at=moment,
+            sync_error=None,
             **await _totals(integration.id),
         )
         # Only if the credentials are still those this run used: new ones (saved meanwhile) need a full sync
@@ -231,7 +239,11 @@ async def sync_integration(
 
 
 async def record_failure(
-    integration_id: int, run_id: int, message: str, *, next_attempt_at: datetime | None,
+    integration_id: int,
+    run_id: int,
+    message: str,
+    *,
+    next_attempt_at: datetime | None,
     connection_status: ConnectionStatus | None = None,
 ) -> events.Event:
     """ERROR, with the time of the next attempt when there is one: a failing instance does not look busy.
@@ -241,12 +253,17 @@ async def record_failure(
     finished = _now()
     async with in_transaction():
         await SyncRun.filter(id=run_id).update(
-            state=SyncState.ERROR, error=message, next_attempt_at=next_attempt_at,
+            state=SyncState.ERROR,
+            error=message,
+            next_attempt_at=next_attempt_at,
             finished_at=None if next_attempt_at else finished,
         )
         extra = {"connection_status": connection_status, "connection_checked_at": finished} if connection_status else {}
         await PlatformIntegration.filter(id=integration_id).update(
-            sync_state=await syncs.state_after(integration_id, run_id, SyncState.ERROR), sync_error=message, next_sync_attempt_at=next_attempt_at,
-            sync_finished_at=finished, **extra,
+            sync_state=await syncs.state_after(integration_id, run_id, SyncState.ERROR),
+            sync_error=message,
+            next_sync_attempt_at=next_attempt_at,
+            sync_finished_at=finished,
+            **extra,
         )
         return await _status(integration_id)

@@ -33,7 +33,9 @@ async def upsert(model: type[Model], rows: Sequence[dict[str, Any]], *, conflict
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in conflict)
     query = (
         f'INSERT INTO "{meta.db_table}" ({quoted}) VALUES ({_placeholders(dialect, len(columns))}) '
-        f'ON CONFLICT ({", ".join(conflict)}) DO UPDATE SET {updates}'
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
     )
-    values = [[field.to_db_value(row[column], model) for field, column in zip(fields, columns, strict=True)] for row in rows]
+    values = [
+        [field.to_db_value(row[column], model) for field, column in zip(fields, columns, strict=True)] for row in rows
+    ]
     await connection.execute_many(query, values)

@@ -40,15 +40,31 @@ async def build(world):
     hidden = await _launcher(admin, "Hidden", emea)
     collaborator_id, collaborator = await world.user(account_id)
     await admin(SET_COLLABORATORS, {"launcherId": granted, "userIds": [encode_id("User", collaborator_id)]})
-    granted_campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": granted, "name": "Spring"}}))["createCampaign"]["campaign"]["id"]
-    hidden_campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": hidden, "name": "Autumn"}}))["createCampaign"]["campaign"]["id"]
+    granted_campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": granted, "name": "Spring"}}))[
+        "createCampaign"
+    ]["campaign"]["id"]
+    hidden_campaign = (await admin(CREATE_CAMPAIGN, {"input": {"launcherId": hidden, "name": "Autumn"}}))[
+        "createCampaign"
+    ]["campaign"]["id"]
     run = (await admin(SYNC_PI, {"id": us}))["syncPlatformIntegration"]["syncRun"]["id"]
     emea_run = (await admin(SYNC_PI, {"id": emea}))["syncPlatformIntegration"]["syncRun"]["id"]
     return {
-        "account_id": account_id, "admin": admin, "collaborator": collaborator, "collaborator_id": collaborator_id,
-        "us": us, "emea": emea, "folder": folder, "program": program, "granted": granted, "hidden": hidden,
-        "granted_campaign": granted_campaign, "hidden_campaign": hidden_campaign, "run": run,
-        "emea_folder": emea_folder, "emea_program": emea_program, "emea_run": emea_run,
+        "account_id": account_id,
+        "admin": admin,
+        "collaborator": collaborator,
+        "collaborator_id": collaborator_id,
+        "us": us,
+        "emea": emea,
+        "folder": folder,
+        "program": program,
+        "granted": granted,
+        "hidden": hidden,
+        "granted_campaign": granted_campaign,
+        "hidden_campaign": hidden_campaign,
+        "run": run,
+        "emea_folder": emea_folder,
+        "emea_program": emea_program,
+        "emea_run": emea_run,
     }
 
 
@@ -56,14 +72,22 @@ async def test_no_node_of_another_account_is_visible(world):
     mine = await build(world)
     _, outsider = await world.account("Globex")
     ids = [
-        encode_id("Account", mine["account_id"]), encode_id("User", mine["collaborator_id"]), mine["us"],
-        mine["folder"], mine["program"], mine["granted"], mine["granted_campaign"], mine["run"],
+        encode_id("Account", mine["account_id"]),
+        encode_id("User", mine["collaborator_id"]),
+        mine["us"],
+        mine["folder"],
+        mine["program"],
+        mine["granted"],
+        mine["granted_campaign"],
+        mine["run"],
     ]
     for global_id in ids:
         assert (await outsider(NODE, {"id": global_id}))["node"] is None, global_id
         assert (await mine["admin"](NODE, {"id": global_id}))["node"]["id"] == global_id
     # Nor through arguments: filters and mutations refuse foreign ids.
-    errors = await outsider.errors("query($id: ID) { account { launchers(platformIntegrationId: $id) { totalCount } } }", {"id": mine["us"]})
+    errors = await outsider.errors(
+        "query($id: ID) { account { launchers(platformIntegrationId: $id) { totalCount } } }", {"id": mine["us"]}
+    )
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
     for mutation, variables, key in [
         (SET_DEFAULT, {"id": mine["us"]}, "setDefaultPlatformIntegration"),
@@ -97,11 +121,17 @@ async def test_a_collaborator_sees_only_granted_launchers_their_campaigns_and_th
 async def test_a_collaborator_works_in_granted_launchers_only(world):
     mine = await build(world)
     collaborator = mine["collaborator"]
-    ok = (await collaborator(CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "Mine"}}))["createCampaign"]
+    ok = (await collaborator(CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "Mine"}}))[
+        "createCampaign"
+    ]
     assert ok["userErrors"] == [] and ok["campaign"]["status"] == "PROVISIONING"
-    refused = (await collaborator(CREATE_CAMPAIGN, {"input": {"launcherId": mine["hidden"], "name": "No"}}))["createCampaign"]
+    refused = (await collaborator(CREATE_CAMPAIGN, {"input": {"launcherId": mine["hidden"], "name": "No"}}))[
+        "createCampaign"
+    ]
     assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"]
-    renamed = (await collaborator(UPDATE_CAMPAIGN, {"input": {"id": mine["granted_campaign"], "name": "Renamed"}}))["updateCampaign"]
+    renamed = (await collaborator(UPDATE_CAMPAIGN, {"input": {"id": mine["granted_campaign"], "name": "Renamed"}}))[
+        "updateCampaign"
+    ]
     assert renamed["campaign"]["name"] == "Renamed"
 
 
@@ -110,7 +140,11 @@ async def test_a_collaborator_calling_an_admin_mutation_is_forbidden_and_changes
     collaborator = mine["collaborator"]
     runs_before = await SyncRun.all().count()
     calls = [
-        (CREATE_PI, {"input": pi_input(name="Sneaky", munchkin="999-ZZZ-999", confirmTrial=True)}, "createPlatformIntegration"),
+        (
+            CREATE_PI,
+            {"input": pi_input(name="Sneaky", munchkin="999-ZZZ-999", confirmTrial=True)},
+            "createPlatformIntegration",
+        ),
         (SET_DEFAULT, {"id": mine["us"]}, "setDefaultPlatformIntegration"),
         (DELETE_PI, {"id": mine["us"]}, "deletePlatformIntegration"),
         (SYNC_PI, {"id": mine["us"]}, "syncPlatformIntegration"),
@@ -124,21 +158,30 @@ async def test_a_collaborator_calling_an_admin_mutation_is_forbidden_and_changes
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
     assert await SyncRun.all().count() == runs_before
     data = await mine["admin"]("{ account { platformIntegrations { name isDefault } launchers { totalCount } } }")
-    assert data["account"]["platformIntegrations"] == [{"name": "US", "isDefault": True}, {"name": "EMEA", "isDefault": False}]
+    assert data["account"]["platformIntegrations"] == [
+        {"name": "US", "isDefault": True},
+        {"name": "EMEA", "isDefault": False},
+    ]
 
 
 async def test_collaborators_of_a_launcher_are_replaced_and_must_be_collaborators_of_the_account(world):
     mine = await build(world)
     admin = mine["admin"]
-    cleared = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": []}))["setLauncherCollaborators"]
+    cleared = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": []}))[
+        "setLauncherCollaborators"
+    ]
     assert cleared["launcher"]["collaborators"] == []
-    assert (await mine["collaborator"]("{ account { launchers { totalCount } } }"))["account"]["launchers"]["totalCount"] == 0
+    assert (await mine["collaborator"]("{ account { launchers { totalCount } } }"))["account"]["launchers"][
+        "totalCount"
+    ] == 0
     other_account, _ = await world.account("Globex")
     stranger_id, _ = await world.user(other_account)
-    refused = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", stranger_id)]}))
+    refused = await admin(
+        SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", stranger_id)]}
+    )
     assert [e["code"] for e in refused["setLauncherCollaborators"]["userErrors"]] == ["NOT_FOUND"]
     admin_id, _ = await world.user(mine["account_id"], Role.ADMIN)
-    refused = (await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", admin_id)]}))
+    refused = await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", admin_id)]})
     assert [e["code"] for e in refused["setLauncherCollaborators"]["userErrors"]] == ["INVALID_INPUT"]
 
 
@@ -149,7 +192,13 @@ async def test_a_collaborator_sees_the_same_users_through_fields_and_through_nod
     peer_id, peer = await world.user(mine["account_id"])  # shares the granted launcher
     stranger_id, _ = await world.user(mine["account_id"])  # works on the hidden launcher only
     silent_admin_id, _ = await world.user(mine["account_id"], Role.ADMIN)  # submitted nothing the collaborator sees
-    await admin(SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": [encode_id("User", mine["collaborator_id"]), encode_id("User", peer_id)]})
+    await admin(
+        SET_COLLABORATORS,
+        {
+            "launcherId": mine["granted"],
+            "userIds": [encode_id("User", mine["collaborator_id"]), encode_id("User", peer_id)],
+        },
+    )
     await admin(SET_COLLABORATORS, {"launcherId": mine["hidden"], "userIds": [encode_id("User", stranger_id)]})
     await peer(CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "By the peer"}})
     data = await collaborator("""{ viewer { id email }
@@ -158,12 +207,24 @@ async def test_a_collaborator_sees_the_same_users_through_fields_and_through_nod
     through_fields = {data["viewer"]["id"]: data["viewer"]["email"]}
     for edge in data["account"]["launchers"]["edges"]:
         through_fields.update({u["id"]: u["email"] for u in edge["node"]["collaborators"]})
-        through_fields.update({c["node"]["submittedBy"]["id"]: c["node"]["submittedBy"]["email"] for c in edge["node"]["campaigns"]["edges"]})
-    through_fields.update({c["node"]["submittedBy"]["id"]: c["node"]["submittedBy"]["email"] for c in data["account"]["campaigns"]["edges"]})
+        through_fields.update(
+            {
+                c["node"]["submittedBy"]["id"]: c["node"]["submittedBy"]["email"]
+                for c in edge["node"]["campaigns"]["edges"]
+            }
+        )
+    through_fields.update(
+        {
+            c["node"]["submittedBy"]["id"]: c["node"]["submittedBy"]["email"]
+            for c in data["account"]["campaigns"]["edges"]
+        }
+    )
     admin_id = (await admin("{ viewer { id } }"))["viewer"]["id"]
     assert set(through_fields) == {encode_id("User", mine["collaborator_id"]), encode_id("User", peer_id), admin_id}
     for user_id, email in through_fields.items():
-        node = (await collaborator("query($id: ID!) { node(id: $id) { ... on User { id email } } }", {"id": user_id}))["node"]
+        node = (await collaborator("query($id: ID!) { node(id: $id) { ... on User { id email } } }", {"id": user_id}))[
+            "node"
+        ]
         assert node == {"id": user_id, "email": email}, user_id
     for hidden in (stranger_id, silent_admin_id):
         assert (await collaborator(NODE, {"id": encode_id("User", hidden)}))["node"] is None
@@ -176,7 +237,9 @@ async def test_a_collaborators_account_sync_state_adds_up_the_integrations_they_
     await factories.set_sync_state(mine["emea"], "ERROR")  # behind the hidden launcher only
     assert (await mine["admin"]("{ account { syncState } }"))["account"]["syncState"] == "ERROR"
     assert (await mine["collaborator"]("{ account { syncState } }"))["account"]["syncState"] == "COMPLETED"
-    description = (await mine["admin"]('{ __type(name: "Account") { fields { name description } } }'))["__type"]["fields"]
+    description = (await mine["admin"]('{ __type(name: "Account") { fields { name description } } }'))["__type"][
+        "fields"
+    ]
     assert "collaborator" in next(f["description"] for f in description if f["name"] == "syncState")
 
 
@@ -192,12 +255,21 @@ async def state():
     from domain.models import Launcher as LauncherRow
 
     return {
-        "integrations": await PlatformIntegration.all().order_by("id").values(
-            "id", "name", "deleted_at", "is_default", "client_id", "client_secret_hint", "rest_endpoint", "connection_status"
+        "integrations": await PlatformIntegration.all()
+        .order_by("id")
+        .values(
+            "id",
+            "name",
+            "deleted_at",
+            "is_default",
+            "client_id",
+            "client_secret_hint",
+            "rest_endpoint",
+            "connection_status",
         ),
-        "launchers": await LauncherRow.all().order_by("id").values(
-            "id", "name", "deleted_at", "destination_folder_id", "template_program_id", "assets_folder_id"
-        ),
+        "launchers": await LauncherRow.all()
+        .order_by("id")
+        .values("id", "name", "deleted_at", "destination_folder_id", "template_program_id", "assets_folder_id"),
         "grants": await LauncherCollaborator.all().order_by("id").values("launcher_id", "user_id"),
         "campaigns": await Campaign.all().order_by("id").values("id", "name", "status"),
         "runs": await SyncRun.all().count(),
@@ -220,26 +292,63 @@ async def test_every_id_argument_refuses_another_accounts_ids_and_changes_nothin
         (SYNC_PI, {"id": mine["us"]}, "syncPlatformIntegration", ["id"]),
         (DELETE_PI, {"id": mine["us"]}, "deletePlatformIntegration", ["id"]),
         (SET_DEFAULT, {"id": mine["us"]}, "setDefaultPlatformIntegration", ["id"]),
-        (CREATE_LAUNCHER, {"input": {"name": "x", "platformIntegrationId": mine["us"]}}, "createLauncher",
-         ["input", "platformIntegrationId"]),
-        (CREATE_LAUNCHER, {"input": {"name": "x", "platformIntegrationId": theirs_pi, "destinationFolderId": mine["folder"]}},
-         "createLauncher", ["input", "destinationFolderId"]),
-        (CREATE_LAUNCHER, {"input": {"name": "x", "platformIntegrationId": theirs_pi, "templateProgramId": mine["program"]}},
-         "createLauncher", ["input", "templateProgramId"]),
-        (CREATE_LAUNCHER, {"input": {"name": "x", "platformIntegrationId": theirs_pi, "assetsFolderId": mine["folder"]}},
-         "createLauncher", ["input", "assetsFolderId"]),
+        (
+            CREATE_LAUNCHER,
+            {"input": {"name": "x", "platformIntegrationId": mine["us"]}},
+            "createLauncher",
+            ["input", "platformIntegrationId"],
+        ),
+        (
+            CREATE_LAUNCHER,
+            {"input": {"name": "x", "platformIntegrationId": theirs_pi, "destinationFolderId": mine["folder"]}},
+            "createLauncher",
+            ["input", "destinationFolderId"],
+        ),
+        (
+            CREATE_LAUNCHER,
+            {"input": {"name": "x", "platformIntegrationId": theirs_pi, "templateProgramId": mine["program"]}},
+            "createLauncher",
+            ["input", "templateProgramId"],
+        ),
+        (
+            CREATE_LAUNCHER,
+            {"input": {"name": "x", "platformIntegrationId": theirs_pi, "assetsFolderId": mine["folder"]}},
+            "createLauncher",
+            ["input", "assetsFolderId"],
+        ),
         (UPDATE_LAUNCHER, {"input": {"id": mine["granted"], "name": "Taken"}}, "updateLauncher", ["input", "id"]),
-        (UPDATE_LAUNCHER, {"input": {"id": theirs_launcher, "destinationFolderId": mine["folder"]}}, "updateLauncher",
-         ["input", "destinationFolderId"]),
-        (UPDATE_LAUNCHER, {"input": {"id": theirs_launcher, "templateProgramId": mine["program"]}}, "updateLauncher",
-         ["input", "templateProgramId"]),
-        (UPDATE_LAUNCHER, {"input": {"id": theirs_launcher, "assetsFolderId": mine["folder"]}}, "updateLauncher",
-         ["input", "assetsFolderId"]),
+        (
+            UPDATE_LAUNCHER,
+            {"input": {"id": theirs_launcher, "destinationFolderId": mine["folder"]}},
+            "updateLauncher",
+            ["input", "destinationFolderId"],
+        ),
+        (
+            UPDATE_LAUNCHER,
+            {"input": {"id": theirs_launcher, "templateProgramId": mine["program"]}},
+            "updateLauncher",
+            ["input", "templateProgramId"],
+        ),
+        (
+            UPDATE_LAUNCHER,
+            {"input": {"id": theirs_launcher, "assetsFolderId": mine["folder"]}},
+            "updateLauncher",
+            ["input", "assetsFolderId"],
+        ),
         (DELETE_LAUNCHER, {"id": mine["granted"]}, "deleteLauncher", ["id"]),
         (SET_COLLABORATORS, {"launcherId": mine["granted"], "userIds": []}, "setLauncherCollaborators", ["launcherId"]),
-        (SET_COLLABORATORS, {"launcherId": theirs_launcher, "userIds": [encode_id("User", mine["collaborator_id"])]},
-         "setLauncherCollaborators", ["userIds"]),
-        (CREATE_CAMPAIGN, {"input": {"launcherId": mine["granted"], "name": "x"}}, "createCampaign", ["input", "launcherId"]),
+        (
+            SET_COLLABORATORS,
+            {"launcherId": theirs_launcher, "userIds": [encode_id("User", mine["collaborator_id"])]},
+            "setLauncherCollaborators",
+            ["userIds"],
+        ),
+        (
+            CREATE_CAMPAIGN,
+            {"input": {"launcherId": mine["granted"], "name": "x"}},
+            "createCampaign",
+            ["input", "launcherId"],
+        ),
         (UPDATE_CAMPAIGN, {"input": {"id": mine["granted_campaign"], "name": "x"}}, "updateCampaign", ["input", "id"]),
         (RETRY_CAMPAIGN, {"id": mine["granted_campaign"]}, "retryCampaign", ["id"]),
     ]
@@ -262,7 +371,14 @@ async def test_every_id_argument_refuses_another_accounts_ids_and_changes_nothin
 async def test_ids_of_an_ungranted_launcher_reach_nothing_for_a_collaborator(world):
     mine = await build(world)
     collaborator = mine["collaborator"]
-    for hidden in (mine["emea"], mine["emea_folder"], mine["emea_program"], mine["emea_run"], mine["hidden"], mine["hidden_campaign"]):
+    for hidden in (
+        mine["emea"],
+        mine["emea_folder"],
+        mine["emea_program"],
+        mine["emea_run"],
+        mine["hidden"],
+        mine["hidden_campaign"],
+    ):
         assert (await collaborator(NODE, {"id": hidden}))["node"] is None, hidden
     for visible in (mine["us"], mine["folder"], mine["program"], mine["run"]):
         assert (await collaborator(NODE, {"id": visible}))["node"]["id"] == visible
@@ -293,8 +409,11 @@ async def test_a_collaborator_cannot_edit_integrations_or_launchers(world):
     collaborator = mine["collaborator"]
     before = await state()
     for mutation, variables, key in [
-        (UPDATE_PI, {"input": {"id": mine["us"], "name": "Mine now", "credentials": {"clientSecret": "a-new-secret-1234"}}},
-         "updatePlatformIntegration"),
+        (
+            UPDATE_PI,
+            {"input": {"id": mine["us"], "name": "Mine now", "credentials": {"clientSecret": "a-new-secret-1234"}}},
+            "updatePlatformIntegration",
+        ),
         (TEST_PI, {"id": mine["us"]}, "testPlatformIntegrationConnection"),
         (UPDATE_LAUNCHER, {"input": {"id": mine["granted"], "name": "Mine now"}}, "updateLauncher"),
         (DELETE_LAUNCHER, {"id": mine["granted"]}, "deleteLauncher"),
@@ -316,7 +435,9 @@ async def test_subscriptions_refuse_ids_of_another_account_or_an_ungranted_launc
 
     @asynccontextmanager
     async def socket(token):
-        async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app=world.app), base_url="http://jeto.test") as client:
+        async with httpx.AsyncClient(
+            transport=ASGIWebSocketTransport(app=world.app), base_url="http://jeto.test"
+        ) as client:
             async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
                 await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
                 assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
@@ -334,7 +455,9 @@ async def test_subscriptions_refuse_ids_of_another_account_or_an_ungranted_launc
     ]
     for n, (caller, query, given, code) in enumerate(cases):
         async with socket(caller.token) as ws:
-            await ws.send_json({"id": str(n), "type": "subscribe", "payload": {"query": query, "variables": {"id": given}}})
+            await ws.send_json(
+                {"id": str(n), "type": "subscribe", "payload": {"query": query, "variables": {"id": given}}}
+            )
             message = await ws.receive_json(timeout=5)
             assert message["type"] in ("error", "next"), message
             errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]

@@ -26,9 +26,15 @@ VIEWER = "{ viewer { email role } }"
 
 async def test_no_token_a_bad_token_or_an_unknown_user_get_401(world):
     _, admin = await world.account()
-    forged = jwt.encode({"sub": "x@y.test", "exp": datetime.now(UTC) + timedelta(minutes=5)}, "a-wrong-key-that-is-long-enough-for-hs256", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "x@y.test", "exp": datetime.now(UTC) + timedelta(minutes=5)},
+        "a-wrong-key-that-is-long-enough-for-hs256",
+        algorithm="HS256",
+    )
     expired = jwt.encode(
-        {"sub": "x@y.test", "exp": datetime.now(UTC) - timedelta(minutes=5)}, world.settings.jwt_secret.reveal(), algorithm="HS256"
+        {"sub": "x@y.test", "exp": datetime.now(UTC) - timedelta(minutes=5)},
+        world.settings.jwt_secret.reveal(),
+        algorithm="HS256",
     )
     unknown = issue_development_token(world.settings, "nobody@nowhere.test")
     for token in (None, "not-a-jwt", forged, expired, unknown):
@@ -65,7 +71,9 @@ async def identity_provider():
         return JSONResponse({"keys": published})
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/jwks.json", jwks)]), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(Starlette(routes=[Route("/jwks.json", jwks)]), host="127.0.0.1", port=port, log_level="warning")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -78,7 +86,9 @@ async def identity_provider():
 
 @pytest.fixture
 def sso_settings(settings, identity_provider):
-    return dataclasses.replace(settings, jwks_url=identity_provider.url, jwt_audience="jeto-api", jwt_issuer="https://idp.test/")
+    return dataclasses.replace(
+        settings, jwks_url=identity_provider.url, jwt_audience="jeto-api", jwt_issuer="https://idp.test/"
+    )
 
 
 @pytest_asyncio.fixture
@@ -90,12 +100,19 @@ async def sso_world(sso_settings, simulator):
 
     application = create_app(sso_settings)
     async with LifespanManager(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://jeto.test") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://jeto.test"
+        ) as http:
             yield http
 
 
 def _rs256(key, kid="test-key", **claims):
-    base = {"sub": "idp|12345", "aud": "jeto-api", "iss": "https://idp.test/", "exp": datetime.now(UTC) + timedelta(minutes=5)}
+    base = {
+        "sub": "idp|12345",
+        "aud": "jeto-api",
+        "iss": "https://idp.test/",
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
     base.update(claims)
     return jwt.encode(base, key, algorithm="RS256", headers={"kid": kid})
 
@@ -122,12 +139,17 @@ async def test_with_sso_the_public_development_key_signs_nothing(sso_world):
     from jeto.settings import DEV_JWT_SECRET
 
     await accounts.create_account("Acme", "sso-owner@acme.test")
-    forged = jwt.encode({"sub": "sso-owner@acme.test", "exp": datetime.now(UTC) + timedelta(minutes=5)}, DEV_JWT_SECRET,
-                        algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "sso-owner@acme.test", "exp": datetime.now(UTC) + timedelta(minutes=5)},
+        DEV_JWT_SECRET,
+        algorithm="HS256",
+    )
     assert (await Caller(sso_world, forged).post(VIEWER)).status_code == 401
 
 
-async def test_the_subject_of_an_sso_token_is_matched_to_the_identity_provider_subject_only(sso_world, identity_provider):
+async def test_the_subject_of_an_sso_token_is_matched_to_the_identity_provider_subject_only(
+    sso_world, identity_provider
+):
     """RUNTIME.md: under SSO `sub` is the IdP's subject; a subject that happens to equal an email names no one."""
     someone = f"someone-{uuid.uuid4().hex[:8]}@acme.test"
     account, _ = await accounts.create_account("Acme", f"owner-{uuid.uuid4().hex[:8]}@acme.test")
@@ -205,7 +227,9 @@ async def test_a_rotated_key_is_fetched_once_and_then_accepted(app, sso_settings
         identity_provider.publish(new_key, "rotated-key")
         clock.now += JWKS_MIN_REFETCH_SECONDS + 1
         for _ in range(3):
-            assert (await authenticator.viewer(f"Bearer {_rs256(new_key, kid='rotated-key')}")).role is Role.COLLABORATOR
+            assert (
+                await authenticator.viewer(f"Bearer {_rs256(new_key, kid='rotated-key')}")
+            ).role is Role.COLLABORATOR
         assert len(identity_provider.fetched) == 2
         # Unknown kids cannot make it fetch again and again.
         for attempt in range(3):

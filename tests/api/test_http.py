@@ -63,7 +63,11 @@ async def test_health_readiness_and_metrics(world):
         metrics = (await world.http.get("/metrics")).text
         return metrics, {
             name: samples(metrics, name)
-            for name in ("jeto_graphql_requests_total", "jeto_graphql_errors_total", "jeto_graphql_request_seconds_count")
+            for name in (
+                "jeto_graphql_requests_total",
+                "jeto_graphql_errors_total",
+                "jeto_graphql_request_seconds_count",
+            )
         }
 
     _, before = await scrape()  # the counters are the process's: earlier tests counted too
@@ -165,7 +169,9 @@ async def test_an_unexpected_failure_in_the_endpoint_is_a_coded_500_without_deta
     for accept, media_type in (("application/json", "application/json"), (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE)):
         response = await admin.post("{ viewer { email } }", accept=accept)
         assert response.status_code == 500 and response.headers["content-type"].startswith(media_type)
-        assert response.json() == {"errors": [{"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+        assert response.json() == {
+            "errors": [{"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+        }
     assert "ConnectionError" in caplog.text and "hunter2" not in caplog.text
 
 
@@ -173,7 +179,9 @@ async def test_which_operation_runs_is_never_guessed(world):
     _, admin = await world.account()
     await factories.integration(admin, "US", "111-AAA-111")
     headers = {"authorization": f"Bearer {admin.token}"}
-    document = 'mutation Make { createLauncher(input: {name: "guessed"}) { launcher { id } } } query Look { viewer { email } }'
+    document = (
+        'mutation Make { createLauncher(input: {name: "guessed"}) { launcher { id } } } query Look { viewer { email } }'
+    )
     # POST: several operations and no operationName is an error, not "run the first".
     posted = await world.http.post("/graphql", json={"query": document}, headers=headers)
     assert posted.status_code == 400 and posted.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

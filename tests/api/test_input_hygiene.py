@@ -31,17 +31,37 @@ async def test_names_secrets_and_endpoints_with_unstorable_text_are_invalid_inpu
     for text in BAD_TEXT:
         cases = [
             (CREATE_PI, {"input": pi_input(name=text)}, "createPlatformIntegration", ["input", "name"]),
-            (CREATE_PI, {"input": pi_input(name="B", credentials={"clientSecret": text + "-long-enough"})},
-             "createPlatformIntegration", ["input", "credentials", "clientSecret"]),
-            (CREATE_PI, {"input": pi_input(name="C", credentials={"clientId": text})},
-             "createPlatformIntegration", ["input", "credentials", "clientId"]),
-            (CREATE_PI, {"input": pi_input(name="D", credentials={"restEndpoint": f"https://a{text}.mktorest.com/rest"})},
-             "createPlatformIntegration", ["input", "credentials", "restEndpoint"]),
+            (
+                CREATE_PI,
+                {"input": pi_input(name="B", credentials={"clientSecret": text + "-long-enough"})},
+                "createPlatformIntegration",
+                ["input", "credentials", "clientSecret"],
+            ),
+            (
+                CREATE_PI,
+                {"input": pi_input(name="C", credentials={"clientId": text})},
+                "createPlatformIntegration",
+                ["input", "credentials", "clientId"],
+            ),
+            (
+                CREATE_PI,
+                {"input": pi_input(name="D", credentials={"restEndpoint": f"https://a{text}.mktorest.com/rest"})},
+                "createPlatformIntegration",
+                ["input", "credentials", "restEndpoint"],
+            ),
             (UPDATE_PI, {"input": {"id": pi, "name": text}}, "updatePlatformIntegration", ["input", "name"]),
-            (UPDATE_PI, {"input": {"id": pi, "credentials": {"clientSecret": text + "-long-enough"}}},
-             "updatePlatformIntegration", ["input", "credentials", "clientSecret"]),
-            (UPDATE_PI, {"input": {"id": pi, "credentials": {"identityEndpoint": f"https://b{text}.mktorest.com/identity"}}},
-             "updatePlatformIntegration", ["input", "credentials", "identityEndpoint"]),
+            (
+                UPDATE_PI,
+                {"input": {"id": pi, "credentials": {"clientSecret": text + "-long-enough"}}},
+                "updatePlatformIntegration",
+                ["input", "credentials", "clientSecret"],
+            ),
+            (
+                UPDATE_PI,
+                {"input": {"id": pi, "credentials": {"identityEndpoint": f"https://b{text}.mktorest.com/identity"}}},
+                "updatePlatformIntegration",
+                ["input", "credentials", "identityEndpoint"],
+            ),
             (CREATE_LAUNCHER, {"input": {"name": text}}, "createLauncher", ["input", "name"]),
             (UPDATE_LAUNCHER, {"input": {"id": launcher, "name": text}}, "updateLauncher", ["input", "name"]),
             (CREATE_CAMPAIGN, {"input": {"launcherId": launcher, "name": text}}, "createCampaign", ["input", "name"]),
@@ -64,7 +84,9 @@ async def test_searches_with_unstorable_text_are_bad_user_input(world):
             query = f"query($id: ID!, $s: String) {{ node(id: $id) {{ ... on PlatformIntegration {{ {connection}(search: $s) {{ totalCount }} }} }} }}"
             body = json.dumps({"query": query, "variables": {"id": pi, "s": text}})
             response = await world.http.post(
-                "/graphql", content=body, headers={"authorization": f"Bearer {admin.token}", "content-type": "application/json"}
+                "/graphql",
+                content=body,
+                headers={"authorization": f"Bearer {admin.token}", "content-type": "application/json"},
             )
             [error] = response.json()["errors"]
             assert error["extensions"]["code"] == "BAD_USER_INPUT", (connection, text, error)
@@ -91,8 +113,11 @@ async def test_a_folder_filter_outside_the_integration_is_not_found_as_other_fil
     await factories.program(us, "In ours", folder_id=us_folder)
     query = "query($pi: ID!, $f: ID) { node(id: $pi) { ... on PlatformIntegration { programs(folderId: $f) { totalCount } } } }"
     assert (await admin(query, {"pi": us, "f": us_folder}))["node"]["programs"]["totalCount"] == 1
-    for folder in (await factories.folder(emea, "Other instance"), await factories.folder(foreign_pi, "Other account"),
-                   encode_id("MarketoFolder", 999_999)):
+    for folder in (
+        await factories.folder(emea, "Other instance"),
+        await factories.folder(foreign_pi, "Other account"),
+        encode_id("MarketoFolder", 999_999),
+    ):
         errors = await admin.errors(query, {"pi": us, "f": folder})
         assert [e["extensions"]["code"] for e in errors] == ["NOT_FOUND"]
     launcher_filter = await admin.errors(

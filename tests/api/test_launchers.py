@@ -53,7 +53,10 @@ async def test_folders_and_template_must_come_from_the_launcher_integration(worl
     us_folder, emea_folder = await factories.folder(us), await factories.folder(emea)
     emea_program = await factories.program(emea)
     payload = await create_launcher(
-        admin, platformIntegrationId=us, destinationFolderId=emea_folder, templateProgramId=emea_program,
+        admin,
+        platformIntegrationId=us,
+        destinationFolderId=emea_folder,
+        templateProgramId=emea_program,
         assetsFolderId=us_folder,
     )
     assert sorted((e["code"], e["field"][1]) for e in payload["userErrors"]) == [
@@ -66,9 +69,9 @@ async def test_folders_and_template_must_come_from_the_launcher_integration(worl
     )
     assert good["launcher"]["destinationFolder"]["id"] == emea_folder
     assert good["launcher"]["templateProgram"]["id"] == emea_program
-    changed = (await admin(UPDATE_LAUNCHER, {"input": {"id": good["launcher"]["id"], "destinationFolderId": us_folder}}))[
-        "updateLauncher"
-    ]
+    changed = (
+        await admin(UPDATE_LAUNCHER, {"input": {"id": good["launcher"]["id"], "destinationFolderId": us_folder}})
+    )["updateLauncher"]
     assert [e["code"] for e in changed["userErrors"]] == ["WRONG_PLATFORM_INTEGRATION"]
 
 
@@ -77,11 +80,13 @@ async def test_the_integration_of_a_launcher_can_never_change(world):
     us = await factories.integration(admin, "US", "111-AAA-111")
     emea = await factories.integration(admin, "EMEA", "222-BBB-222")
     launcher = (await create_launcher(admin, platformIntegrationId=us))["launcher"]
-    same = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher["id"], "platformIntegrationId": us, "name": "Renamed"}}))[
+    same = (
+        await admin(UPDATE_LAUNCHER, {"input": {"id": launcher["id"], "platformIntegrationId": us, "name": "Renamed"}})
+    )["updateLauncher"]
+    assert same["userErrors"] == [] and same["launcher"]["name"] == "Renamed"
+    moved = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher["id"], "platformIntegrationId": emea}}))[
         "updateLauncher"
     ]
-    assert same["userErrors"] == [] and same["launcher"]["name"] == "Renamed"
-    moved = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher["id"], "platformIntegrationId": emea}}))["updateLauncher"]
     assert [(e["code"], e["field"]) for e in moved["userErrors"]] == [
         ("PLATFORM_INTEGRATION_IMMUTABLE", ["input", "platformIntegrationId"])
     ]
@@ -146,7 +151,12 @@ async def test_launcher_names_are_checked(world):
 
 async def _launcher_row(launcher_id):
     return await Launcher.filter(id=factories.pk(launcher_id)).values(
-        "name", "platform_integration_id", "destination_folder_id", "template_program_id", "assets_folder_id", "deleted_at"
+        "name",
+        "platform_integration_id",
+        "destination_folder_id",
+        "template_program_id",
+        "assets_folder_id",
+        "deleted_at",
     )
 
 
@@ -158,26 +168,50 @@ async def test_bad_updates_of_a_launcher_are_coded_and_change_nothing(world):
     emea = await factories.integration(admin, "EMEA", "222-BBB-222")
     us_folder, emea_folder = await factories.folder(us), await factories.folder(emea)
     us_program, emea_program = await factories.program(us), await factories.program(emea)
-    launcher = (await create_launcher(admin, platformIntegrationId=us, destinationFolderId=us_folder,
-                                      templateProgramId=us_program, assetsFolderId=us_folder))["launcher"]["id"]
+    launcher = (
+        await create_launcher(
+            admin,
+            platformIntegrationId=us,
+            destinationFolderId=us_folder,
+            templateProgramId=us_program,
+            assetsFolderId=us_folder,
+        )
+    )["launcher"]["id"]
     before = await _launcher_row(launcher)
     cases = [
         ({"name": ""}, [("INVALID_INPUT", ["input", "name"])]),
         ({"name": "   "}, [("INVALID_INPUT", ["input", "name"])]),
         ({"name": "y" * 300}, [("INVALID_INPUT", ["input", "name"])]),
-        ({"name": "Renamed", "destinationFolderId": emea_folder}, [("WRONG_PLATFORM_INTEGRATION", ["input", "destinationFolderId"])]),
-        ({"name": "Renamed", "templateProgramId": emea_program}, [("WRONG_PLATFORM_INTEGRATION", ["input", "templateProgramId"])]),
-        ({"name": "Renamed", "assetsFolderId": emea_folder}, [("WRONG_PLATFORM_INTEGRATION", ["input", "assetsFolderId"])]),
-        ({"platformIntegrationId": emea, "name": "Renamed"}, [("PLATFORM_INTEGRATION_IMMUTABLE", ["input", "platformIntegrationId"])]),
+        (
+            {"name": "Renamed", "destinationFolderId": emea_folder},
+            [("WRONG_PLATFORM_INTEGRATION", ["input", "destinationFolderId"])],
+        ),
+        (
+            {"name": "Renamed", "templateProgramId": emea_program},
+            [("WRONG_PLATFORM_INTEGRATION", ["input", "templateProgramId"])],
+        ),
+        (
+            {"name": "Renamed", "assetsFolderId": emea_folder},
+            [("WRONG_PLATFORM_INTEGRATION", ["input", "assetsFolderId"])],
+        ),
+        (
+            {"platformIntegrationId": emea, "name": "Renamed"},
+            [("PLATFORM_INTEGRATION_IMMUTABLE", ["input", "platformIntegrationId"])],
+        ),
     ]
-    for field, type_name in (("destinationFolderId", "MarketoFolder"), ("templateProgramId", "MarketoProgram"),
-                             ("assetsFolderId", "MarketoFolder")):
+    for field, type_name in (
+        ("destinationFolderId", "MarketoFolder"),
+        ("templateProgramId", "MarketoProgram"),
+        ("assetsFolderId", "MarketoFolder"),
+    ):
         cases.append(({"name": "Renamed", field: encode_id(type_name, 999_999)}, [("NOT_FOUND", ["input", field])]))
         cases.append(({"name": "Renamed", field: us}, [("INVALID_INPUT", ["input", field])]))  # an integration's id
         cases.append(({"name": "Renamed", field: "garbage"}, [("INVALID_INPUT", ["input", field])]))
     for changes, expected in cases:
         payload = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher, **changes}}))["updateLauncher"]
-        assert payload["launcher"] is None and [(e["code"], e["field"]) for e in payload["userErrors"]] == expected, changes
+        assert payload["launcher"] is None and [(e["code"], e["field"]) for e in payload["userErrors"]] == expected, (
+            changes
+        )
         assert await _launcher_row(launcher) == before, changes
     renamed = (await admin(UPDATE_LAUNCHER, {"input": {"id": launcher, "name": "Renamed"}}))["updateLauncher"]
     assert renamed["userErrors"] == [] and (await _launcher_row(launcher))[0]["name"] == "Renamed"
@@ -188,9 +222,19 @@ async def test_unknown_and_wrong_type_asset_ids_on_creation_are_coded_and_create
 
     account_id, admin = await world.account()
     pi = await factories.integration(admin, "US", "111-AAA-111")
-    for field, type_name in (("destinationFolderId", "MarketoFolder"), ("templateProgramId", "MarketoProgram"),
-                             ("assetsFolderId", "MarketoFolder")):
-        for given, code in ((encode_id(type_name, 999_999), "NOT_FOUND"), (pi, "INVALID_INPUT"), ("garbage", "INVALID_INPUT")):
+    for field, type_name in (
+        ("destinationFolderId", "MarketoFolder"),
+        ("templateProgramId", "MarketoProgram"),
+        ("assetsFolderId", "MarketoFolder"),
+    ):
+        for given, code in (
+            (encode_id(type_name, 999_999), "NOT_FOUND"),
+            (pi, "INVALID_INPUT"),
+            ("garbage", "INVALID_INPUT"),
+        ):
             payload = await create_launcher(admin, **{field: given})
-            assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, ["input", field])], (field, given)
+            assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, ["input", field])], (
+                field,
+                given,
+            )
     assert await Launcher.filter(account_id=account_id).count() == 0

@@ -28,7 +28,9 @@ async def test_folders_and_programs_are_searched_and_filtered_by_folder(world):
     assert names(everything["folders"]) == ["Events", "Webinars 2025"] and everything["programs"]["totalCount"] == 3
     searched = (await admin(PI_LISTS, {"pi": us, "search": "WEBINAR"}))["node"]
     assert names(searched["folders"]) == ["Webinars 2025"] and searched["folders"]["totalCount"] == 1
-    assert names(searched["programs"]) == ["Autumn Webinar", "Spring webinar"] and searched["programs"]["totalCount"] == 2
+    assert (
+        names(searched["programs"]) == ["Autumn Webinar", "Spring webinar"] and searched["programs"]["totalCount"] == 2
+    )
     in_events = (await admin(PI_LISTS, {"pi": us, "folder": events}))["node"]["programs"]
     assert names(in_events) == ["Trade show"] and in_events["edges"][0]["node"]["folder"]["id"] == events
     both = (await admin(PI_LISTS, {"pi": us, "folder": webinars, "search": "spring"}))["node"]["programs"]
@@ -62,4 +64,6 @@ async def test_launchers_and_campaigns_are_filtered_by_integration_and_launcher(
     assert [e["node"]["name"] for e in one_launcher["edges"]] == ["B", "A"] and one_launcher["totalCount"] == 2
     # Both filters at once: their intersection, empty when the launcher is not the integration's.
     assert (await admin(query, {"pi": us, "launcher": launchers["US one"]}))["account"]["campaigns"]["totalCount"] == 2
-    assert (await admin(query, {"pi": emea, "launcher": launchers["US one"]}))["account"]["campaigns"]["totalCount"] == 0
+    assert (await admin(query, {"pi": emea, "launcher": launchers["US one"]}))["account"]["campaigns"][
+        "totalCount"
+    ] == 0

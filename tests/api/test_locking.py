@@ -64,7 +64,9 @@ async def test_a_sync_queued_while_a_launcher_is_created_never_lands_before_it_c
     creating = started(admin.post(CREATE_LAUNCHER, {"input": {"name": "Racing"}}))
     assert await until_waiting(observer, 1, creating)
     # Now a sync is queued (as queue_sync does: the integration's row, in its own transaction).
-    queuing = started(syncer.execute(f"UPDATE platform_integration SET sync_state = 'QUEUED' WHERE id = {factories.pk(pi)}"))
+    queuing = started(
+        syncer.execute(f"UPDATE platform_integration SET sync_state = 'QUEUED' WHERE id = {factories.pk(pi)}")
+    )
     sync_waited = await until_waiting(observer, 2, queuing)
     await holder.execute("ROLLBACK")
     payload = (await creating).json()["data"]["createLauncher"]

@@ -40,8 +40,9 @@ async def test_deleting_and_defaulting_at_once_leave_exactly_one_default(world):
         data = await admin(CREATE_PI, {"input": pi_input(name=f"PI {i}", munchkin=f"{i:03d}-CCC-{i:03d}")})
         ids.append(data["createPlatformIntegration"]["platformIntegration"]["id"])
     delete = "mutation($id: ID!) { deletePlatformIntegration(id: $id) { deletedId userErrors { code } } }"
-    await asyncio.gather(admin.post(delete, {"id": ids[1]}), admin.post(SET_DEFAULT, {"id": ids[1]}),
-                         admin.post(delete, {"id": ids[0]}))
+    await asyncio.gather(
+        admin.post(delete, {"id": ids[1]}), admin.post(SET_DEFAULT, {"id": ids[1]}), admin.post(delete, {"id": ids[0]})
+    )
     live = PlatformIntegration.filter(account_id=account_id, deleted_at=None)
     assert await live.filter(is_default=True).count() == 1
 
@@ -55,5 +56,7 @@ async def test_a_launcher_is_never_left_on_a_deleted_integration(world):
     await PlatformIntegration.all().update(sync_state="COMPLETED")
     delete = "mutation($id: ID!) { deletePlatformIntegration(id: $id) { deletedId userErrors { code } } }"
     await asyncio.gather(admin.post(CREATE_LAUNCHER, {"input": {"name": "Racing"}}), admin.post(delete, {"id": pi}))
-    live_launchers = await Launcher.filter(account_id=account_id, deleted_at=None).prefetch_related("platform_integration")
+    live_launchers = await Launcher.filter(account_id=account_id, deleted_at=None).prefetch_related(
+        "platform_integration"
+    )
     assert all(launcher.platform_integration.deleted_at is None for launcher in live_launchers)

@@ -66,11 +66,21 @@ async def test_bad_input_gets_coded_user_errors_and_changes_nothing(world):
     cases = [
         (pi_input(name=""), "INVALID_INPUT", ["input", "name"]),
         (pi_input(name="x" * 300), "INVALID_INPUT", ["input", "name"]),
-        (pi_input(credentials={"restEndpoint": "not a url"}), "INVALID_INPUT", ["input", "credentials", "restEndpoint"]),
-        (pi_input(credentials={"restEndpoint": "https://10.0.0.8/rest"}), "ENDPOINT_NOT_ALLOWED",
-         ["input", "credentials", "restEndpoint"]),
-        (pi_input(credentials={"identityEndpoint": "https://metadata.internal/identity"}), "ENDPOINT_NOT_ALLOWED",
-         ["input", "credentials", "identityEndpoint"]),
+        (
+            pi_input(credentials={"restEndpoint": "not a url"}),
+            "INVALID_INPUT",
+            ["input", "credentials", "restEndpoint"],
+        ),
+        (
+            pi_input(credentials={"restEndpoint": "https://10.0.0.8/rest"}),
+            "ENDPOINT_NOT_ALLOWED",
+            ["input", "credentials", "restEndpoint"],
+        ),
+        (
+            pi_input(credentials={"identityEndpoint": "https://metadata.internal/identity"}),
+            "ENDPOINT_NOT_ALLOWED",
+            ["input", "credentials", "identityEndpoint"],
+        ),
         (pi_input(credentials={"clientSecret": ""}), "INVALID_INPUT", ["input", "credentials", "clientSecret"]),
         (pi_input(credentials={"clientId": " "}), "INVALID_INPUT", ["input", "credentials", "clientId"]),
     ]
@@ -131,16 +141,16 @@ async def test_deleting_the_default_makes_the_oldest_remaining_one_default(world
 async def test_updating_credentials_keeps_the_secret_when_omitted_and_validates_endpoints(world):
     _, admin = await world.account()
     pi = (await create_pi(admin))["platformIntegration"]
-    payload = (await admin(UPDATE_PI, {"input": {"id": pi["id"], "name": "Renamed", "credentials": {"clientId": "new-id"}}}))[
-        "updatePlatformIntegration"
-    ]
+    payload = (
+        await admin(UPDATE_PI, {"input": {"id": pi["id"], "name": "Renamed", "credentials": {"clientId": "new-id"}}})
+    )["updatePlatformIntegration"]
     assert payload["userErrors"] == []
     assert payload["platformIntegration"]["name"] == "Renamed"
     assert payload["platformIntegration"]["credentials"]["clientId"] == "new-id"
     assert payload["platformIntegration"]["credentials"]["clientSecretHint"] == "…XYZW"
-    bad = (await admin(UPDATE_PI, {"input": {"id": pi["id"], "credentials": {"restEndpoint": "https://127.0.0.2/rest"}}}))[
-        "updatePlatformIntegration"
-    ]
+    bad = (
+        await admin(UPDATE_PI, {"input": {"id": pi["id"], "credentials": {"restEndpoint": "https://127.0.0.2/rest"}}})
+    )["updatePlatformIntegration"]
     assert [e["code"] for e in bad["userErrors"]] == ["ENDPOINT_NOT_ALLOWED"]
     stored = await PlatformIntegration.get(name="Renamed")
     assert stored.rest_endpoint == "https://123-abc-456.mktorest.com/rest"
@@ -150,7 +160,11 @@ async def test_unknown_and_wrong_type_ids_are_user_errors(world):
     _, admin = await world.account()
     from schema.ids import encode_id
 
-    for given, code in [(encode_id("PlatformIntegration", 999999), "NOT_FOUND"), (encode_id("Launcher", 1), "INVALID_INPUT"), ("garbage", "INVALID_INPUT")]:
+    for given, code in [
+        (encode_id("PlatformIntegration", 999999), "NOT_FOUND"),
+        (encode_id("Launcher", 1), "INVALID_INPUT"),
+        ("garbage", "INVALID_INPUT"),
+    ]:
         payload = (await admin(SET_DEFAULT, {"id": given}))["setDefaultPlatformIntegration"]
         assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, ["id"])]
 
@@ -176,7 +190,14 @@ async def test_bad_updates_of_an_integration_are_coded_and_change_nothing(world)
     account_id, admin = await world.account(limit=2)
     pi = (await create_pi(admin, name="Main"))["platformIntegration"]["id"]
     await create_pi(admin, name="Other", munchkin="222-BBB-222")
-    columns = ("name", "client_id", "client_secret_encrypted", "rest_endpoint", "identity_endpoint", "connection_status")
+    columns = (
+        "name",
+        "client_id",
+        "client_secret_encrypted",
+        "rest_endpoint",
+        "identity_endpoint",
+        "connection_status",
+    )
     before = await PlatformIntegration.filter(account_id=account_id).order_by("id").values(*columns)
     cases = [
         ({"name": ""}, ("INVALID_INPUT", ["input", "name"])),
@@ -186,13 +207,19 @@ async def test_bad_updates_of_an_integration_are_coded_and_change_nothing(world)
         ({"credentials": {"clientId": ""}}, ("INVALID_INPUT", ["input", "credentials", "clientId"])),
         ({"credentials": {"clientSecret": "s" * 600}}, ("INVALID_INPUT", ["input", "credentials", "clientSecret"])),
         ({"credentials": {"restEndpoint": "not a url"}}, ("INVALID_INPUT", ["input", "credentials", "restEndpoint"])),
-        ({"name": "Renamed", "credentials": {"restEndpoint": "https://10.0.0.8/rest"}},
-         ("ENDPOINT_NOT_ALLOWED", ["input", "credentials", "restEndpoint"])),
+        (
+            {"name": "Renamed", "credentials": {"restEndpoint": "https://10.0.0.8/rest"}},
+            ("ENDPOINT_NOT_ALLOWED", ["input", "credentials", "restEndpoint"]),
+        ),
     ]
     for changes, expected in cases:
         payload = (await admin(UPDATE_PI, {"input": {"id": pi, **changes}}))["updatePlatformIntegration"]
-        assert payload["platformIntegration"] is None and [(e["code"], e["field"]) for e in payload["userErrors"]] == [expected], changes
-        assert await PlatformIntegration.filter(account_id=account_id).order_by("id").values(*columns) == before, changes
+        assert payload["platformIntegration"] is None and [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+            expected
+        ], changes
+        assert await PlatformIntegration.filter(account_id=account_id).order_by("id").values(*columns) == before, (
+            changes
+        )
 
 
 async def test_deleting_an_integration_within_the_plan_lets_the_oldest_trials_fit_in_it(world):

@@ -16,10 +16,20 @@ async def test_the_secret_is_neither_stored_in_clear_nor_returned_nor_logged(wor
     pi_id = created.json()["data"]["createPlatformIntegration"]["platformIntegration"]["id"]
     responses = [created.text]
     responses.append((await admin.post(TEST_PI, {"id": pi_id})).text)
-    bad = await admin.post(UPDATE_PI, {"input": {"id": pi_id, "credentials": {"clientSecret": SECRET + "2", "restEndpoint": "https://10.1.1.1/rest"}}})
+    bad = await admin.post(
+        UPDATE_PI,
+        {
+            "input": {
+                "id": pi_id,
+                "credentials": {"clientSecret": SECRET + "2", "restEndpoint": "https://10.1.1.1/rest"},
+            }
+        },
+    )
     responses.append(bad.text)
-    responses.append((await admin.post("{ account { platformIntegrations { credentials { clientSecretHint } } } }")).text)
-    responses.append((await admin.post("{ __type(name: \"MarketoCredentials\") { fields { name } } }")).text)
+    responses.append(
+        (await admin.post("{ account { platformIntegrations { credentials { clientSecretHint } } } }")).text
+    )
+    responses.append((await admin.post('{ __type(name: "MarketoCredentials") { fields { name } } }')).text)
     await world.worker().run_until_idle()  # the first sync tests the connection too
 
     rows = await Tortoise.get_connection("default").execute_query_dict("SELECT * FROM platform_integration")
@@ -27,7 +37,7 @@ async def test_the_secret_is_neither_stored_in_clear_nor_returned_nor_logged(wor
     assert rows[0]["client_secret_encrypted"] and rows[0]["client_secret_hint"] == "…6789"
     for text in responses:
         assert SECRET not in text
-    assert "clientSecret\"" not in responses[-1]
+    assert 'clientSecret"' not in responses[-1]
     assert caplog.records, "the run should have logged something"
     for record in caplog.records:
         assert SECRET not in record.getMessage()
@@ -49,20 +59,59 @@ async def test_input_errors_never_echo_the_value_that_was_sent(world, caplog):
     literal = SECRET.replace("-", "_")  # a valid enum name, so the enum check sees it as a value
     requests = [
         (CREATE, {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": SECRET}}}),
-        (CREATE, {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": SECRET, "restEndpoint": "r", "extra": 1}}}),
-        (CREATE, {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": [SECRET], "restEndpoint": "r"}}}),
+        (
+            CREATE,
+            {
+                "input": {
+                    "name": "x",
+                    "credentials": {"clientId": "a", "clientSecret": SECRET, "restEndpoint": "r", "extra": 1},
+                }
+            },
+        ),
+        (
+            CREATE,
+            {"input": {"name": "x", "credentials": {"clientId": "a", "clientSecret": [SECRET], "restEndpoint": "r"}}},
+        ),
         (CREATE, {"input": {"name": "x", "credentials": [SECRET]}}),
-        (CREATE, {"input": {"name": "x", "vendor": SECRET, "credentials": {"clientId": "a", "clientSecret": "b", "restEndpoint": "r"}}}),
+        (
+            CREATE,
+            {
+                "input": {
+                    "name": "x",
+                    "vendor": SECRET,
+                    "credentials": {"clientId": "a", "clientSecret": "b", "restEndpoint": "r"},
+                }
+            },
+        ),
         (UPDATE, {"input": {"id": pi_id, "credentials": {"clientSecret": SECRET, "unknown": True}}}),
         (UPDATE, {"input": {"id": pi_id, "credentials": {"clientSecret": SECRET, "clientSecre": True}}}),
-        ('mutation { updatePlatformIntegration(input: {id: "' + pi_id + '", credentials: {clientSecret: "' + SECRET
-         + '", nope: 1}}) { userErrors { code } } }', None),
-        ('mutation { createPlatformIntegration(input: {name: "x", credentials: {clientId: "a", clientSecret: "' + SECRET
-         + '"}}) { userErrors { code } } }', None),
-        ('mutation { createPlatformIntegration(input: {name: "x", vendor: ' + literal + ', credentials: {clientId: "a", '
-         'clientSecret: "b", restEndpoint: "r"}}) { userErrors { code } } }', None),
-        ('mutation { createPlatformIntegration(input: {name: "x", credentials: {clientId: "a", clientSecret: ["' + SECRET
-         + '"], restEndpoint: "r"}}) { userErrors { code } } }', None),
+        (
+            'mutation { updatePlatformIntegration(input: {id: "'
+            + pi_id
+            + '", credentials: {clientSecret: "'
+            + SECRET
+            + '", nope: 1}}) { userErrors { code } } }',
+            None,
+        ),
+        (
+            'mutation { createPlatformIntegration(input: {name: "x", credentials: {clientId: "a", clientSecret: "'
+            + SECRET
+            + '"}}) { userErrors { code } } }',
+            None,
+        ),
+        (
+            'mutation { createPlatformIntegration(input: {name: "x", vendor: '
+            + literal
+            + ', credentials: {clientId: "a", '
+            'clientSecret: "b", restEndpoint: "r"}}) { userErrors { code } } }',
+            None,
+        ),
+        (
+            'mutation { createPlatformIntegration(input: {name: "x", credentials: {clientId: "a", clientSecret: ["'
+            + SECRET
+            + '"], restEndpoint: "r"}}) { userErrors { code } } }',
+            None,
+        ),
     ]
     for query, variables in requests:
         response = await admin.post(query, variables)

@@ -98,7 +98,9 @@ async def test_a_subscriber_only_ever_receives_its_own_account_events(world):
         await world.services.sync_queued(globex_row)
         assert (await next_payload(ws))["accountSyncStatus"] == {"platformIntegrationId": globex_pi, "state": "QUEUED"}
         # Nor by asking for another account's integration by id.
-        await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": acme_pi}}})
+        await ws.send_json(
+            {"id": "2", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": acme_pi}}}
+        )
         message = await receive(ws)
         assert message["type"] in ("error", "next")
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
@@ -113,7 +115,9 @@ async def test_closed_sockets_leave_no_subscription_behind(world):
     for _ in range(300):
         async with socket(world.app, admin.token) as ws:
             await receive(ws)
-            await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}})
+            await ws.send_json(
+                {"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}}
+            )
             await next_payload(ws)
     for _ in range(50):
         if not any(broadcast._subscribers.values()) and len(asyncio.all_tasks()) <= baseline_tasks:
@@ -176,15 +180,18 @@ async def test_after_a_redis_restart_a_subscriber_is_sent_the_change_it_missed(s
             dataclasses.replace(settings, broadcast_url=f"redis://127.0.0.1:{redis.port}"),
             marketo_transport=SimulatorTransport(simulator),
         )
-        async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://jeto.test"
-        ) as http:
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jeto.test") as http,
+        ):
             await _empty_tables()
             _, admin = await World(app, settings, http).account()
             pi = await factories.integration(admin, "US", "111-AAA-111")
             async with socket(app, admin.token) as ws:
                 assert (await receive(ws))["type"] == "connection_ack"
-                await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}})
+                await ws.send_json(
+                    {"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}}
+                )
                 assert (await next_payload(ws))["syncStatus"]["state"] == "COMPLETED"
                 redis.stop()
                 # Queued while Redis is down: its event is lost (pub/sub keeps nothing).

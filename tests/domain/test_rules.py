@@ -17,18 +17,26 @@ S = SyncState
 
 
 def test_within_the_plan_an_integration_is_admitted_without_trial():
-    assert entitlements.admit_integration(entitlements.PlanLimits(2), 1, confirm_trial=False) is entitlements.Admission.WITHIN_PLAN
+    assert (
+        entitlements.admit_integration(entitlements.PlanLimits(2), 1, confirm_trial=False)
+        is entitlements.Admission.WITHIN_PLAN
+    )
 
 
 @pytest.mark.parametrize("used", [1, 2, 7])
 def test_at_or_over_the_limit_the_trial_must_be_confirmed(used):
     limits = entitlements.PlanLimits(1)
-    assert entitlements.admit_integration(limits, used, confirm_trial=False) is entitlements.Admission.NEEDS_CONFIRMATION
+    assert (
+        entitlements.admit_integration(limits, used, confirm_trial=False) is entitlements.Admission.NEEDS_CONFIRMATION
+    )
     assert entitlements.admit_integration(limits, used, confirm_trial=True) is entitlements.Admission.TRIAL
 
 
 def test_confirm_trial_within_the_plan_is_not_a_trial():
-    assert entitlements.admit_integration(entitlements.PlanLimits(3), 0, confirm_trial=True) is entitlements.Admission.WITHIN_PLAN
+    assert (
+        entitlements.admit_integration(entitlements.PlanLimits(3), 0, confirm_trial=True)
+        is entitlements.Admission.WITHIN_PLAN
+    )
 
 
 def test_trial_confirmation_carries_the_product_copy_word_for_word():

@@ -31,8 +31,9 @@ def start_worker(database_url: str, log) -> subprocess.Popen:
         "JETO_WORKER_LEASE_SECONDS": "3",
         "JETO_WORKER_METRICS_PORT": "0",  # two workers on one machine: each its own free port
     }
-    return subprocess.Popen([sys.executable, "-m", "jeto.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jeto.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=log
+    )
 
 
 async def test_two_workers_share_the_integrations_and_one_killed_mid_sync_loses_nothing(world, database_url, tmp_path):
@@ -58,7 +59,12 @@ async def test_two_workers_share_the_integrations_and_one_killed_mid_sync_loses_
                         victim = int(syncing[0].lease_owner.split(":")[1])
                         workers[victim].send_signal(signal.SIGKILL)
                         workers[victim].wait()
-                        held = {r.id for r in await PlatformIntegration.filter(lease_owner__startswith=f"{_host(syncing[0])}:{victim}:")}
+                        held = {
+                            r.id
+                            for r in await PlatformIntegration.filter(
+                                lease_owner__startswith=f"{_host(syncing[0])}:{victim}:"
+                            )
+                        }
                         for pk in held:
                             owners.setdefault(pk, set()).add(victim)
                         killed = (victim, syncing[0].id, held)

@@ -54,7 +54,9 @@ async def test_integrations_sync_in_parallel_into_their_own_rows(world, simulato
         assert node["syncStatus"]["programsSynced"] == len(store.programs) == 450
         pk = factories.pk(pi)
         assert await MarketoProgram.filter(platform_integration_id=pk).count() == 450
-        assert set(await MarketoProgram.filter(platform_integration_id=pk).values_list("marketo_id", flat=True)) == set(store.programs)
+        assert set(await MarketoProgram.filter(platform_integration_id=pk).values_list("marketo_id", flat=True)) == set(
+            store.programs
+        )
         runs = node["syncRuns"]["edges"]
         assert [r["node"]["trigger"] for r in runs] == ["CREDENTIALS_CHANGED"]
         assert runs[0]["node"]["state"] == "COMPLETED" and runs[0]["node"]["attempts"] == 1
@@ -79,8 +81,14 @@ async def test_a_token_expiring_mid_sync_is_renewed_and_the_sync_completes(world
 
 @pytest.mark.parametrize(
     "faults",
-    [{"error_rates": {"604": 0.3}}, {"error_rates": {"608": 0.3}}, {"error_rates": {"611": 0.3}},
-     {"error_rates": {"713": 0.3}}, {"http_502_rate": 0.3}, {"drop_rate": 0.2}],
+    [
+        {"error_rates": {"604": 0.3}},
+        {"error_rates": {"608": 0.3}},
+        {"error_rates": {"611": 0.3}},
+        {"error_rates": {"713": 0.3}},
+        {"http_502_rate": 0.3},
+        {"drop_rate": 0.2},
+    ],
     ids=["604", "608", "611", "713", "502", "dropped"],
 )
 async def test_every_transient_fault_is_retried_until_the_sync_completes(world, simulator, faults):
@@ -100,7 +108,11 @@ async def test_every_transient_fault_is_retried_until_the_sync_completes(world, 
 async def test_rejected_credentials_end_in_error_without_a_retry_loop(world, simulator):
     _, admin = await world.account()
     instance = simulator.endpoints("http://127.0.0.1")[0]
-    credentials = {"clientId": instance["clientId"], "clientSecret": "wrong-secret-0000", "restEndpoint": instance["restEndpoint"]}
+    credentials = {
+        "clientId": instance["clientId"],
+        "clientSecret": "wrong-secret-0000",
+        "restEndpoint": instance["restEndpoint"],
+    }
     data = await admin(CREATE_PI, {"input": {"name": "Wrong", "credentials": credentials}})
     pi = data["createPlatformIntegration"]["platformIntegration"]["id"]
     await world.worker().run_until_idle()
@@ -113,7 +125,9 @@ async def test_rejected_credentials_end_in_error_without_a_retry_loop(world, sim
     assert simulator.instances[instance["munchkinId"]].stats.calls == 0
 
 
-async def test_between_attempts_the_integration_shows_error_with_the_next_attempt_and_does_not_block_launchers(world, simulator):
+async def test_between_attempts_the_integration_shows_error_with_the_next_attempt_and_does_not_block_launchers(
+    world, simulator
+):
     _, admin = await world.account(limit=2)
     pi, munchkin = await connect(admin, simulator, 0, "Down")
     simulator.instances[munchkin].faults.error_rates = {"611": 1.0}
@@ -134,7 +148,9 @@ async def test_the_second_sync_is_incremental_and_a_full_one_removes_what_disapp
     await world.worker().run_until_idle()
     store = simulator.instances[munchkin].store
     renamed_id = next(iter(store.programs))
-    store.update_program(renamed_id, "Renamed in Marketo", None, __import__("datetime").datetime.now(__import__("datetime").UTC))
+    store.update_program(
+        renamed_id, "Renamed in Marketo", None, __import__("datetime").datetime.now(__import__("datetime").UTC)
+    )
     deleted_id = list(store.programs)[-1]
     del store.programs[deleted_id]
     store._programs_in_order = None
@@ -221,10 +237,13 @@ async def test_new_credentials_during_a_running_sync_queue_another_run_that_test
     pi, munchkin = await connect(admin, simulator, 0, "Main")
     await SyncRun.all().update(state="SYNCING")  # the first sync has started with the old credentials
     await PlatformIntegration.all().update(sync_state="SYNCING")
-    updated = (await admin(UPDATE_PI, {"input": {"id": pi, "credentials": {"clientSecret": "new-but-wrong-secret"}}}))
+    updated = await admin(UPDATE_PI, {"input": {"id": pi, "credentials": {"clientSecret": "new-but-wrong-secret"}}})
     assert updated["updatePlatformIntegration"]["userErrors"] == []
     runs = await SyncRun.all().order_by("id")
-    assert [(r.trigger.value, r.state.value) for r in runs] == [("CREDENTIALS_CHANGED", "SYNCING"), ("CREDENTIALS_CHANGED", "QUEUED")]
+    assert [(r.trigger.value, r.state.value) for r in runs] == [
+        ("CREDENTIALS_CHANGED", "SYNCING"),
+        ("CREDENTIALS_CHANGED", "QUEUED"),
+    ]
     # A manual sync meanwhile joins the queued run rather than adding a third.
     assert (await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)).id == runs[1].id
 
@@ -247,7 +266,9 @@ async def test_credentials_changed_during_a_sync_keep_the_next_sync_full(world, 
     gate.set()
     await worker
     await world.worker().run_until_idle()  # the run queued behind the first one
-    stored = set(await MarketoProgram.filter(platform_integration_id=factories.pk(pi)).values_list("marketo_id", flat=True))
+    stored = set(
+        await MarketoProgram.filter(platform_integration_id=factories.pk(pi)).values_list("marketo_id", flat=True)
+    )
     assert stored == set(simulator.instances[second["munchkinId"]].store.programs)
     assert not (await PlatformIntegration.get(id=factories.pk(pi))).needs_full_sync
 
@@ -273,8 +294,19 @@ async def test_an_unexpected_failure_never_leaves_the_integration_syncing(world,
 async def test_an_integration_that_failed_for_good_is_not_resynced_on_the_cadence(world, simulator):
     _, admin = await world.account()
     instance = simulator.endpoints("http://127.0.0.1")[0]
-    await admin(CREATE_PI, {"input": {"name": "Wrong", "credentials": {
-        "clientId": instance["clientId"], "clientSecret": "wrong-secret-0000", "restEndpoint": instance["restEndpoint"]}}})
+    await admin(
+        CREATE_PI,
+        {
+            "input": {
+                "name": "Wrong",
+                "credentials": {
+                    "clientId": instance["clientId"],
+                    "clientSecret": "wrong-secret-0000",
+                    "restEndpoint": instance["restEndpoint"],
+                },
+            }
+        },
+    )
     worker = world.worker(sync_cadence=timedelta(minutes=60))
     await worker.run_until_idle()
     await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
@@ -407,12 +439,29 @@ async def test_an_unreachable_identity_service_is_recorded_as_unreachable(world)
 
     _, admin = await world.account()
     nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens: the connection is refused
-    data = await admin(CREATE_PI, {"input": {"name": "Away", "confirmTrial": True, "credentials": {
-        "clientId": "id", "clientSecret": "secret-secret", "restEndpoint": nowhere + "/rest", "identityEndpoint": nowhere + "/identity"}}})
+    data = await admin(
+        CREATE_PI,
+        {
+            "input": {
+                "name": "Away",
+                "confirmTrial": True,
+                "credentials": {
+                    "clientId": "id",
+                    "clientSecret": "secret-secret",
+                    "restEndpoint": nowhere + "/rest",
+                    "identityEndpoint": nowhere + "/identity",
+                },
+            }
+        },
+    )
     pi = data["createPlatformIntegration"]["platformIntegration"]["id"]
     async with MarketoPool(retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as pool:
-        worker = Worker(pool=pool, credentials=world.services.credentials, publish=world.services.publish,
-                        settings=WorkerSettings(retry_delay=lambda attempt: timedelta(hours=1)))
+        worker = Worker(
+            pool=pool,
+            credentials=world.services.credentials,
+            publish=world.services.publish,
+            settings=WorkerSettings(retry_delay=lambda attempt: timedelta(hours=1)),
+        )
         await worker.run_until_idle()
     node = await status(admin, pi)
     assert node["connectionStatus"] == "UNREACHABLE"
@@ -529,7 +578,9 @@ async def test_a_deleted_integration_is_not_queued_for_a_sync(world, simulator):
     assert await SyncRun.all().count() == 1 and not await Job.filter(state=JobState.PENDING).exists()
 
 
-async def test_a_sync_requested_while_the_integration_is_being_deleted_is_refused(world, simulator, is_postgres, database_url):
+async def test_a_sync_requested_while_the_integration_is_being_deleted_is_refused(
+    world, simulator, is_postgres, database_url
+):
     import asyncpg
 
     from domain import syncs
