@@ -5,6 +5,9 @@ user waits for, a connection test) and bulk ones (syncs). Both go through the sa
 same token and limiter: a campaign submitted mid-sync starts at once instead of after the sync.
 `capacity` bounds the syncs running at once; `interactive_capacity` more integrations may be owned
 only for their interactive jobs, so a campaign never waits behind other integrations' syncs.
+
+What each kind of job does is its handler's: `sync_jobs` (syncs, connection tests) and `provisioning`
+(campaign programs, assets folders); `schedule` queues the recurring syncs.
 """
 
 from __future__ import annotations
@@ -18,26 +21,21 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from domain import campaigns, events, notifications, outbox, sync_policy, syncs
+from domain import campaigns, events, sync_policy, syncs
 from domain.models import (
-    Account,
     Campaign,
     CampaignStatus,
-    ConnectionStatus,
     Job,
     JobKind,
     PlatformIntegration,
-    SyncRun,
-    SyncTrigger,
 )
 from marketo.client import MarketoClient
 from marketo.credentials import MarketoCredentials
-from marketo.errors import InvalidCredentials, MarketoError
 from marketo.limits import Priority
 from marketo.pool import MarketoPool
-from marketo.worker import provisioning, queue, sync
+from marketo.worker import provisioning, queue, schedule, sync, sync_jobs
 from marketo.worker.queue import Lane, LeaseLost
 from marketo.worker.stopping import Stopping, StopSignal, cancel_outside_transactions
 
@@ -96,8 +94,8 @@ class Worker:
     _syncs_running: int = 0
 
     def __post_init__(self) -> None:
-        self.handlers.setdefault(JobKind.SYNC, Worker._sync)
-        self.handlers.setdefault(JobKind.TEST_CONNECTION, Worker._test_connection)
+        self.handlers.setdefault(JobKind.SYNC, sync_jobs.run_sync)
+        self.handlers.setdefault(JobKind.TEST_CONNECTION, sync_jobs.test_connection)
         self.handlers.setdefault(JobKind.PROVISION_CAMPAIGN, provisioning.provision_campaign)
         self.handlers.setdefault(JobKind.RENAME_PROGRAM, provisioning.rename_program)
         self.handlers.setdefault(JobKind.ASSETS_FOLDER, provisioning.assets_folder)
@@ -106,6 +104,11 @@ class Worker:
         """Every Marketo call of an integration goes through this process's token cache and limiter;
         a sync's (BULK) go after those of the jobs a user waits for, and leave them a reserve."""
         return self.pool.client(self.credentials(integration), priority=priority)
+
+    def checkpoint_of(self, integration_id: int) -> sync.Checkpoint:
+        """Raises at a job's checkpoint once the work on the integration must stop (lease lost, worker stopping)."""
+        owned = self._owned.get(integration_id)
+        return owned.signal.check if owned else sync.no_checkpoint
 
     def wake(self) -> None:
         """New work was queued by this process: look now rather than at the next poll."""
@@ -324,7 +327,7 @@ class Worker:
     async def _give_up(self, job: Job, message: str) -> None:
         """FAILED, and whatever shows the job's progress says so, in one transaction (emails included)."""
         if job.kind is JobKind.SYNC and job.sync_run_id is not None:
-            await self._sync_failed(job, message, next_attempt_at=None)
+            await sync_jobs.sync_failed(self, job, message, next_attempt_at=None)
             return
         changed = None
         async with queue.lease_of(job).held():
@@ -338,140 +341,13 @@ class Worker:
         if changed is not None:
             await self.publish(changed.account_id, events.campaign(changed))
 
-    async def _sync(self, job: Job) -> None:
-        lease = queue.lease_of(job)
-        run = await SyncRun.get(id=job.sync_run_id)
-        integration = await PlatformIntegration.get(id=job.platform_integration_id)
-        if integration.deleted_at is not None:
-            await queue.fail(job, "the integration was deleted")
-            return
-
-        async def announce(event: events.Event) -> None:
-            await self.publish(integration.account_id, event)
-
-        await announce(await sync.start(lease, run))
-        await run.refresh_from_db()
-        try:
-            owned = self._owned.get(integration.id)
-            await sync.sync_integration(
-                lease, integration, run, self.client_for(integration, Priority.BULK), announce,
-                full_sync_every=self.settings.full_sync_every, clock=self.settings.clock,
-                checkpoint=owned.signal.check if owned else sync.no_checkpoint,
-            )  # fmt: skip
-            await queue.finish(job)
-        except InvalidCredentials as error:
-            # Retrying cannot help: the user must enter new credentials.
-            await self._sync_failed(
-                job, str(error), next_attempt_at=None, connection_status=ConnectionStatus.INVALID_CREDENTIALS
-            )
-        except MarketoError as error:
-            at = sync_policy.next_attempt_after_failure(
-                run.attempts, error.code, error.retryable, queue.now(), self.settings.retry_delay(run.attempts)
-            )
-            await self._sync_failed(job, str(error), next_attempt_at=at)
-        else:
-            # The instance answers again: launchers whose "Jeto" assets folder could not be made try again.
-            try:
-                await provisioning.queue_missing_assets_folders(integration.id)
-            except Exception:  # the sync itself is done and recorded; the next one tries this again
-                log.exception("could not queue the missing assets folders of integration %s", integration.id)
-            else:
-                self.wake()
-
-    async def _sync_failed(
-        self,
-        job: Job,
-        message: str,
-        *,
-        next_attempt_at: datetime | None,
-        connection_status: ConnectionStatus | None = None,
-    ) -> None:
-        """ERROR on the run and the integration, the job retried or failed, and the admins' email when it
-        ends there: all in one transaction, under the lease."""
-        integration = await PlatformIntegration.get(id=job.platform_integration_id)
-        async with queue.lease_of(job).held():
-            if next_attempt_at is not None:
-                await queue.retry_later(job, message, at=next_attempt_at)
-            else:
-                await queue.fail(job, message)
-            assert job.sync_run_id is not None
-            event = await sync.record_failure(
-                integration.id, job.sync_run_id, message, next_attempt_at=next_attempt_at,
-                connection_status=connection_status,
-            )  # fmt: skip
-            if next_attempt_at is None:
-                await _notify_sync_failed(integration, message)
-        await self.publish(integration.account_id, event)
-
-    async def _test_connection(self, job: Job) -> None:
-        """Records CONNECTED, INVALID_CREDENTIALS or UNREACHABLE for the integration's current credentials."""
-        lease = queue.lease_of(job)
-        integration = await PlatformIntegration.get(id=job.platform_integration_id)
-        if integration.deleted_at is None:
-            try:
-                await sync.test_connection(lease, self.client_for(integration))
-            except InvalidCredentials:
-                await sync.record_connection(lease, ConnectionStatus.INVALID_CREDENTIALS)
-            except MarketoError:
-                pass  # UNREACHABLE, recorded by test_connection
-        await queue.finish(job)
-
     async def _keep_house(self) -> None:
         while not self._stopping.is_set():
-            try:
-                await self.queue_due_syncs()
-            except Exception:
-                log.exception("could not queue the recurring syncs")
-            try:
-                await self.settle_stranded_runs()
-            except Exception:
-                log.exception("could not settle stranded sync runs")
+            await schedule.look_after(self)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.schedule_interval):
                     await self._stopping.wait()
 
-    async def settle_stranded_runs(self) -> int:
-        """Runs left QUEUED or SYNCING by a dead worker, or by a failure that skipped recording, are put right."""
-        changed = await syncs.settle_stranded_runs(queue.now())
-        for integration_id in changed:
-            await self.publish_status(integration_id)
-        return len(changed)
-
     async def publish_status(self, integration_id: int) -> None:
         integration = await PlatformIntegration.get(id=integration_id)
         await self.publish(integration.account_id, events.sync_status(integration))
-
-    async def queue_due_syncs(self) -> int:
-        """Queues a SCHEDULED sync of every integration whose last one was queued a cadence ago or more.
-
-        Only integrations whose credentials were rejected are skipped (their admins were told, and must
-        act first); any other failure is tried again on the cadence.
-        """
-        moment = queue.now()
-        queued = 0
-        for integration in await PlatformIntegration.filter(deleted_at=None):
-            if integration.connection_status is ConnectionStatus.INVALID_CREDENTIALS:
-                continue
-            last = await SyncRun.filter(platform_integration_id=integration.id).order_by("-id").first()
-            if not sync_policy.due_for_recurring_sync(
-                last.queued_at if last else None, moment, self.settings.sync_cadence
-            ):
-                continue
-            if await syncs.active_run(integration.id) is None:
-                await syncs.queue_sync(integration.id, SyncTrigger.SCHEDULED)
-                await self.publish_status(integration.id)
-                queued += 1
-        if queued:
-            self.wake()
-        return queued
-
-
-async def _notify_sync_failed(integration: PlatformIntegration, error: str) -> None:
-    account = await Account.get(id=integration.account_id)
-    subject, body = notifications.sync_failed(
-        account=await outbox.account_label(account, integration),
-        integration=integration.name,
-        error=error,
-        failed_on=queue.now(),
-    )
-    await outbox.notify_admins(account.id, subject, body)

@@ -7,7 +7,7 @@ from tortoise.exceptions import OperationalError
 
 from domain.models import Campaign, CampaignStatus, Job, JobKind, JobState, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
-from marketo.worker import queue, sync
+from marketo.worker import queue, schedule, sync
 from tests.api import factories
 from tests.api.operations import ACCOUNT, SYNC_PI
 from tests.worker.test_campaigns import submit, two_instances
@@ -136,14 +136,14 @@ async def test_a_run_left_syncing_with_no_job_behind_it_ends_in_error_and_frees_
     await SyncRun.all().update(state=SyncState.SYNCING)
     await PlatformIntegration.all().update(sync_state=SyncState.SYNCING)
     worker = world.worker()
-    assert await worker.settle_stranded_runs() == 1
+    assert await schedule.settle_stranded_runs(worker) == 1
     node = await status(admin, pi)
     assert node["syncStatus"]["state"] == "ERROR" and "Sync again" in node["syncStatus"]["error"]
     assert node["syncRuns"]["edges"][0]["node"]["state"] == "ERROR"
     assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
     again = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]["syncRun"]
     assert again["state"] == "QUEUED" and await SyncRun.all().count() == 2
-    assert await worker.settle_stranded_runs() == 0  # nothing left to settle
+    assert await schedule.settle_stranded_runs(worker) == 0  # nothing left to settle
 
 
 async def test_a_run_whose_worker_died_shows_queued_until_another_takes_it_over(world, simulator):
@@ -157,7 +157,7 @@ async def test_a_run_whose_worker_died_shows_queued_until_another_takes_it_over(
         lease_expires_at=queue.now() - timedelta(seconds=1),
     )
     worker = world.worker()
-    assert await worker.settle_stranded_runs() == 1
+    assert await schedule.settle_stranded_runs(worker) == 1
     assert (await status(admin, pi))["syncStatus"]["state"] == "QUEUED"
     await worker.run_until_idle()
     assert (await status(admin, pi))["syncStatus"]["state"] == "COMPLETED"
@@ -176,7 +176,7 @@ async def test_a_live_sync_is_left_alone_by_the_sweep(world, simulator):
     worker.handlers[JobKind.SYNC] = syncing
     running = asyncio.create_task(worker.run_until_idle())
     await asyncio.wait_for(started.wait(), 10)
-    assert await world.worker().settle_stranded_runs() == 0
+    assert await schedule.settle_stranded_runs(world.worker()) == 0
     assert (await status(admin, pi))["syncStatus"]["state"] == "SYNCING"
     release.set()
     await asyncio.wait_for(running, 10)

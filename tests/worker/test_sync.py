@@ -9,7 +9,7 @@ from tortoise.exceptions import OperationalError
 from domain.models import Job, JobKind, JobState, MarketoProgram, Notification, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
-from marketo.worker import queue
+from marketo.worker import queue, schedule
 from tests.api import factories
 from tests.api.operations import ACCOUNT, CREATE_LAUNCHER, CREATE_PI, SYNC_PI
 
@@ -194,9 +194,9 @@ async def test_recurring_syncs_are_queued_on_their_cadence(world, simulator):
     pi, _ = await connect(admin, simulator, 0, "Main")
     worker = world.worker(sync_cadence=timedelta(minutes=60))
     await worker.run_until_idle()
-    assert await worker.queue_due_syncs() == 0  # synced a moment ago
+    assert await schedule.queue_due_syncs(worker) == 0  # synced a moment ago
     await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
-    assert await worker.queue_due_syncs() == 1
+    assert await schedule.queue_due_syncs(worker) == 1
     await worker.run_until_idle()
     runs = (await status(admin, pi))["syncRuns"]["edges"]
     assert [r["node"]["trigger"] for r in runs] == ["SCHEDULED", "CREDENTIALS_CHANGED"]
@@ -310,7 +310,7 @@ async def test_an_integration_that_failed_for_good_is_not_resynced_on_the_cadenc
     worker = world.worker(sync_cadence=timedelta(minutes=60))
     await worker.run_until_idle()
     await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
-    assert await worker.queue_due_syncs() == 0
+    assert await schedule.queue_due_syncs(worker) == 0
 
 
 async def test_access_denied_603_ends_in_error_at_once_and_the_cadence_tries_again(world, simulator):
@@ -328,7 +328,7 @@ async def test_access_denied_603_ends_in_error_at_once_and_the_cadence_tries_aga
     assert node["syncRuns"]["edges"][0]["node"]["attempts"] == 1 and instance.stats.faults["603"] == 1
     instance.faults.error_rates = {}  # the admin fixed the role
     await SyncRun.all().update(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert await worker.queue_due_syncs() == 1
+    assert await schedule.queue_due_syncs(worker) == 1
     await worker.run_until_idle()
     assert (await status(admin, pi))["syncStatus"]["state"] == "COMPLETED"
 
@@ -350,7 +350,7 @@ async def test_a_used_up_daily_quota_is_tried_again_after_midnight_in_chicago(wo
     assert job.state is JobState.PENDING and job.run_after == next_attempt
     assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
     await SyncRun.all().update(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert await worker.queue_due_syncs() == 0  # the waiting run is the next sync
+    assert await schedule.queue_due_syncs(worker) == 0  # the waiting run is the next sync
 
 
 @pytest.mark.parametrize("faults", [{"error_rates": {"719": 0.3}}], ids=["719"])
