@@ -1,12 +1,13 @@
-"""The `jeto` command: serve, worker, migrate, and the account manager's commands (see RUNTIME.md)."""
+"""The `jeto` command: its arguments, the account manager's commands, and one-line errors (see RUNTIME.md).
+
+The two long-running commands, `serve` and `worker`, live in `jeto.processes`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
@@ -23,10 +24,6 @@ from jeto.observability import configure_logging
 from jeto.settings import InvalidSetting, Settings
 from marketo.simulator import command as simulator_command
 from schema.ids import decode_id, encode_id
-
-log = logging.getLogger("jeto.cli")
-
-DEMO_TOKEN_HOURS = 12
 
 
 class CommandError(Exception):
@@ -167,62 +164,9 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     settings.check_serving()  # before the port, the database or the migrations
-    asyncio.run(_serve(settings, args))
+    from jeto import processes  # the app and the worker: only the two long-running commands load them
 
-
-async def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    """Every start-up check before serving: the port, the database, the settings, the event bus."""
-    from jeto import demo
-    from jeto.app import DemoAccess, create_app
-    from jeto.services import open_services
-    from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
-
-    with http_server.listening_socket(args.host, args.port) as sock:
-        await database.migrate(settings.database_url)
-        async with contextlib.AsyncExitStack() as stack:
-            services = await stack.enter_async_context(open_services(settings))
-            url = http_server.local_url(sock)
-            access, banner = None, ""
-            if args.demo:
-                simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
-                simulator_url = await stack.enter_async_context(running_simulator(simulator))
-                seeded = await demo.seed(settings, services, simulator.endpoints(simulator_url))
-                token = issue_development_token(settings, seeded.admin_email, DEMO_TOKEN_HOURS * 3600)
-                access = DemoAccess(integration_id=encode_id("PlatformIntegration", seeded.integration_id))
-                banner = _demo_banner(args.host, url, simulator_url, seeded, token)
-
-            def started() -> None:
-                healthcheck.record(settings.health_file, url)
-                log.info("serving %s/graphql", url)
-                if banner:
-                    print(banner, flush=True)
-
-            server = http_server.make_server(create_app(settings, demo=access, services=services))
-            try:
-                await http_server.serve(server, sock, on_started=started)
-            finally:
-                healthcheck.forget(settings.health_file)
-
-
-def _demo_banner(host: str, url: str, simulator_url: str, seeded: Any, token: str) -> str:
-    everywhere = host in http_server.ANY_ADDRESS
-    return "\n".join(
-        [
-            "",
-            "Jeto demo is ready. Open GraphiQL at this address (it carries the admin token: keep it to yourself):",
-            f"  {url}/graphql#token={token}",
-            *(
-                ["  (listening on every interface: from another machine, use this machine's address)"]
-                if everywhere
-                else []
-            ),
-            f"Marketo simulator at {simulator_url}",
-            f"Admin token ({seeded.admin_email}, {DEMO_TOKEN_HOURS} h):",
-            f"  Authorization: Bearer {token}",
-            f"Collaborator: `jeto token {seeded.collaborator_email}`",
-            "",
-        ]
-    )
+    asyncio.run(processes.serve(settings, args.host, args.port, demo=args.demo))
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -231,43 +175,9 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
             "JETO_BROADCAST_URL is memory://, so the worker's events could not reach any API process: "
             "set it to redis://… or postgres://…"
         )
-    asyncio.run(_worker(settings, args))
+    from jeto import processes
 
-
-async def _worker(settings: Settings, args: argparse.Namespace) -> None:
-    """The Marketo worker and the mailer, with /healthz, /readyz and /metrics on their own port."""
-    from jeto.probes import create_probe_app
-    from jeto.services import open_services, run_background_work
-
-    port = settings.worker_metrics_port if args.port is None else args.port
-    with http_server.listening_socket(args.host, port) as sock:
-        await database.migrate(settings.database_url)
-        await Tortoise.init(config=database.tortoise_config(settings.database_url))
-        try:
-            async with open_services(settings) as services:
-                url = http_server.local_url(sock)
-                server = http_server.make_server(create_probe_app(services), own_signals=False, lifespan="off")
-
-                def started() -> None:
-                    healthcheck.record(settings.health_file, url)
-                    log.info("worker probes at %s/healthz, /readyz and /metrics", url)
-
-                probes = asyncio.ensure_future(http_server.serve(server, sock, on_started=started))
-                work = asyncio.ensure_future(run_background_work(settings, services))
-                # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
-                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, work.cancel)
-                try:
-                    await asyncio.wait({probes, work}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    work.cancel()
-                    server.should_exit = True
-                    outcomes = await asyncio.gather(work, probes, return_exceptions=True)
-                for outcome in outcomes:
-                    if isinstance(outcome, Exception):
-                        raise outcome
-        finally:
-            healthcheck.forget(settings.health_file)
-            await database.close_connections()
+    asyncio.run(processes.work(settings, args.host, args.port))
 
 
 def _cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> None:

@@ -1,0 +1,111 @@
+"""The two long-running processes: `jeto serve` (the API, with the worker unless told otherwise) and `jeto worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from tortoise import Tortoise
+
+from jeto import database, healthcheck, http_server
+from jeto import demo as demo_account
+from jeto.app import DemoAccess, create_app
+from jeto.auth import issue_development_token
+from jeto.probes import create_probe_app
+from jeto.services import open_services, run_background_work
+from jeto.settings import Settings
+from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
+from schema.ids import encode_id
+
+log = logging.getLogger("jeto.processes")
+
+DEMO_TOKEN_HOURS = 12
+
+
+async def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> None:
+    """`jeto serve`: the API (and, unless JETO_WORKER=off, the worker) until SIGINT or SIGTERM.
+
+    Every start-up check comes before serving: the port, the database, the settings, the event bus.
+    """
+    with http_server.listening_socket(host, port) as sock:
+        await database.migrate(settings.database_url)
+        async with contextlib.AsyncExitStack() as stack:
+            services = await stack.enter_async_context(open_services(settings))
+            url = http_server.local_url(sock)
+            access, banner = None, ""
+            if demo:
+                simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
+                simulator_url = await stack.enter_async_context(running_simulator(simulator))
+                seeded = await demo_account.seed(settings, services, simulator.endpoints(simulator_url))
+                token = issue_development_token(settings, seeded.admin_email, DEMO_TOKEN_HOURS * 3600)
+                access = DemoAccess(integration_id=encode_id("PlatformIntegration", seeded.integration_id))
+                banner = _demo_banner(host, url, simulator_url, seeded, token)
+
+            def started() -> None:
+                healthcheck.record(settings.health_file, url)
+                log.info("serving %s/graphql", url)
+                if banner:
+                    print(banner, flush=True)
+
+            server = http_server.make_server(create_app(settings, demo=access, services=services))
+            try:
+                await http_server.serve(server, sock, on_started=started)
+            finally:
+                healthcheck.forget(settings.health_file)
+
+
+def _demo_banner(host: str, url: str, simulator_url: str, seeded: Any, token: str) -> str:
+    everywhere = host in http_server.ANY_ADDRESS
+    return "\n".join(
+        [
+            "",
+            "Jeto demo is ready. Open GraphiQL at this address (it carries the admin token: keep it to yourself):",
+            f"  {url}/graphql#token={token}",
+            *(
+                ["  (listening on every interface: from another machine, use this machine's address)"]
+                if everywhere
+                else []
+            ),
+            f"Marketo simulator at {simulator_url}",
+            f"Admin token ({seeded.admin_email}, {DEMO_TOKEN_HOURS} h):",
+            f"  Authorization: Bearer {token}",
+            f"Collaborator: `jeto token {seeded.collaborator_email}`",
+            "",
+        ]
+    )
+
+
+async def work(settings: Settings, host: str, port: int | None) -> None:
+    """`jeto worker`: the Marketo worker and the mailer, with /healthz, /readyz and /metrics on their own port."""
+    port = settings.worker_metrics_port if port is None else port
+    with http_server.listening_socket(host, port) as sock:
+        await database.migrate(settings.database_url)
+        await Tortoise.init(config=database.tortoise_config(settings.database_url))
+        try:
+            async with open_services(settings) as services:
+                url = http_server.local_url(sock)
+                server = http_server.make_server(create_probe_app(services), own_signals=False, lifespan="off")
+
+                def started() -> None:
+                    healthcheck.record(settings.health_file, url)
+                    log.info("worker probes at %s/healthz, /readyz and /metrics", url)
+
+                probes = asyncio.ensure_future(http_server.serve(server, sock, on_started=started))
+                jobs = asyncio.ensure_future(run_background_work(settings, services))
+                # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, jobs.cancel)
+                try:
+                    await asyncio.wait({probes, jobs}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    jobs.cancel()
+                    server.should_exit = True
+                    outcomes = await asyncio.gather(jobs, probes, return_exceptions=True)
+                for outcome in outcomes:
+                    if isinstance(outcome, Exception):
+                        raise outcome
+        finally:
+            healthcheck.forget(settings.health_file)
+            await database.close_connections()
