@@ -32,8 +32,9 @@ def incremental_since(last_succeeded_at: datetime) -> datetime:
     return last_succeeded_at - INCREMENTAL_OVERLAP
 
 
-def due_for_recurring_sync(last_queued_at: datetime | None, now: datetime, cadence: timedelta) -> bool:
-    return last_queued_at is None or now - last_queued_at >= cadence
+def recurring_sync_cutoff(now: datetime, cadence: timedelta) -> datetime:
+    """An integration whose last sync was queued at or before this (or that never had one) is due for another."""
+    return now - cadence
 
 
 def quota_resets_at(now: datetime) -> datetime:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from tortoise.expressions import Subquery
+
 from domain import sync_policy, syncs
+from domain.errors import Rejected
 from domain.models import ConnectionStatus, PlatformIntegration, SyncRun, SyncTrigger
 from marketo.worker import queue
 
@@ -33,20 +36,23 @@ async def queue_due_syncs(worker: Worker) -> int:
     Only integrations whose credentials were rejected are skipped (their admins were told, and must
     act first); any other failure is tried again on the cadence.
     """
-    moment = queue.now()
+    cutoff = sync_policy.recurring_sync_cutoff(queue.now(), worker.settings.sync_cadence)
+    queued_since = SyncRun.filter(queued_at__gt=cutoff).values("platform_integration_id")
+    due = (
+        PlatformIntegration.filter(deleted_at=None)
+        .exclude(connection_status=ConnectionStatus.INVALID_CREDENTIALS)
+        .exclude(id__in=Subquery(queued_since))
+    )
     queued = 0
-    for integration in await PlatformIntegration.filter(deleted_at=None):
-        if integration.connection_status is ConnectionStatus.INVALID_CREDENTIALS:
-            continue
-        last = await SyncRun.filter(platform_integration_id=integration.id).order_by("-id").first()
-        if not sync_policy.due_for_recurring_sync(
-            last.queued_at if last else None, moment, worker.settings.sync_cadence
-        ):
-            continue
-        if await syncs.active_run(integration.id) is None:
-            await syncs.queue_sync(integration.id, SyncTrigger.SCHEDULED)
-            await worker.publish_status(integration.id)
-            queued += 1
+    for integration_id in await due.order_by("id").values_list("id", flat=True):
+        if await syncs.active_run(integration_id) is not None:
+            continue  # e.g. waiting for its next attempt
+        try:
+            await syncs.queue_sync(integration_id, SyncTrigger.SCHEDULED)
+        except Rejected:
+            continue  # deleted meanwhile
+        await worker.publish_status(integration_id)
+        queued += 1
     if queued:
         worker.wake()
     return queued

@@ -265,6 +265,4 @@ def test_a_sync_is_full_after_new_credentials_or_once_a_day():
 
 def test_recurring_sync_cadence():
     now = datetime(2026, 11, 25, tzinfo=UTC)
-    assert sync_policy.due_for_recurring_sync(None, now, timedelta(minutes=60))
-    assert not sync_policy.due_for_recurring_sync(now - timedelta(minutes=59), now, timedelta(minutes=60))
-    assert sync_policy.due_for_recurring_sync(now - timedelta(minutes=60), now, timedelta(minutes=60))
+    assert sync_policy.recurring_sync_cutoff(now, timedelta(minutes=60)) == datetime(2026, 11, 24, 23, tzinfo=UTC)

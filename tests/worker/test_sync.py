@@ -148,9 +148,7 @@ async def test_the_second_sync_is_incremental_and_a_full_one_removes_what_disapp
     await world.worker().run_until_idle()
     store = simulator.instances[munchkin].store
     renamed_id = next(iter(store.programs))
-    store.update_program(
-        renamed_id, "Renamed in Marketo", None, __import__("datetime").datetime.now(__import__("datetime").UTC)
-    )
+    store.update_program(renamed_id, "Renamed in Marketo", None, datetime.now(UTC))
     deleted_id = list(store.programs)[-1]
     del store.programs[deleted_id]
     store._programs_in_order = None
@@ -190,17 +188,20 @@ async def test_launcher_creation_is_refused_during_a_sync_and_accepted_after(wor
 
 
 async def test_recurring_syncs_are_queued_on_their_cadence(world, simulator):
-    _, admin = await world.account()
+    _, admin = await world.account(limit=2)
     pi, _ = await connect(admin, simulator, 0, "Main")
+    recent, _ = await connect(admin, simulator, 1, "Recent")
     worker = world.worker(sync_cadence=timedelta(minutes=60))
     await worker.run_until_idle()
     assert await schedule.queue_due_syncs(worker) == 0  # synced a moment ago
-    await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
-    assert await schedule.queue_due_syncs(worker) == 1
+    main_pk = (await PlatformIntegration.get(name="Main")).id
+    await SyncRun.filter(platform_integration_id=main_pk).update(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert await schedule.queue_due_syncs(worker) == 1  # only the one whose last sync is a cadence old
     await worker.run_until_idle()
     runs = (await status(admin, pi))["syncRuns"]["edges"]
     assert [r["node"]["trigger"] for r in runs] == ["SCHEDULED", "CREDENTIALS_CHANGED"]
     assert runs[0]["node"]["state"] == "COMPLETED"
+    assert [r["node"]["trigger"] for r in (await status(admin, recent))["syncRuns"]["edges"]] == ["CREDENTIALS_CHANGED"]
 
 
 def _metric(text: str, name: str, label: str) -> float:
@@ -309,7 +310,7 @@ async def test_an_integration_that_failed_for_good_is_not_resynced_on_the_cadenc
     )
     worker = world.worker(sync_cadence=timedelta(minutes=60))
     await worker.run_until_idle()
-    await SyncRun.all().update(queued_at=__import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC))
+    await SyncRun.all().update(queued_at=datetime(2026, 1, 1, tzinfo=UTC))
     assert await schedule.queue_due_syncs(worker) == 0
 
 
