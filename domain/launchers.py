@@ -135,6 +135,9 @@ async def update(
         ]
     )
     async with in_transaction():
+        # Locked and read again, so a launcher deleted meanwhile is not changed after its deletion.
+        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update(no_key=True).first() is None:
+            raise Rejected([not_found("launcher", ("input", "id"))])
         assets = await _assets(viewer.account_id, launcher.platform_integration_id, choice)
         changes: dict[str, object] = {f"{attribute}_id": row.id for attribute, row in assets.items()}
         if name is not None:
@@ -147,7 +150,11 @@ async def update(
 
 async def delete(viewer: Viewer, launcher_id: int) -> int:
     launcher = await get_for_admin(viewer, launcher_id, ("id",))
-    await Launcher.filter(id=launcher.id).update(deleted_at=datetime.now(UTC))
+    async with in_transaction():
+        # Waits for an update of the launcher that holds its row, rather than deleting under it.
+        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update(no_key=True).first() is None:
+            raise Rejected([not_found("launcher", ("id",))])
+        await Launcher.filter(id=launcher.id).update(deleted_at=datetime.now(UTC))
     return launcher.id
 
 

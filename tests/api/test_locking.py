@@ -15,7 +15,7 @@ import pytest
 from domain.models import Launcher, LauncherCollaborator, PlatformIntegration, SyncRun
 from schema.ids import encode_id
 from tests.api import factories
-from tests.api.operations import CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_PI
+from tests.api.operations import CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_LAUNCHER, UPDATE_PI
 
 
 @pytest.fixture
@@ -132,6 +132,23 @@ async def test_an_integration_deleted_meanwhile_is_not_updated(world, raw):
     stored = await PlatformIntegration.get(id=factories.pk(pi))
     assert stored.name == "US" and stored.deleted_at is not None
     assert await SyncRun.filter(platform_integration_id=factories.pk(pi)).count() == runs_before
+
+
+async def test_a_launcher_deleted_meanwhile_is_not_updated(world, raw):
+    """updateLauncher read the launcher, then deleteLauncher committed: the update must not rename a deleted launcher."""
+    _, admin = await world.account()
+    await factories.integration(admin, "US", "111-AAA-111")
+    launcher = (await admin(CREATE_LAUNCHER, {"input": {"name": "Before"}}))["createLauncher"]["launcher"]["id"]
+    holder, observer = await raw(), await raw()
+    # deleteLauncher has marked the launcher deleted and not yet committed.
+    await holder.execute(f"BEGIN; UPDATE launcher SET deleted_at = now() WHERE id = {factories.pk(launcher)}")
+    updating = started(admin.post(UPDATE_LAUNCHER, {"input": {"id": launcher, "name": "After"}}))
+    assert await until_waiting(observer, 1, updating)
+    await holder.execute("COMMIT")
+    payload = (await updating).json()["data"]["updateLauncher"]
+    assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
+    stored = await Launcher.get(id=factories.pk(launcher))
+    assert stored.name == "Before" and stored.deleted_at is not None
 
 
 async def test_a_worker_writing_a_notification_under_its_lease_and_a_launcher_being_created_do_not_deadlock(world, raw):
