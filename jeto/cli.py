@@ -35,6 +35,7 @@ ONE_LINE_ERRORS = (
     CommandError,
     InvalidSetting,
     database.DatabaseUnavailable,
+    database.NotMigrated,
     EventBusUnavailable,
     http_server.ServerFailed,
     healthcheck.Unhealthy,
@@ -103,6 +104,7 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]])
     await database.check_reachable(settings.database_url)
     await Tortoise.init(config=database.tortoise_config(settings.database_url))
     try:
+        await database.check_migrated(settings.database_url)
         return await work()
     except Rejected as rejected:
         raise CommandError(rejected.errors[0].message) from None

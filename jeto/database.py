@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate as run_migrations
+from tortoise.migrations.executor import MigrationExecutor
 
 MODELS = ["domain.models"]
 CONNECT_TIMEOUT = 15.0
@@ -21,6 +22,10 @@ CLOSE_TIMEOUT = 5.0
 
 class DatabaseUnavailable(Exception):
     """The database cannot be opened; the message says why in one line, without credentials."""
+
+
+class NotMigrated(Exception):
+    """The database lacks migrations this version needs; the message says to run `jeto migrate`."""
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -91,3 +96,18 @@ async def migrate(database_url: str) -> None:
         await run_migrations(config=tortoise_config(database_url))
     finally:
         await close_connections()
+
+
+async def check_migrated(database_url: str) -> None:
+    """Raises NotMigrated while migrations are pending on the database Tortoise is connected to.
+
+    The account commands run this first: on a database never migrated they would otherwise fail on a
+    missing table, in the database's words.
+    """
+    apps = tortoise_config(database_url)["apps"]
+    pending = await MigrationExecutor(Tortoise.get_connection("default"), apps).plan()
+    if pending:
+        raise NotMigrated(
+            f"the database at {location(database_url)} lacks {len(pending)} migration(s) this version needs "
+            f"(from {pending[0].migration.name}): run `jeto migrate` first"
+        )

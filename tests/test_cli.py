@@ -271,3 +271,55 @@ def test_reseal_secrets_lets_an_old_key_be_dropped(run, tmp_path):
     lost = run("reseal-secrets", JETO_SECRET_KEY="newest-key")  # without the key that sealed it
     assert lost.returncode == 1 and "none of the JETO_SECRET_KEY keys" in assert_one_line(lost)
     assert stored() == resealed
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("create-account", "Acme", "--admin", "owner@acme.test"),
+        ("add-user", "1", "x@acme.test", "--role", "admin"),
+        ("set-plan-limit", "1", "--platform-integrations", "2"),
+        ("token", "owner@acme.test"),
+        ("sync", "1"),
+        ("reseal-secrets",),
+    ],
+)
+def test_a_database_never_migrated_is_named_with_the_command_that_fixes_it(run, tmp_path, args):
+    result = run(*args, timeout=30)
+    assert result.returncode == 1
+    assert "run `jeto migrate` first" in assert_one_line(result)
+    db = sqlite3.connect(tmp_path / "cli.sqlite3")
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0  # nothing made
+
+
+async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world, database_url):
+    from tests.api import factories
+    from tests.api.operations import ACCOUNT, CREATE_PI
+
+    def jeto(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "JETO_DATABASE_URL": database_url}
+        return subprocess.run([sys.executable, "-m", "jeto.cli", *args], env=env, capture_output=True, text=True)
+
+    created = jeto("create-account", "Acme", "--admin", "owner@acme.test", "--platform-integrations-limit", "2")
+    assert created.returncode == 0, created.stderr
+    account_id = created.stdout.strip()
+    admin = world.caller("owner@acme.test")
+    await factories.integration(admin, "US", "111-AAA-111")
+    await factories.integration(admin, "EU", "222-BBB-222")
+    trial = await factories.integration(admin, "APAC", "333-CCC-333", confirmTrial=True)
+    account = (await admin(ACCOUNT))["account"]
+    assert account["plan"]["limits"]["platformIntegrations"] == 2
+    assert {pi["name"]: pi["isTrial"] for pi in account["platformIntegrations"]} == {
+        "US": False,
+        "EU": False,
+        "APAC": True,
+    }
+
+    raised = jeto("set-plan-limit", account_id, "--platform-integrations", "3")
+    assert raised.returncode == 0, raised.stderr
+    account = (await admin(ACCOUNT))["account"]
+    assert account["plan"]["limits"]["platformIntegrations"] == 3
+    assert [pi["isTrial"] for pi in account["platformIntegrations"] if pi["id"] == trial] == [False]  # now in the plan
+    over = (await admin(CREATE_PI, {"input": factories.pi_input("LATAM", "444-DDD-444")}))["createPlatformIntegration"]
+    assert over["platformIntegration"] is None
+    assert (over["trialConfirmation"]["limit"], over["trialConfirmation"]["used"]) == (3, 3)
