@@ -45,6 +45,37 @@ async def test_the_secret_is_neither_stored_in_clear_nor_returned_nor_logged(wor
     assert SECRET not in caplog.text
 
 
+async def test_a_secret_that_works_is_not_logged_either(world, simulator, caplog):
+    """The secret reaches Marketo (tokens issued, a sync and a connection test succeed) and nowhere else."""
+    caplog.set_level(logging.DEBUG)
+    _, admin = await world.account()
+    instance = simulator.endpoints("http://127.0.0.1")[0]
+    secret = instance["clientSecret"]
+    credentials = {k: instance[k] for k in ("clientId", "clientSecret", "restEndpoint", "identityEndpoint")}
+    created = await admin.post(CREATE_PI, {"input": {"name": "US", "credentials": credentials}})
+    pi_id = created.json()["data"]["createPlatformIntegration"]["platformIntegration"]["id"]
+    worker = world.worker()
+    await worker.run_until_idle()
+    tested = await admin.post(TEST_PI, {"id": pi_id})
+    await worker.run_until_idle()
+    shown = await admin.post(
+        """query($id: ID!) { node(id: $id) { ... on PlatformIntegration {
+          connectionStatus syncStatus { state } credentials { clientSecretHint } } } }""",
+        {"id": pi_id},
+    )
+    node = shown.json()["data"]["node"]
+    assert node["connectionStatus"] == "CONNECTED" and node["syncStatus"]["state"] == "COMPLETED"
+    assert simulator.instances[instance["munchkinId"]].stats.identity_calls >= 1  # the secret was used
+    for text in (created.text, tested.text, shown.text):
+        assert secret not in text
+    rows = await Tortoise.get_connection("default").execute_query_dict("SELECT * FROM platform_integration")
+    assert all(secret not in str(value) for row in rows for value in row.values())
+    assert any("HTTP Request" in record.getMessage() for record in caplog.records)  # httpx logged its calls
+    assert secret not in caplog.text
+    for record in caplog.records:
+        assert secret not in record.getMessage() and secret not in str(record.args)
+
+
 CREATE = """mutation($input: CreatePlatformIntegrationInput!) {
   createPlatformIntegration(input: $input) { userErrors { code } } }"""
 UPDATE = """mutation($input: UpdatePlatformIntegrationInput!) {
