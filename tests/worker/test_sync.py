@@ -67,16 +67,26 @@ async def test_integrations_sync_in_parallel_into_their_own_rows(world, simulato
     assert linked and all(p.folder.platform_integration_id == p.platform_integration_id for p in linked)
 
 
-async def test_a_token_expiring_mid_sync_is_renewed_and_the_sync_completes(world):
-    simulator = create_simulator(SimulatorConfig(instances=1, folders=5, programs=1000, token_ttl=1.0, latency=0.05))
+async def test_a_token_expiring_mid_sync_is_renewed_and_the_sync_completes(world, simulator):
+    """Marketo ends the token after the first page of programs: the calls that get 602 renew it once and are
+    replayed, and the same attempt of the sync completes."""
     _, admin = await world.account()
-    async with running_simulator(simulator) as base_url:
-        pi, munchkin = await connect(admin, simulator, 0, "Short tokens", base_url)
-        await world.worker().run_until_idle()
+    pi, munchkin = await connect(admin, simulator, 0, "Short tokens")
+    instance = simulator.instances[munchkin]
+
+    async def expire_after_first_page(operation: str, params: dict[str, str]) -> None:
+        if operation == "browse_programs" and instance.faults.before_answer is not None:
+            instance.faults.before_answer = None
+            instance.expire_tokens()  # this call was admitted; the next ones are refused with 602
+
+    instance.faults.before_answer = expire_after_first_page
+    await world.worker().run_until_idle()
     node = await status(admin, pi)
     assert node["syncStatus"]["state"] == "COMPLETED"
-    assert node["syncStatus"]["programsSynced"] == 1000
-    assert simulator.instances[munchkin].stats.identity_calls >= 2
+    assert node["syncStatus"]["programsSynced"] == len(instance.store.programs)
+    assert node["syncRuns"]["edges"][0]["node"]["attempts"] == 1
+    assert instance.faults.before_answer is None and instance.stats.token_errors["602"] >= 1
+    assert instance.stats.identity_calls == 2  # the first token, and one renewal however many calls got 602
 
 
 @pytest.mark.parametrize(
@@ -562,6 +572,27 @@ async def test_simultaneous_sync_requests_return_one_run(world, simulator):
     assert len(ids) == 1
     assert await SyncRun.filter(state=SyncState.QUEUED).count() == 1
     assert await Job.filter(kind=JobKind.SYNC, state=JobState.PENDING).count() == 1
+
+
+async def test_a_sync_request_while_a_sync_runs_returns_the_running_run(world, simulator):
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()
+    first = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]["syncRun"]
+    gate = simulator.instances[munchkin].faults.gate = asyncio.Event()  # the sync stops at its first call
+    worker = asyncio.create_task(world.worker().run_until_idle())
+    try:
+        async with asyncio.timeout(10):
+            while (await status(admin, pi))["syncStatus"]["state"] != "SYNCING":
+                await asyncio.sleep(0.01)
+        again = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]
+        assert again["userErrors"] == []
+        assert again["syncRun"]["id"] == first["id"] and again["syncRun"]["state"] == "SYNCING"
+    finally:
+        gate.set()
+        await worker
+    assert await SyncRun.filter(platform_integration_id=factories.pk(pi)).count() == 2  # the first sync, and this one
+    assert (await status(admin, pi))["syncStatus"]["state"] == "COMPLETED"
 
 
 async def test_a_deleted_integration_is_not_queued_for_a_sync(world, simulator):
