@@ -242,7 +242,9 @@ class RedisServer:
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH")
+        if os.environ.get("JETO_TEST_REDIS_URL"):
+            pytest.fail("JETO_TEST_REDIS_URL is set, so Redis is tested: the restart tests need redis-server on PATH")
+        pytest.skip("redis-server is not on PATH (set JETO_TEST_REDIS_URL to make this a failure)")
     server = RedisServer(free_port())
     try:
         yield server
