@@ -663,6 +663,17 @@ async def test_the_full_sync_cadence_is_a_setting(world, simulator):
     assert (await status(admin, pi))["syncStatus"]["programsSynced"] == len(store.programs) == 449
 
 
+def test_the_recurring_sync_cadence_and_the_lease_are_settings(world):
+    from jeto.services import make_worker
+    from jeto.settings import Settings
+
+    settings = Settings.from_env({"JETO_SYNC_INTERVAL_MINUTES": "15", "JETO_WORKER_LEASE_SECONDS": "12"})
+    worker = make_worker(settings, world.services)
+    assert worker.settings.sync_cadence == timedelta(minutes=15)
+    assert worker.settings.lease == timedelta(seconds=12)
+    assert make_worker(Settings.from_env({}), world.services).settings.sync_cadence == timedelta(minutes=60)
+
+
 async def test_a_run_that_ends_while_another_is_queued_leaves_the_integration_queued(world, simulator):
     """New credentials mid-sync queue a second run: when the first ends, the integration is still busy."""
     from tests.api.operations import UPDATE_PI
