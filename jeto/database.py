@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate as run_migrations
 from tortoise.migrations.executor import MigrationExecutor
 
 MODELS = ["domain.models"]
+MIGRATION_LOCK = 0x4A45_544F  # "JETO": the advisory lock taken by whoever migrates
 CONNECT_TIMEOUT = 15.0
 # aiosqlite's close never returns after a failed open: a bounded close lets the command still end.
 CLOSE_TIMEOUT = 5.0
@@ -90,12 +94,51 @@ async def check_reachable(database_url: str, timeout: float = CONNECT_TIMEOUT) -
 
 
 async def migrate(database_url: str) -> None:
-    """Apply pending migrations, then close the connections this opened."""
+    """Apply pending migrations, then close the connections this opened.
+
+    Every `jeto serve` and `jeto worker` migrates as it starts, so processes started together take turns:
+    the first applies what is pending, the others then find nothing left to do.
+    """
     await check_reachable(database_url)
+    async with _one_migrator_at_a_time(database_url):
+        try:
+            await run_migrations(config=tortoise_config(database_url))
+        finally:
+            await close_connections()
+
+
+@contextlib.asynccontextmanager
+async def _one_migrator_at_a_time(database_url: str) -> AsyncIterator[None]:
+    """A PostgreSQL advisory lock (released with its connection, even when the process dies), or for SQLite
+    an exclusive flock on the database file (SQLite's own locks are fcntl's, which flock does not touch)."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        path = location(database_url)
+        if ":memory:" in path:
+            yield
+            return
+        with open(path, "ab") as file:
+            await asyncio.to_thread(fcntl.flock, file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+        return
+    credentials = expand_db_url(database_url)["credentials"]
+    connection = await asyncpg.connect(
+        host=credentials.get("host"),
+        port=credentials.get("port"),
+        user=credentials.get("user"),
+        password=credentials.get("password"),
+        database=credentials.get("database"),
+        ssl=credentials.get("ssl"),
+        timeout=CONNECT_TIMEOUT,
+    )
     try:
-        await run_migrations(config=tortoise_config(database_url))
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        yield
     finally:
-        await close_connections()
+        await connection.close()  # releases the lock
 
 
 async def check_migrated(database_url: str) -> None:

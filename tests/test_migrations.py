@@ -211,3 +211,30 @@ async def test_status_versions_count_each_change_of_what_subscribers_show_and_no
     await Campaign.filter(id=campaign).update(name=(await Campaign.get(id=campaign)).name)  # the name it has
     await asyncio.gather(*(Campaign.filter(id=campaign).update(clone_requested_at=soon) for _ in range(n)))
     assert await version(Campaign, campaign) == start + n
+
+
+async def test_processes_starting_together_migrate_one_at_a_time(blank_database):
+    """Every `jeto serve` and `jeto worker` migrates as it starts: started together on a new database, they
+    take turns instead of racing to create the same tables."""
+    import asyncio
+    import os
+    import sys
+
+    env = {**os.environ, "JETO_DATABASE_URL": blank_database}
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "jeto.cli", "migrate", env=env, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    outcomes = await asyncio.gather(*(process.communicate() for process in processes))
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], [err for _, err in outcomes]
+    await Tortoise.init(db_url=blank_database, modules={"models": MODELS})
+    try:
+        applied = await Tortoise.get_connection("default").execute_query_dict(
+            "SELECT name FROM tortoise_migrations ORDER BY name"
+        )
+    finally:
+        await Tortoise.close_connections()
+    names = [row["name"] for row in applied]
+    assert names == sorted(set(names)) and names[0] == "0001_initial" and len(names) >= 8  # each applied once
