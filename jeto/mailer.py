@@ -56,19 +56,27 @@ class Mailer:
             await asyncio.sleep(self._poll_interval)
 
     async def send_due(self) -> int:
-        """Sends every email due now; returns how many went out."""
+        """Sends every email due now; returns how many went out.
+
+        Each database write is shielded: a stop (a cancellation) lands between writes, never inside one, where
+        it would leave SQLite's connection locked for the rest of the process. A stop during the SMTP exchange
+        leaves the email claimed; it goes out again once IN_FLIGHT has passed.
+        """
         sent = 0
-        while (notification := await self._claim()) is not None:
+        while (notification := await asyncio.shield(self._claim())) is not None:
             try:
                 await self._deliver(notification)
             except Exception as error:  # whatever it is, it is an attempt: MAX_ATTEMPTS ends the retries
-                await self._failed(notification, self._describe(error))
+                await asyncio.shield(self._failed(notification, self._describe(error)))
                 continue
-            await Notification.filter(id=notification.id).update(
-                state=NotificationState.SENT, sent_at=self._now(), last_error=None
-            )
+            await asyncio.shield(self._sent(notification))
             sent += 1
         return sent
+
+    async def _sent(self, notification: Notification) -> None:
+        await Notification.filter(id=notification.id).update(
+            state=NotificationState.SENT, sent_at=self._now(), last_error=None
+        )
 
     def _describe(self, error: Exception) -> str:
         """The error in words fit for a log and the outbox row: the SMTP password never appears."""
