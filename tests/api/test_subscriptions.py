@@ -107,11 +107,20 @@ async def test_a_subscriber_only_ever_receives_its_own_account_events(world):
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
 
 
+def active_subscriptions() -> float:
+    from jeto.observability import REGISTRY
+
+    value = REGISTRY.get_sample_value("jeto_active_subscriptions")
+    assert value is not None
+    return value
+
+
 async def test_closed_sockets_leave_no_subscription_behind(world):
     _, admin = await world.account()
     pi = await factories.integration(admin, "US", "111-AAA-111")
     broadcast = world.services.broadcast
     baseline_tasks = len(asyncio.all_tasks())
+    baseline_gauge = active_subscriptions()
     for _ in range(300):
         async with socket(world.app, admin.token) as ws:
             await receive(ws)
@@ -119,13 +128,19 @@ async def test_closed_sockets_leave_no_subscription_behind(world):
                 {"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}}
             )
             await next_payload(ws)
+            assert active_subscriptions() >= baseline_gauge + 1  # /metrics counts the open one
     for _ in range(50):
-        if not any(broadcast._subscribers.values()) and len(asyncio.all_tasks()) <= baseline_tasks:
+        if (
+            not any(broadcast._subscribers.values())
+            and len(asyncio.all_tasks()) <= baseline_tasks
+            and active_subscriptions() == baseline_gauge
+        ):
             break
         await asyncio.sleep(0.05)
     gc.collect()
     assert not any(broadcast._subscribers.values())
     assert len(asyncio.all_tasks()) <= baseline_tasks
+    assert active_subscriptions() == baseline_gauge
 
 
 async def test_a_fast_sync_is_seen_as_each_of_its_changes_once_and_in_order(world, simulator):

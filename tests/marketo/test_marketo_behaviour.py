@@ -71,6 +71,33 @@ async def test_alone_on_an_instance_the_client_never_gets_606_or_615(start_simul
     assert stats.max_in_flight <= 3
 
 
+async def test_time_waited_for_the_limits_is_a_metric_of_the_instance(start_simulator, make_pool) -> None:
+    from jeto.observability import REGISTRY, MarketoMetrics
+
+    def waited() -> float:
+        return sum(
+            sample.value
+            for metric in REGISTRY.collect()
+            if metric.name == "jeto_marketo_throttle_wait_seconds"
+            for sample in metric.samples
+            if sample.name.endswith("_total") and base in sample.labels["instance"]
+        )
+
+    simulator, base = await start_simulator(programs=100)
+    pool = make_pool(
+        limits=InstanceLimits(calls_per_window=2, window_seconds=0.3, max_in_flight=2),
+        page_size=20,
+        observer=MarketoMetrics(),
+    )
+    before = waited()
+    programs = await pool.client(credentials_of(simulator, base)).list_programs()
+    assert len(programs) == 100
+    calls = simulator.instances[MID].stats.calls
+    assert calls >= 6
+    # 2 calls a window: the later calls each waited for a window to pass, and every wait was counted.
+    assert waited() - before >= 0.3 * (calls // 2 - 1)
+
+
 async def test_a_listing_ending_just_past_a_window_makes_only_the_calls_it_needs(start_simulator, make_pool) -> None:
     # 49 full pages and the "No assets found" page: exactly the window's 50 calls. The look-ahead pages
     # queued behind the spent window are cancelled when the end is seen and must never be sent.
