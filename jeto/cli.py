@@ -216,7 +216,7 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work() -> str:
         try:
-            return await sync(settings, integration_id, wait=args.wait, timeout=args.timeout)
+            return await sync(settings, integration_id, wait=args.wait, timeout=args.timeout, full=args.full)
         except SyncFailed as failure:
             raise CommandError(str(failure)) from None
         except TimeoutError:
@@ -283,6 +283,9 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="queue a sync of a platform integration; --wait follows it live")
     sync.add_argument("platform_integration_id", metavar="PI_ID")
     sync.add_argument("--wait", action="store_true", help="show its progress and end with a summary")
+    sync.add_argument(
+        "--full", action="store_true", help="fetch every program again, removing those deleted in Marketo"
+    )
     sync.add_argument("--timeout", type=_number(float, least=0.001), default=1800.0, metavar="SECONDS")
     sync.set_defaults(run=_cmd_sync)
 

@@ -1,10 +1,11 @@
-"""`jeto sync PI_ID [--wait]`: queue a sync, and follow it live with a progress line and a summary.
+"""`jeto sync PI_ID [--wait] [--full]`: queue a sync, and follow it live with a progress line and a summary.
 
 The bar measures the run's folders and programs against what the integration held before it (its totals
 from the last sync, as GraphQL's `folders`/`programs` totalCount show them), when the run fetches every
-program (a full sync); an incremental run fetches only what changed, and with nothing held yet there is
-nothing honest to measure against either, so the line shows counts only then. On a terminal the line is redrawn
-in place; anywhere else (a log, a pipe) one line is written per change of state.
+program (a full sync, which `--full` asks for); an incremental run fetches only what changed, and with
+nothing held yet there is nothing honest to measure against either, so the line shows counts only then.
+On a terminal the line is redrawn in place; anywhere else (a log, a pipe) one line is written per change
+of state.
 """
 
 from __future__ import annotations
@@ -114,13 +115,27 @@ class _Display:
             self.out.flush()
 
 
-async def sync(settings: Settings, integration_id: int, *, wait: bool, timeout: float, out: TextIO = sys.stdout) -> str:
+async def sync(
+    settings: Settings,
+    integration_id: int,
+    *,
+    wait: bool,
+    timeout: float,
+    full: bool = False,
+    out: TextIO = sys.stdout,
+) -> str:
+    """`full` asks for the next run to fetch every program (and so to remove those deleted in Marketo)."""
     integration = await PlatformIntegration.get_or_none(id=integration_id, deleted_at=None)
     if integration is None:
         raise SyncFailed(f"No platform integration with id {integration_id}.")
+    if full:
+        await PlatformIntegration.filter(id=integration.id).update(needs_full_sync=True)
+        await integration.refresh_from_db()
     before = await held(integration.id)
     expected = measured_against(integration, before, datetime.now(UTC), timedelta(hours=settings.full_sync_hours))
     run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
+    if full and run.state is not SyncState.QUEUED:
+        expected = None  # a run that started before the request: its own kind, not necessarily a full one
     live = not settings.broadcast_url.startswith("memory://")
     async with contextlib.AsyncExitStack() as stack:
         changes = None

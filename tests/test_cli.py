@@ -194,6 +194,9 @@ def test_a_second_account_with_the_same_admin_is_refused(run):
 
 # An incremental run (the demo has synced fully already) fetches only what changed: counts, no bar.
 STATE_LINE = re.compile(r"^(QUEUED|SYNCING|COMPLETED) +folders [\d,]+  programs [\d,]+$")
+BAR_LINE = re.compile(
+    r"^\[([#-]{24})\] +(\d+%) (QUEUED|SYNCING|COMPLETED) +folders [\d,]+/[\d,]+  programs ([\d,]+)/([\d,]+)$"
+)
 SUMMARY = re.compile(
     r"^Synced North America in [\d.]+ s \(attempt 1\): it now holds (\d+) folders and (\d+) programs\.$"
 )
@@ -228,6 +231,18 @@ def test_the_demo_is_ready_when_it_says_so_and_sync_wait_follows_a_sync(run, tmp
             found = SUMMARY.match(summary)
             assert found, summary
             assert int(found.group(2)) == programs
+        # --full: every program fetched again, so the bar measures the run against what the integration held.
+        result = run(
+            "sync", str(pi_id), "--wait", "--full", "--timeout", "60", JETO_DATABASE_URL=f"sqlite://{database}"
+        )
+        assert result.returncode == 0, result.stderr
+        *progress, summary = result.stdout.strip().splitlines()
+        bars = [BAR_LINE.match(line) for line in progress]
+        assert all(bars), progress
+        assert bars[-1].group(2) == "100%" and bars[-1].group(3) == "COMPLETED"
+        assert int(bars[-1].group(4)) == int(bars[-1].group(5)) == programs  # all it held, fetched again
+        assert int(SUMMARY.match(summary).group(2)) == programs
+        assert db.execute("SELECT needs_full_sync FROM platform_integration WHERE id = ?", (pi_id,)).fetchone()[0] == 0
         failed = run("sync", "999999", JETO_DATABASE_URL=f"sqlite://{database}")
         assert failed.returncode == 1 and failed.stderr.startswith("jeto: No platform integration")
 

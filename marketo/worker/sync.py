@@ -225,15 +225,17 @@ async def sync_integration(
             sync_error=None,
             **await _totals(integration.id),
         )
-        # Only if the credentials are still those this run used: new ones (saved meanwhile) need a full sync
-        # of their own instance, which the run queued behind this one does.
-        await PlatformIntegration.filter(
-            id=integration.id,
-            client_id=integration.client_id,
-            client_secret_encrypted=integration.client_secret_encrypted,
-            rest_endpoint=integration.rest_endpoint,
-            identity_endpoint=integration.identity_endpoint,
-        ).update(needs_full_sync=False, **({"last_full_sync_at": moment} if full else {}))
+        # A full run meets the need for one, if the credentials are still those it used: new ones (saved
+        # meanwhile) need a full sync of their own instance, which the run queued behind this one does. An
+        # incremental run leaves the need alone: it was asked for while it ran (`jeto sync --full`, say).
+        if full:
+            await PlatformIntegration.filter(
+                id=integration.id,
+                client_id=integration.client_id,
+                client_secret_encrypted=integration.client_secret_encrypted,
+                rest_endpoint=integration.rest_endpoint,
+                identity_endpoint=integration.identity_endpoint,
+            ).update(needs_full_sync=False, last_full_sync_at=moment)
         completed = await _status(integration.id)
     await announce(completed)
 

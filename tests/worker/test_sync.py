@@ -595,6 +595,33 @@ async def test_a_sync_request_while_a_sync_runs_returns_the_running_run(world, s
     assert (await status(admin, pi))["syncStatus"]["state"] == "COMPLETED"
 
 
+async def test_a_full_sync_asked_for_during_an_incremental_one_is_the_next_run(world, simulator):
+    _, admin = await world.account()
+    pi, munchkin = await connect(admin, simulator, 0, "Main")
+    await world.worker().run_until_idle()  # the first sync: a full one
+    store = simulator.instances[munchkin].store
+    deleted_id = list(store.programs)[-1]
+    del store.programs[deleted_id]
+    store._programs_in_order = None
+    await admin(SYNC_PI, {"id": pi})
+    gate = simulator.instances[munchkin].faults.gate = asyncio.Event()
+    worker = asyncio.create_task(world.worker().run_until_idle())
+    try:
+        async with asyncio.timeout(10):
+            while (await status(admin, pi))["syncStatus"]["state"] != "SYNCING":
+                await asyncio.sleep(0.01)
+        await PlatformIntegration.filter(id=factories.pk(pi)).update(needs_full_sync=True)  # `jeto sync --full`
+    finally:
+        gate.set()
+        await worker
+    assert await MarketoProgram.filter(marketo_id=deleted_id).exists()  # an incremental run cannot see deletions
+    assert (await PlatformIntegration.get(id=factories.pk(pi))).needs_full_sync  # still asked for
+    await admin(SYNC_PI, {"id": pi})
+    await world.worker().run_until_idle()
+    assert not await MarketoProgram.filter(marketo_id=deleted_id).exists()
+    assert not (await PlatformIntegration.get(id=factories.pk(pi))).needs_full_sync
+
+
 async def test_a_deleted_integration_is_not_queued_for_a_sync(world, simulator):
     from domain import syncs
     from domain.errors import Rejected, UserErrorCode
