@@ -31,6 +31,8 @@ ENV PATH=/opt/jeto/bin:$PATH \
     JETO_HEALTH_FILE=/tmp/jeto-health
 USER jeto
 WORKDIR /home/jeto
+# The SQLite database of the default JETO_DATABASE_URL: a volume, so it outlives the container.
+VOLUME ["/data"]
 # 8000: `serve` (the API); 8001: `worker` (its /healthz, /readyz and /metrics, JETO_WORKER_METRICS_PORT).
 EXPOSE 8000 8001
 # `serve` and `worker` write their /healthz address to JETO_HEALTH_FILE, whatever their port: one check fits both.

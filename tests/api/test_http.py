@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from domain.models import Launcher
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER
@@ -102,6 +104,17 @@ async def test_readiness_fails_when_the_database_is_gone(world):
     finally:
         Tortoise.get_connection("default").execute_query = original
     assert ready.status_code == 503 and ready.json()["database"] == "unavailable (ConnectionError)"
+
+
+async def test_readiness_fails_when_the_event_bus_is_disconnected(world):
+    """As a redis:// or postgres:// backend reports itself while its server is away (see tests/test_bus.py)."""
+    backend = type(world.services.broadcast._backend)  # memory://, or redis:// and postgres:// in CI
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backend, "healthy", property(lambda self: False), raising=False)
+        ready = await world.http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {"ready": False, "database": "ok", "broadcast": "unavailable"}
+    assert (await world.http.get("/readyz")).status_code == 200  # and ready again once it is back
 
 
 async def test_logs_are_json_lines_with_the_request_id_and_operation(world):
