@@ -80,7 +80,9 @@ async def _add_user(account: Account, email: str, role: Role, name: str | None, 
     return await User.create(account=account, email=email.lower(), role=role, name=name, idp_subject=subject)
 
 
-async def create_account(name: str, admin_email: str, *, integrations_limit: int = 1) -> tuple[Account, User]:
+async def create_account(
+    name: str, admin_email: str, *, integrations_limit: int = 1, admin_name: str | None = None
+) -> tuple[Account, User]:
     error = name_error(name, ("name",), max_length=200)
     limit_problem = entitlements.limit_error(integrations_limit)
     if error:
@@ -91,7 +93,7 @@ async def create_account(name: str, admin_email: str, *, integrations_limit: int
         account = await Account.create(
             name=name.strip(), plan_limits=entitlements.PlanLimits(platform_integrations=integrations_limit).to_data()
         )
-        admin = await _add_user(account, admin_email, Role.ADMIN, None, None)
+        admin = await _add_user(account, admin_email, Role.ADMIN, admin_name, None)
     return account, admin
 
 

@@ -120,7 +120,7 @@ def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 def _cmd_create_account(settings: Settings, args: argparse.Namespace) -> None:
     async def work() -> int:
         account, _ = await accounts.create_account(
-            args.name, args.admin, integrations_limit=args.platform_integrations_limit
+            args.name, args.admin, integrations_limit=args.platform_integrations_limit, admin_name=args.admin_name
         )
         return account.id
 
@@ -259,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create-account", help="create an account and its first admin")
     create.add_argument("name")
     create.add_argument("--admin", required=True, metavar="EMAIL")
+    create.add_argument("--admin-name", default=None, metavar="NAME", help="shown in emails as who submitted")
     create.add_argument("--platform-integrations-limit", type=int, default=1, metavar="N")
     create.set_defaults(run=_cmd_create_account)
 

@@ -315,7 +315,10 @@ async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world
         env = {**os.environ, "JETO_DATABASE_URL": database_url}
         return subprocess.run([sys.executable, "-m", "jeto.cli", *args], env=env, capture_output=True, text=True)
 
-    created = jeto("create-account", "Acme", "--admin", "owner@acme.test", "--platform-integrations-limit", "2")
+    created = jeto(
+        "create-account", "Acme", "--admin", "owner@acme.test", "--admin-name", "Olive Owner",
+        "--platform-integrations-limit", "2",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     account_id = created.stdout.strip()
     admin = world.caller("owner@acme.test")
@@ -324,6 +327,11 @@ async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world
     trial = await factories.integration(admin, "APAC", "333-CCC-333", confirmTrial=True)
     account = (await admin(ACCOUNT))["account"]
     assert account["plan"]["limits"]["platformIntegrations"] == 2
+    assert (await admin("{ viewer { name email role } }"))["viewer"] == {
+        "name": "Olive Owner",
+        "email": "owner@acme.test",
+        "role": "ADMIN",
+    }
     assert {pi["name"]: pi["isTrial"] for pi in account["platformIntegrations"]} == {
         "US": False,
         "EU": False,
