@@ -78,6 +78,12 @@ async def test_the_legacy_graphql_ws_protocol_works_too(world):
         assert run.state.value == "QUEUED"
         await world.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
         assert (await next_payload(ws))["syncStatus"]["state"] == "QUEUED"
+        for state in ("SYNCING", "ERROR", "COMPLETED"):  # every later change, in order
+            await PlatformIntegration.filter(id=factories.pk(pi)).update(sync_state=state)
+            await world.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
+            assert (await next_payload(ws))["syncStatus"]["state"] == state
+        await ws.send_json({"id": "7", "type": "stop"})
+        assert (await receive(ws)) == {"id": "7", "type": "complete"}
 
 
 async def test_a_subscriber_only_ever_receives_its_own_account_events(world):
