@@ -19,6 +19,7 @@ from marketo import (
     OutcomeUnknown,
     RetryPolicy,
 )
+from tests.waiting import wait_until
 
 MID = "100-AAA-001"
 OTHER = "100-AAB-002"
@@ -29,13 +30,6 @@ def credentials_of(simulator, base_url: str, index: int = 0) -> MarketoCredentia
     return MarketoCredentials(
         endpoint["restEndpoint"], endpoint["identityEndpoint"], endpoint["clientId"], endpoint["clientSecret"]
     )
-
-
-async def wait_until(condition, timeout: float = 5.0) -> None:
-    """Poll a condition on the simulator's counters (a synchronisation point, not an assertion)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 async def test_a_hundred_concurrent_calls_share_one_identity_request(start_simulator, make_pool) -> None:

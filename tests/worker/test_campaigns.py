@@ -33,6 +33,7 @@ from tests.api.operations import (
     UPDATE_CAMPAIGN,
     UPDATE_LAUNCHER,
 )
+from tests.waiting import wait_until
 from tests.worker.test_sync import connect
 
 CAMPAIGN = """query($id: ID!) { node(id: $id) { ... on Campaign { name status error
@@ -499,10 +500,7 @@ async def test_an_assets_folder_an_admin_chooses_while_the_job_runs_is_kept(worl
     launcher = await launcher_without_assets_folder(admin, emea)
     instance.faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
-    for _ in range(200):
-        if instance.stats.in_flight:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: instance.stats.in_flight)
     assert instance.stats.in_flight  # the job is asking Marketo
     updated = await admin(
         UPDATE_LAUNCHER, {"input": {"id": launcher, "assetsFolderId": encode_id("MarketoFolder", chosen.id)}}
@@ -559,10 +557,7 @@ async def test_a_rename_while_the_program_is_being_created_reaches_marketo(world
     campaign = await submit(admin, launcher, "First name")
     instance.faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
-    for _ in range(200):
-        if instance.stats.in_flight:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: instance.stats.in_flight)
     assert instance.stats.in_flight  # Marketo is working on the clone
     await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Second name"}})
     instance.faults.gate.set()

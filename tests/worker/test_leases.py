@@ -10,14 +10,9 @@ from domain.sync_state import SyncState
 from marketo.worker import queue, schedule, sync
 from tests.api import factories
 from tests.api.operations import ACCOUNT, SYNC_PI
+from tests.waiting import wait_until
 from tests.worker.test_campaigns import submit, two_instances
-from tests.worker.test_sync import connect, status
-
-
-async def wait_until(predicate, seconds: float = 10.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not await predicate():
-            await asyncio.sleep(0.01)
+from tests.worker.test_sync import connect, status, until_syncing
 
 
 async def test_a_renewal_that_fails_once_keeps_the_lease_and_the_job_finishes(world, simulator, monkeypatch):
@@ -62,10 +57,7 @@ async def test_a_worker_whose_lease_was_taken_stops_and_its_late_writes_are_refu
     worker = world.worker(lease=timedelta(seconds=1))
     running = asyncio.create_task(worker.run_until_idle())
 
-    async def syncing() -> bool:
-        return (await status(admin, pi))["syncStatus"]["state"] == "SYNCING"
-
-    await wait_until(syncing)
+    await until_syncing(admin, pi)
     # Another worker owns the integration now (this one's lease lapsed while it was stalled).
     await PlatformIntegration.filter(id=factories.pk(pi)).update(
         lease_owner="another-host:1:abcdef", lease_expires_at=queue.now() + timedelta(hours=1)

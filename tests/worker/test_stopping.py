@@ -13,7 +13,7 @@ from domain.sync_state import SyncState
 from marketo.worker import queue
 from marketo.worker.stopping import cancel_outside_transactions, transaction_section
 from tests.api import factories
-from tests.worker.test_leases import wait_until
+from tests.waiting import wait_until
 from tests.worker.test_sync import connect, status
 
 

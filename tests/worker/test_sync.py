@@ -12,6 +12,7 @@ from marketo.simulator import SimulatorConfig, create_simulator, running_simulat
 from marketo.worker import queue, schedule
 from tests.api import factories
 from tests.api.operations import ACCOUNT, CREATE_LAUNCHER, CREATE_PI, SYNC_PI
+from tests.waiting import wait_until
 
 STATUS = """query($id: ID!) { node(id: $id) { ... on PlatformIntegration {
   connectionStatus syncStatus { state error foldersSynced programsSynced nextAttemptAt lastSucceededAt }
@@ -35,6 +36,13 @@ async def connect(admin, simulator, index, name, base_url="http://127.0.0.1"):
 
 async def status(admin, pi):
     return (await admin(STATUS, {"id": pi}))["node"]
+
+
+async def until_syncing(admin, pi):
+    async def syncing() -> bool:
+        return (await status(admin, pi))["syncStatus"]["state"] == "SYNCING"
+
+    await wait_until(syncing)
 
 
 def expected_counts(simulator, munchkin):
@@ -185,10 +193,7 @@ async def test_launcher_creation_is_refused_during_a_sync_and_accepted_after(wor
     instance = simulator.instances[munchkin]
     instance.faults.gate = asyncio.Event()  # holds every REST call of this instance until set
     worker = asyncio.create_task(world.worker().run_until_idle())
-    for _ in range(200):
-        if (await status(admin, pi))["syncStatus"]["state"] == "SYNCING":
-            break
-        await asyncio.sleep(0.01)
+    await until_syncing(admin, pi)
     refused = (await admin(CREATE_LAUNCHER, {"input": {"name": "During"}}))["createLauncher"]
     assert [e["code"] for e in refused["userErrors"]] == ["SYNC_IN_PROGRESS"]
     instance.faults.gate.set()
@@ -268,10 +273,7 @@ async def test_credentials_changed_during_a_sync_keep_the_next_sync_full(world, 
     second = simulator.endpoints("http://127.0.0.1")[1]
     gate = simulator.instances[first_mid].faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
-    for _ in range(200):
-        if (await status(admin, pi))["syncStatus"]["state"] == "SYNCING":
-            break
-        await asyncio.sleep(0.01)
+    await until_syncing(admin, pi)
     moved = {k: second[k] for k in ("clientId", "clientSecret", "restEndpoint", "identityEndpoint")}
     await admin(UPDATE_PI, {"input": {"id": pi, "credentials": moved}})
     gate.set()
@@ -582,9 +584,7 @@ async def test_a_sync_request_while_a_sync_runs_returns_the_running_run(world, s
     gate = simulator.instances[munchkin].faults.gate = asyncio.Event()  # the sync stops at its first call
     worker = asyncio.create_task(world.worker().run_until_idle())
     try:
-        async with asyncio.timeout(10):
-            while (await status(admin, pi))["syncStatus"]["state"] != "SYNCING":
-                await asyncio.sleep(0.01)
+        await until_syncing(admin, pi)
         again = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]
         assert again["userErrors"] == []
         assert again["syncRun"]["id"] == first["id"] and again["syncRun"]["state"] == "SYNCING"
@@ -607,9 +607,7 @@ async def test_a_full_sync_asked_for_during_an_incremental_one_is_the_next_run(w
     gate = simulator.instances[munchkin].faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
     try:
-        async with asyncio.timeout(10):
-            while (await status(admin, pi))["syncStatus"]["state"] != "SYNCING":
-                await asyncio.sleep(0.01)
+        await until_syncing(admin, pi)
         await PlatformIntegration.filter(id=factories.pk(pi)).update(needs_full_sync=True)  # `jeto sync --full`
     finally:
         gate.set()
@@ -723,10 +721,7 @@ async def test_a_run_that_ends_while_another_is_queued_leaves_the_integration_qu
 
     worker.publish = publish
     running = asyncio.create_task(worker.run_until_idle())
-    for _ in range(200):
-        if (await status(admin, pi))["syncStatus"]["state"] == "SYNCING":
-            break
-        await asyncio.sleep(0.01)
+    await until_syncing(admin, pi)
     second = simulator.endpoints("http://127.0.0.1")[1]
     moved = {k: second[k] for k in ("clientId", "clientSecret", "restEndpoint", "identityEndpoint")}
     await admin(UPDATE_PI, {"input": {"id": pi, "credentials": moved}})

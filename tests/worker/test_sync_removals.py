@@ -27,8 +27,8 @@ from schema.ids import encode_id
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER, SYNC_PI
 from tests.conftest import SimulatorTransport
+from tests.waiting import wait_until
 from tests.worker.test_campaigns import submit
-from tests.worker.test_leases import wait_until
 from tests.worker.test_sync import connect
 
 LAUNCHER = """query($id: ID!) { node(id: $id) { ... on Launcher {
