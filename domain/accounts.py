@@ -107,6 +107,15 @@ async def add_user(
         return await _add_user(account, email, role, name, subject)
 
 
+async def update_trial_flags(integrations: list[PlatformIntegration], limit: int) -> None:
+    """The account's live integrations (oldest first) flagged as the plan's `limit` now says: those that fit
+    stop being trials. Call it under the account lock, once the limit or the integrations changed."""
+    flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in integrations])
+    for integration, is_trial in zip(integrations, flags, strict=True):
+        if integration.is_trial != is_trial:
+            await PlatformIntegration.filter(id=integration.id).update(is_trial=is_trial)
+
+
 async def set_integrations_limit(account_id: int, limit: int) -> Account:
     problem = entitlements.limit_error(limit)
     if problem:
@@ -118,9 +127,7 @@ async def set_integrations_limit(account_id: int, limit: int) -> Account:
         limits = entitlements.PlanLimits.from_data(account.plan_limits)
         account.plan_limits = entitlements.PlanLimits(platform_integrations=limit, users=limits.users).to_data()
         await account.save(update_fields=["plan_limits"])
-        integrations = await PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id")
-        flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in integrations])
-        for integration, is_trial in zip(integrations, flags, strict=True):
-            if integration.is_trial != is_trial:
-                await PlatformIntegration.filter(id=integration.id).update(is_trial=is_trial)
+        await update_trial_flags(
+            await PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id"), limit
+        )
     return account

@@ -124,6 +124,12 @@ async def get_for_admin(viewer: Viewer, launcher_id: int, field: tuple[str, ...]
     return launcher
 
 
+async def _lock_live(launcher_id: int, field: tuple[str, ...]) -> None:
+    """Locks the launcher's row until the transaction ends, reading it again: NOT_FOUND if it was deleted since."""
+    if await Launcher.filter(id=launcher_id, deleted_at=None).select_for_update(no_key=True).first() is None:
+        raise Rejected([not_found("launcher", field)])
+
+
 async def update(
     viewer: Viewer, launcher_id: int, *, name: str | None, integration_id: int | None, choice: AssetChoice
 ) -> Launcher:
@@ -135,9 +141,7 @@ async def update(
         ]
     )
     async with in_transaction():
-        # Locked and read again, so a launcher deleted meanwhile is not changed after its deletion.
-        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update(no_key=True).first() is None:
-            raise Rejected([not_found("launcher", ("input", "id"))])
+        await _lock_live(launcher.id, ("input", "id"))  # a launcher deleted meanwhile is not changed after it
         assets = await _assets(viewer.account_id, launcher.platform_integration_id, choice)
         changes: dict[str, object] = {f"{attribute}_id": row.id for attribute, row in assets.items()}
         if name is not None:
@@ -151,9 +155,7 @@ async def update(
 async def delete(viewer: Viewer, launcher_id: int) -> int:
     launcher = await get_for_admin(viewer, launcher_id, ("id",))
     async with in_transaction():
-        # Waits for an update of the launcher that holds its row, rather than deleting under it.
-        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update(no_key=True).first() is None:
-            raise Rejected([not_found("launcher", ("id",))])
+        await _lock_live(launcher.id, ("id",))  # waits for an update holding the row, rather than deleting under it
         await Launcher.filter(id=launcher.id).update(deleted_at=datetime.now(UTC))
     return launcher.id
 
@@ -176,10 +178,9 @@ async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int
             ]
         )
     async with in_transaction():
-        # Locked, so simultaneous replacements run one after the other (not both inserting the same grants),
-        # and read again, so a launcher deleted meanwhile gets no grants.
-        if await Launcher.filter(id=launcher.id, deleted_at=None).select_for_update(no_key=True).first() is None:
-            raise Rejected([not_found("launcher", ("launcherId",))])
+        # Simultaneous replacements run one after the other (not both inserting the same grants), and a
+        # launcher deleted meanwhile gets no grants.
+        await _lock_live(launcher.id, ("launcherId",))
         await LauncherCollaborator.filter(launcher_id=launcher.id).delete()
         await LauncherCollaborator.bulk_create(
             [LauncherCollaborator(launcher_id=launcher.id, user_id=user_id) for user_id in sorted(wanted)]

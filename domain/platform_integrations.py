@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain import defaults, entitlements, syncs
-from domain.accounts import lock_account
+from domain.accounts import lock_account, update_trial_flags
 from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
@@ -272,11 +272,9 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
             if successor is not None:
                 await PlatformIntegration.filter(id=successor).update(is_default=True)
         # A deleted integration frees its place in the plan, as a raised limit does: the oldest trials move in.
-        limit = entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations
-        flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in remaining])
-        for pi, is_trial in zip(remaining, flags, strict=True):
-            if pi.is_trial != is_trial:
-                await PlatformIntegration.filter(id=pi.id).update(is_trial=is_trial)
+        await update_trial_flags(
+            remaining, entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations
+        )
     return integration.id
 
 
