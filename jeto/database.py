@@ -41,6 +41,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+def _sqlite_path(database_url: str) -> str:
+    """The file of a sqlite:// URL, as Tortoise opens it (":memory:" for none); raises Tortoise's
+    ConfigurationError when the URL names no file."""
+    return expand_db_url(database_url)["credentials"]["file_path"]
+
+
 def location(database_url: str) -> str:
     """Where the database is, for an error message: a SQLite file, or scheme://host:port/name (no password)."""
     parts = urlsplit(database_url)
@@ -54,7 +60,7 @@ def _sqlite_folder_problem(database_url: str) -> str | None:
     if urlsplit(database_url).scheme != "sqlite":
         return None
     try:
-        path = expand_db_url(database_url)["credentials"]["file_path"]
+        path = _sqlite_path(database_url)
     except Exception as error:  # tortoise's ConfigurationError: no path
         return f"JETO_DATABASE_URL is not a SQLite URL Jeto can use ({error})"
     if path == ":memory:":
@@ -113,8 +119,8 @@ async def _one_migrator_at_a_time(database_url: str) -> AsyncIterator[None]:
     an exclusive flock on the database file (SQLite's own locks are fcntl's, which flock does not touch)."""
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
-        path = location(database_url)
-        if ":memory:" in path:
+        path = _sqlite_path(database_url)
+        if path == ":memory:":
             yield
             return
         with open(path, "ab") as file:

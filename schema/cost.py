@@ -26,6 +26,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -39,12 +40,6 @@ def _page_size(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return MAX_PAGE
-
-
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [op for op in operations if name is None or (op.name is not None and op.name.value == name)]
-    return chosen[0] if len(chosen) == 1 else None
 
 
 class _Counter:
@@ -114,7 +109,7 @@ class _Counter:
 def requested_nodes(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
 ) -> int:
-    operation = _operation(document, operation_name)
+    operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 0  # which operation runs is refused elsewhere
     root = schema.get_root_type(operation.operation)

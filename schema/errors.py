@@ -52,12 +52,15 @@ def code_of(error: GraphQLError) -> str:
     return BAD_USER_INPUT if error.path is None else INTERNAL_SERVER_ERROR
 
 
+def _frames(error: BaseException) -> str:
+    """Where the error was raised, a line a frame (file, line, function): no source text, no values."""
+    frames = [f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(error.__traceback__)]
+    return "\n".join(frames) or "  (no frames)"
+
+
 def log_unexpected(error: BaseException, where: str) -> None:
-    """Type and frames only (file, line, function; no source text): a message could carry data we must not log."""
-    frames = [
-        f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(error.__traceback__)
-    ]
-    log.error("unexpected %s in %s\n%s", type(error).__name__, where, "\n".join(frames) or "  (no frames)")
+    """Type and frames only: a message could carry data we must not log."""
+    log.error("unexpected %s in %s\n%s", type(error).__name__, where, _frames(error))
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
@@ -100,9 +103,8 @@ class WithoutDocumentText(logging.Filter):
         raised = record.exc_info[1] if record.exc_info else None
         error = _graphql_error_in(raised)
         if raised is not None and error is not None:
-            frames = [f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(raised.__traceback__)]
             summary = f"{type(raised).__name__} from {type(error).__name__}"
-            record.args = (record.getMessage(), summary, "\n".join(frames) or "  (no frames)")
+            record.args = (record.getMessage(), summary, _frames(raised))
             record.msg = "%s\n%s\n%s"
             record.exc_info, record.exc_text = None, None
         return True
