@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import aclosing
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .credentials import MarketoCredentials
 from .errors import MarketoError
 from .limits import Priority
 from .models import AccessToken, Folder, FolderRef, Program
 from .paging import iter_pages, page_items
-from .records import Envelope, FolderRecord, ProgramRecord, R
+from .records import Envelope, FolderRecord, ProgramRecord, R, RefRecord
 from .rest import RestCaller
 from .timestamps import format_query_datetime
 from .tokens import TokenCache
+
+T = TypeVar("T")
 
 ASSET = "asset/v1"
 MAX_PAGE_SIZE = 200  # Marketo's ceiling for maxReturn on asset browse endpoints
@@ -58,23 +60,14 @@ class MarketoClient:
 
     # Folders
 
-    async def iter_folder_pages(
+    def iter_folder_pages(
         self, root: FolderRef | None = None, max_depth: int | None = None
     ) -> AsyncIterator[list[Folder]]:
         """Pages of folders under ``root`` (itself included); ``max_depth`` None means Marketo's default, 2."""
         params: dict[str, Any] = {"maxDepth": max_depth}
         if root is not None:
             params["root"] = root.to_param()
-        seen: set[tuple[int, str]] = set()
-        async with aclosing(self._pages("folders.json", params, FolderRecord)) as pages:
-            async for page in pages:
-                # Pages are computed per request: a folder can show up on two of them.
-                folders = []
-                for folder in map(Folder.from_record, page):
-                    if (folder.id, folder.type) not in seen:
-                        seen.add((folder.id, folder.type))
-                        folders.append(folder)
-                yield folders
+        return self._distinct_pages("folders.json", params, FolderRecord, Folder.from_record, _folder_key)
 
     async def browse_folders(self, root: FolderRef | None = None, max_depth: int | None = None) -> list[Folder]:
         return [folder async for page in self.iter_folder_pages(root, max_depth) for folder in page]
@@ -83,8 +76,8 @@ class MarketoClient:
         envelope = await self._caller.call(
             "GET", f"{ASSET}/folder/{int(ref.id)}.json", params={"type": ref.type}, records=FolderRecord
         )
-        items = page_items(envelope)
-        return Folder.from_record(items[0]) if items else None
+        found = _first(envelope)
+        return Folder.from_record(found) if found else None
 
     async def get_folder_by_name(
         self, name: str, root: FolderRef | None = None, type: str = "Folder", workspace: str | None = None
@@ -99,16 +92,10 @@ class MarketoClient:
 
     async def folder_content(self, ref: FolderRef) -> list[FolderRef]:
         """The folders and programs directly in a folder (found even when their names hold commas)."""
-        seen: set[FolderRef] = set()
-        content: list[FolderRef] = []
-        async with aclosing(self._pages(f"folder/{int(ref.id)}/content.json", {"type": ref.type})) as pages:
-            async for page in pages:
-                for item in page:
-                    child = FolderRef(int(item["id"]), str(item.get("type") or "Folder"))
-                    if child not in seen:  # pages are computed per request: an item can show up twice
-                        seen.add(child)
-                        content.append(child)
-        return content
+        path, params = f"folder/{int(ref.id)}/content.json", {"type": ref.type}
+        pages = self._distinct_pages(path, params, RefRecord, FolderRef.from_record, lambda child: child)
+        async with aclosing(pages):
+            return [child async for page in pages for child in page if child is not None]
 
     async def create_folder(self, name: str, parent: FolderRef, description: str | None = None) -> Folder:
         form = {"name": name, "parent": parent.to_param(), "description": description}
@@ -117,7 +104,7 @@ class MarketoClient:
 
     # Programs
 
-    async def iter_program_pages(
+    def iter_program_pages(
         self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
     ) -> AsyncIterator[list[Program]]:
         """Pages of programs, optionally only those created or updated in a time range."""
@@ -125,15 +112,7 @@ class MarketoClient:
             "earliestUpdatedAt": earliest_updated_at and format_query_datetime(earliest_updated_at),
             "latestUpdatedAt": latest_updated_at and format_query_datetime(latest_updated_at),
         }
-        seen: set[int] = set()
-        async with aclosing(self._pages("programs.json", params, ProgramRecord)) as pages:
-            async for page in pages:
-                programs = []
-                for program in map(Program.from_record, page):
-                    if program.id not in seen:
-                        seen.add(program.id)
-                        programs.append(program)
-                yield programs
+        return self._distinct_pages("programs.json", params, ProgramRecord, Program.from_record, _program_key)
 
     async def list_programs(
         self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
@@ -146,16 +125,16 @@ class MarketoClient:
 
     async def get_program(self, program_id: int) -> Program | None:
         envelope = await self._caller.call("GET", f"{ASSET}/program/{int(program_id)}.json", records=ProgramRecord)
-        items = page_items(envelope)
-        return Program.from_record(items[0]) if items else None
+        found = _first(envelope)
+        return Program.from_record(found) if found else None
 
     async def get_program_by_name(self, name: str) -> Program | None:
         """Marketo cannot search names containing commas: such a name is never found."""
         envelope = await self._caller.call(
             "GET", f"{ASSET}/program/byName.json", params={"name": name}, records=ProgramRecord
         )
-        items = page_items(envelope)
-        return Program.from_record(items[0]) if items else None
+        found = _first(envelope)
+        return Program.from_record(found) if found else None
 
     async def clone_program(
         self, program_id: int, name: str, folder: FolderRef, description: str | None = None
@@ -181,10 +160,43 @@ class MarketoClient:
             async for page in pages:
                 yield page
 
+    async def _distinct_pages(
+        self,
+        path: str,
+        params: dict[str, Any],
+        records: type,
+        convert: Callable[[Any], T],
+        key: Callable[[T], Hashable],
+    ) -> AsyncIterator[list[T]]:
+        """Pages of converted items, each item once: pages are computed per request, so one can show up on two."""
+        seen: set[Hashable] = set()
+        async with aclosing(self._pages(path, params, records)) as pages:
+            async for page in pages:
+                fresh = []
+                for item in map(convert, page):
+                    identity = key(item)
+                    if identity not in seen:
+                        seen.add(identity)
+                        fresh.append(item)
+                yield fresh
+
+
+def _folder_key(folder: Folder) -> tuple[int, str]:
+    return folder.id, folder.type
+
+
+def _program_key(program: Program) -> int:
+    return program.id
+
+
+def _first(envelope: Envelope[R]) -> R | None:
+    items = page_items(envelope)
+    return items[0] if items else None
+
 
 def _single(envelope: Envelope[R], operation: str) -> R:
-    items = page_items(envelope)
-    if not items:
+    found = _first(envelope)
+    if found is None:
         warnings = "; ".join(str(w) for w in envelope.warnings or []) or "no result"
         raise MarketoError("no-result", f"Marketo did not return the result of {operation}: {warnings}")
-    return items[0]
+    return found

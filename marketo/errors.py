@@ -4,14 +4,14 @@ from __future__ import annotations
 
 # Codes Marketo documents as transient: retry with backoff.
 TRANSIENT_CODES = frozenset({"502", "604", "608", "611", "614", "713", "719"})
-# Transient errors in Marketo's answer, after which even a change can be sent again: "6xx codes
-# always indicate the request failed completely and was not executed" (Adobe's error-code page),
-# and 713/719 are failed requests (a transient error, a lock wait timeout). Not 502: there the
-# gateway gave up waiting, while the work behind it may still finish.
-NOT_PROCESSED_CODES = frozenset({"604", "606", "608", "611", "614", "615", "713", "719"})
 # The instance's shared limits; waited out, then retried.
 RATE_LIMIT_CODE = "606"
 CONCURRENCY_LIMIT_CODE = "615"
+# Errors in Marketo's answer after which even a change can be sent again: "6xx codes always indicate
+# the request failed completely and was not executed" (Adobe's error-code page), and 713/719 are
+# failed requests (a transient error, a lock wait timeout). Not 502: there the gateway gave up
+# waiting, while the work behind it may still finish.
+NOT_PROCESSED_CODES = (TRANSIENT_CODES - {"502"}) | {RATE_LIMIT_CODE, CONCURRENCY_LIMIT_CODE}
 # The token was refused; refresh it and replay the call once.
 TOKEN_CODES = frozenset({"600", "601", "602"})
 

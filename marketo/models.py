@@ -26,10 +26,6 @@ class FolderRef:
         return json.dumps({"id": self.id, "type": self.type}, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> FolderRef | None:
-        return cls.from_record(msgspec.convert(data, RefRecord) if data else None)
-
-    @classmethod
     def from_record(cls, record: RefRecord | None) -> FolderRef | None:
         if record is None:
             return None

@@ -232,23 +232,42 @@ def _identity_error(status: int, error: str, description: str) -> Response:
 # Asset handlers
 
 
+def _page(items: list[Any], params: dict[str, str]) -> list[Any]:
+    """The slice a browse call asks for: `maxReturn` (20 by default, 200 at most) from `offset`."""
+    max_return = int_param(params, "maxReturn", 20, low=1, high=MAX_RETURN)
+    offset = int_param(params, "offset", 0, low=0, high=10**9)
+    return items[offset : offset + max_return]
+
+
+def _asset_ref(request: Request, params: dict[str, str]) -> tuple[int, str]:
+    """The folder or program the path's id names, by the `type` Marketo requires beside it."""
+    kind = params.get("type")
+    if kind not in ("Folder", "Program"):
+        raise AssetError("701", "type cannot be blank")
+    return request.path_params["id"], kind
+
+
+def _searched_name(params: dict[str, str]) -> str | None:
+    """The name a byName call looks for; None when Marketo finds nothing (it cannot search names with commas)."""
+    name = params.get("name")
+    if not name:
+        raise AssetError("701", "name cannot be blank")
+    return None if "," in name else name
+
+
 async def _browse_folders(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
     store = instance.store
     root = folder_ref_param(params, "root")
     max_depth = int_param(params, "maxDepth", 2, low=0, high=100)
-    max_return = int_param(params, "maxReturn", 20, low=1, high=MAX_RETURN)
-    offset = int_param(params, "offset", 0, low=0, high=10**9)
     refs = store.browse(root, max_depth, params.get("workSpace"))
-    return success([store.folder_json(ref) for ref in refs[offset : offset + max_return]])
+    return success([store.folder_json(ref) for ref in _page(refs, params)])
 
 
 async def _folder_by_name(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
     store = instance.store
-    name = params.get("name")
-    if not name:
-        raise AssetError("701", "name cannot be blank")
-    if "," in name:
-        return success([])  # Marketo cannot search asset names containing commas by name
+    name = _searched_name(params)
+    if name is None:
+        return success([])
     kind = params.get("type")
     root = folder_ref_param(params, "root")
     workspace = params.get("workSpace")
@@ -265,22 +284,14 @@ async def _folder_by_name(instance: SimulatedInstance, request: Request, params:
 
 
 async def _folder_by_id(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    kind = params.get("type")
-    if kind not in ("Folder", "Program"):
-        raise AssetError("701", "type cannot be blank")
-    ref = (request.path_params["id"], kind)
+    ref = _asset_ref(request, params)
     return success([instance.store.folder_json(ref)] if instance.store.exists(ref) else [])
 
 
 async def _folder_content(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    kind = params.get("type")
-    if kind not in ("Folder", "Program"):
-        raise AssetError("701", "type cannot be blank")
-    max_return = int_param(params, "maxReturn", 20, low=1, high=MAX_RETURN)
-    offset = int_param(params, "offset", 0, low=0, high=10**9)
-    ref = (request.path_params["id"], kind)
+    ref = _asset_ref(request, params)
     children = instance.store.children(ref) if instance.store.exists(ref) else []
-    return success([{"id": child[0], "type": child[1]} for child in children[offset : offset + max_return]])
+    return success([{"id": child[0], "type": child[1]} for child in _page(children, params)])
 
 
 async def _create_folder(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
@@ -291,8 +302,6 @@ async def _create_folder(instance: SimulatedInstance, request: Request, params: 
 
 
 async def _browse_programs(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    max_return = int_param(params, "maxReturn", 20, low=1, high=MAX_RETURN)
-    offset = int_param(params, "offset", 0, low=0, high=10**9)
     earliest = datetime_param(params, "earliestUpdatedAt")
     latest = datetime_param(params, "latestUpdatedAt")
     programs = instance.store.programs_in_order()
@@ -311,16 +320,13 @@ async def _browse_programs(instance: SimulatedInstance, request: Request, params
             programs = [p for p in programs if p.id in wanted]
         elif filter_type == "folderId":
             programs = [p for p in programs if p.folder[0] in wanted]
-    page = programs[offset : offset + max_return]
-    return success([instance.store.program_json(p) for p in page])
+    return success([instance.store.program_json(p) for p in _page(programs, params)])
 
 
 async def _program_by_name(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    name = params.get("name")
-    if not name:
-        raise AssetError("701", "name cannot be blank")
-    if "," in name:
-        return success([])  # Marketo cannot search asset names containing commas by name
+    name = _searched_name(params)
+    if name is None:
+        return success([])
     found = [p for p in instance.store.programs.values() if p.name == name]
     return success([instance.store.program_json(p, with_tags=True) for p in found])
 
