@@ -28,6 +28,11 @@ def sync_is_full(
     return needs_full_sync or last_full_sync_at is None or now - last_full_sync_at >= every
 
 
+def fetches_every_program(*, full: bool, last_succeeded_at: datetime | None) -> bool:
+    """A run lists every program when it is full, or when no run succeeded before it (it has no "since")."""
+    return full or last_succeeded_at is None
+
+
 def incremental_since(last_succeeded_at: datetime) -> datetime:
     return last_succeeded_at - INCREMENTAL_OVERLAP
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
-from domain import jobs
+from domain import jobs, sync_policy
 from domain.errors import Rejected, not_found
-from domain.models import Job, JobKind, JobState, PlatformIntegration, SyncRun, SyncTrigger
+from domain.models import (
+    Job,
+    JobKind,
+    JobState,
+    MarketoFolder,
+    MarketoProgram,
+    PlatformIntegration,
+    SyncRun,
+    SyncTrigger,
+)
 from domain.sync_state import BUSY, SyncState
 
 INTERRUPTED = (
@@ -17,6 +26,30 @@ INTERRUPTED = (
     "Sync again, or wait for the next scheduled sync."
 )
 _WAITING_FOR_RETRY = Q(state=SyncState.ERROR.value, next_attempt_at__not_isnull=True)
+
+
+def run_is_full(integration: PlatformIntegration, now: datetime, every: timedelta) -> bool:
+    """Whether a run of the integration starting `now` is a full one (see sync_policy.sync_is_full)."""
+    return sync_policy.sync_is_full(
+        needs_full_sync=integration.needs_full_sync,
+        last_full_sync_at=integration.last_full_sync_at,
+        now=now,
+        every=every,
+    )
+
+
+def fetches_every_program(integration: PlatformIntegration, now: datetime, every: timedelta) -> bool:
+    return sync_policy.fetches_every_program(
+        full=run_is_full(integration, now, every), last_succeeded_at=integration.last_succeeded_at
+    )
+
+
+async def holdings(integration_id: int) -> tuple[int, int]:
+    """How many folders and programs the integration holds: its SyncStatus counts."""
+    return (
+        await MarketoFolder.filter(platform_integration_id=integration_id).count(),
+        await MarketoProgram.filter(platform_integration_id=integration_id).count(),
+    )
 
 
 async def active_run(integration_id: int) -> SyncRun | None:

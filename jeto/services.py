@@ -116,7 +116,7 @@ def make_worker(settings: Settings, services: Services) -> Worker:
         publish=services.publish,
         settings=WorkerSettings(
             sync_cadence=timedelta(minutes=settings.sync_interval_minutes),
-            full_sync_every=timedelta(hours=settings.full_sync_hours),
+            full_sync_every=settings.full_sync_every,
             lease=timedelta(seconds=settings.worker_lease_seconds),
         ),
     )

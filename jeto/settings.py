@@ -108,6 +108,10 @@ class Settings:
             )
 
     @property
+    def full_sync_every(self) -> timedelta:
+        return timedelta(hours=self.full_sync_hours)
+
+    @property
     def campaign_email_hold(self) -> timedelta:
         return timedelta(seconds=self.campaign_email_hold_seconds)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from domain import events, sync_policy, syncs
-from domain.models import MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun, SyncTrigger
+from domain import events, syncs
+from domain.models import PlatformIntegration, SyncRun, SyncTrigger
 from domain.sync_state import SyncState
 from jeto.bus import open_broadcast
 from jeto.settings import Settings
@@ -43,22 +43,14 @@ class Totals:
 
 async def held(integration_id: int) -> Totals:
     """What the integration holds now: its folders' and programs' totalCount."""
-    return Totals(
-        folders=await MarketoFolder.filter(platform_integration_id=integration_id).count(),
-        programs=await MarketoProgram.filter(platform_integration_id=integration_id).count(),
-    )
+    return Totals(*await syncs.holdings(integration_id))
 
 
 def measured_against(
     integration: PlatformIntegration, before: Totals, now: datetime, full_sync_every: timedelta
 ) -> Totals | None:
     """The totals the run about to start can be measured against: the integration's, if it fetches everything."""
-    fetches_everything = integration.last_succeeded_at is None or sync_policy.sync_is_full(
-        needs_full_sync=integration.needs_full_sync,
-        last_full_sync_at=integration.last_full_sync_at,
-        now=now,
-        every=full_sync_every,
-    )
+    fetches_everything = syncs.fetches_every_program(integration, now, full_sync_every)
     return before if fetches_everything and before.items else None
 
 
@@ -132,7 +124,7 @@ async def sync(
         await PlatformIntegration.filter(id=integration.id).update(needs_full_sync=True)
         await integration.refresh_from_db()
     before = await held(integration.id)
-    expected = measured_against(integration, before, datetime.now(UTC), timedelta(hours=settings.full_sync_hours))
+    expected = measured_against(integration, before, datetime.now(UTC), settings.full_sync_every)
     run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
     if full and run.state is not SyncState.QUEUED:
         expected = None  # a run that started before the request: its own kind, not necessarily a full one

@@ -41,11 +41,9 @@ def _now() -> datetime:
 
 
 async def _totals(integration_id: int) -> dict[str, int]:
-    """What the integration holds: its SyncStatus counts."""
-    return {
-        "folders_synced": await MarketoFolder.filter(platform_integration_id=integration_id).count(),
-        "programs_synced": await MarketoProgram.filter(platform_integration_id=integration_id).count(),
-    }
+    """What the integration holds, as its SyncStatus counts."""
+    folders, programs = await syncs.holdings(integration_id)
+    return {"folders_synced": folders, "programs_synced": programs}
 
 
 async def _status(integration_id: int) -> events.Event:
@@ -184,12 +182,7 @@ async def sync_integration(
     `checkpoint` is called between pages: what it raises stops the sync there, outside any transaction.
     """
     moment = _now()
-    full = sync_policy.sync_is_full(
-        needs_full_sync=integration.needs_full_sync,
-        last_full_sync_at=integration.last_full_sync_at,
-        now=moment,
-        every=full_sync_every,
-    )
+    full = syncs.run_is_full(integration, moment, full_sync_every)
     progress = _Progress(lease, run, announce, clock, checkpoint)
     await test_connection(lease, client)  # bad credentials fail here, before any row changes
 
@@ -199,11 +192,8 @@ async def sync_integration(
         await progress.advance(folders=len(page))
     folder_ids = await _folder_ids(integration.id)
 
-    since = (
-        None
-        if full or integration.last_succeeded_at is None
-        else sync_policy.incremental_since(integration.last_succeeded_at)
-    )
+    every_program = sync_policy.fetches_every_program(full=full, last_succeeded_at=integration.last_succeeded_at)
+    since = None if every_program else sync_policy.incremental_since(integration.last_succeeded_at)
     async for page in client.iter_program_pages(earliest_updated_at=since):
         await _upsert_programs(integration.id, page, folder_ids, moment)
         await progress.advance(programs=len(page))
