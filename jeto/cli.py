@@ -23,7 +23,7 @@ from jeto.bus import EventBusUnavailable
 from jeto.observability import configure_logging
 from jeto.settings import InvalidSetting, Settings
 from marketo.simulator import command as simulator_command
-from schema.ids import decode_id, encode_id
+from schema.ids import decode_id, encode_id, parse_digits
 
 
 class CommandError(Exception):
@@ -91,8 +91,9 @@ def _pk(value: str, type_name: str, what: str) -> int:
     decoded = decode_id(value)
     if decoded and decoded[0] == type_name:
         return decoded[1]
-    if value.isdigit():
-        return int(value)
+    number = parse_digits(value)
+    if number is not None:
+        return number
     raise CommandError(f"'{value}' is not {what}.")
 
 

@@ -53,6 +53,8 @@ def test_the_account_manager_commands(run):
     "args",
     [
         ("add-user", "not-an-id", "x@acme.test", "--role", "admin"),
+        ("add-user", "²", "x@acme.test", "--role", "admin"),  # a digit to isdigit(), not to int()
+        ("sync", "9" * 30),  # beyond any primary key
         ("create-account", "", "--admin", "owner@acme.test"),
         ("create-account", "Acme", "--admin", "not-an-email"),
         ("set-plan-limit", "1", "--platform-integrations", "0"),
