@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -78,18 +76,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     yield url
     if url.startswith("postgres"):
         _on_postgres_server(url, f'DROP DATABASE IF EXISTS "{_postgres_admin_dsn(url)[1]}" WITH (FORCE)')
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    """Until something listens on 127.0.0.1:`port`; fails at once if `process` died instead."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        assert process.poll() is None, f"the process ended with {process.returncode}"
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
 
 
 def free_port() -> int:

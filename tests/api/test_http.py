@@ -8,6 +8,7 @@ from domain.models import Launcher
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER
 from tests.test_metrics import samples
+from tests.waiting import wait_until
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -262,8 +263,7 @@ async def test_the_access_log_names_the_path_without_its_query_string(app, world
     with http_server.listening_socket("127.0.0.1", 0) as sock:
         serving = asyncio.create_task(http_server.serve(server, sock))
         try:
-            while not server.started:
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: server.started)
             mutation = "mutation($s: String!) { createPlatformIntegration(input: {name: $s}) { userErrors { code } } }"
             async with httpx.AsyncClient(base_url=http_server.local_url(sock)) as http:
                 refused = await http.get(

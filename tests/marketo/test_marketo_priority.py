@@ -14,6 +14,7 @@ import pytest
 
 from marketo import InstanceLimits, MarketoCredentials, MarketoPool, Priority
 from marketo.limits import InstanceLimiter
+from tests.waiting import wait_until
 
 HOST = "https://123-ABC-456.mktorest.com"
 CREDENTIALS = MarketoCredentials(f"{HOST}/rest", f"{HOST}/identity", "client-1", "secret")  # type: ignore[arg-type]
@@ -205,8 +206,7 @@ async def test_an_interactive_client_s_call_passes_a_bulk_listing_that_spent_the
         assert (sync.priority, campaign.priority) == (Priority.BULK, Priority.INTERACTIVE)
         listing = asyncio.ensure_future(sync.list_programs())  # endless pages: it spends its whole share
         await settle()
-        while len(pages_sent) < 8:
-            await asyncio.sleep(0)
+        await wait_until(lambda: len(pages_sent) >= 8)
         await settle()
         assert len(pages_sent) == 8 and not listing.done()  # held for the next window, look-ahead queued
         program = await asyncio.wait_for(campaign.get_program_by_name("Urgent"), 5)  # a guard, not a measure

@@ -500,8 +500,7 @@ async def test_an_assets_folder_an_admin_chooses_while_the_job_runs_is_kept(worl
     launcher = await launcher_without_assets_folder(admin, emea)
     instance.faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
-    await wait_until(lambda: instance.stats.in_flight)
-    assert instance.stats.in_flight  # the job is asking Marketo
+    await wait_until(lambda: instance.stats.in_flight)  # the job is asking Marketo
     updated = await admin(
         UPDATE_LAUNCHER, {"input": {"id": launcher, "assetsFolderId": encode_id("MarketoFolder", chosen.id)}}
     )
@@ -538,11 +537,7 @@ async def test_the_campaign_subscription_pushes_each_status_change(world, simula
 async def test_a_waiting_campaign_goes_before_a_bulk_sync_of_the_same_integration(world, simulator):
     admin, launcher, _, pis = await two_instances(world, simulator)
     emea = factories.pk(pis["EMEA"][0])
-    sync_run = (
-        await admin(
-            "mutation($id: ID!) { syncPlatformIntegration(id: $id) { syncRun { id } } }", {"id": pis["EMEA"][0]}
-        )
-    )["syncPlatformIntegration"]["syncRun"]
+    sync_run = (await admin(SYNC_PI, {"id": pis["EMEA"][0]}))["syncPlatformIntegration"]["syncRun"]
     assert sync_run is not None
     campaign = await submit(admin, launcher, "Urgent")  # queued after the sync
     worker = world.worker()
@@ -557,8 +552,7 @@ async def test_a_rename_while_the_program_is_being_created_reaches_marketo(world
     campaign = await submit(admin, launcher, "First name")
     instance.faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
-    await wait_until(lambda: instance.stats.in_flight)
-    assert instance.stats.in_flight  # Marketo is working on the clone
+    await wait_until(lambda: instance.stats.in_flight)  # Marketo is working on the clone
     await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Second name"}})
     instance.faults.gate.set()
     await worker

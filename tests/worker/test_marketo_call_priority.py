@@ -7,6 +7,7 @@ import pytest
 from domain.models import Campaign, CampaignStatus
 from marketo.limits import InstanceLimiter, Priority
 from tests.api import factories
+from tests.api.operations import SYNC_PI
 from tests.worker.test_campaigns import simulator, submit, two_instances  # noqa: F401  (fixture)
 
 
@@ -29,7 +30,7 @@ def priorities(monkeypatch):
 async def test_syncs_call_marketo_as_bulk_and_campaigns_as_interactive(world, simulator, priorities):  # noqa: F811
     admin, launcher, _, pis = await two_instances(world, simulator)
     priorities.clear()
-    await admin("mutation($id: ID!) { syncPlatformIntegration(id: $id) { syncRun { id } } }", {"id": pis["EMEA"][0]})
+    await admin(SYNC_PI, {"id": pis["EMEA"][0]})
     await world.worker().run_until_idle()
     assert priorities and set(priorities) == {Priority.BULK}
 

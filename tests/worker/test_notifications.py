@@ -28,6 +28,7 @@ from jeto.settings import InvalidSetting, Secret, Settings
 from tests.api import factories
 from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, CREATE_PI
 from tests.conftest import free_port
+from tests.waiting import wait_until
 from tests.worker.test_campaigns import RETRY, rename, submit, two_instances
 from tests.worker.test_sync import connect
 
@@ -291,9 +292,7 @@ async def test_jeto_smtp_url_is_the_server_the_running_mailer_sends_to(world, sm
     notification_id, _ = await an_email(world)
     running = asyncio.create_task(run_background_work(settings, world.services))
     try:
-        async with asyncio.timeout(10):
-            while not inbox.messages:
-                await asyncio.sleep(0.02)
+        await wait_until(lambda: inbox.messages)
     finally:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -111,9 +111,7 @@ async def test_a_lost_lease_leaves_the_sqlite_database_usable(world, simulator, 
     running = asyncio.create_task(worker.run_until_idle())
     await asyncio.wait_for(entered.wait(), 10)
     # The lane holds the connection, so renewals cannot get through: the lease is given up as lost.
-    async with asyncio.timeout(10):
-        while not any("lost the lease" in r.getMessage() for r in caplog.records):
-            await asyncio.sleep(0.01)
+    await wait_until(lambda: any("lost the lease" in r.getMessage() for r in caplog.records))
     release.set()
     await asyncio.wait_for(running, 10)
     await database_answers()
