@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from jeto.auth import issue_development_token
 from jeto.settings import Settings
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.worker.runner import Worker, WorkerSettings
+from tests.redis_server import RedisServer
 
 TABLES = [
     "notification",
@@ -82,6 +84,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own (not yet started); stopped at the end."""
+    if shutil.which("redis-server") is None:
+        if os.environ.get("JETO_TEST_REDIS_URL"):
+            pytest.fail("JETO_TEST_REDIS_URL is set, so Redis is tested: the restart tests need redis-server on PATH")
+        pytest.skip("redis-server is not on PATH (set JETO_TEST_REDIS_URL to make this a failure)")
+    server = RedisServer(free_port())
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -24,6 +22,7 @@ from jeto.bus import RESYNC, EventBusUnavailable, bus_healthy, open_broadcast
 from jeto.bus_postgres import PostgresNotifyBackend
 from jeto.bus_redis import RedisPubSubBackend
 from tests.conftest import free_port
+from tests.redis_server import RedisServer, redis_answers
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -50,14 +49,6 @@ async def _server_url(variable: str, default: str, answers: object) -> str:
     return url or default
 
 
-async def _redis_answers(url: str) -> None:
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
-
-
 async def _postgres_answers(url: str) -> None:
     connection = await asyncpg.connect(url, timeout=1)
     await connection.close()
@@ -65,7 +56,7 @@ async def _postgres_answers(url: str) -> None:
 
 @pytest_asyncio.fixture
 async def redis_url() -> str:
-    return await _server_url("JETO_TEST_REDIS_URL", DEFAULT_REDIS_URL, _redis_answers)
+    return await _server_url("JETO_TEST_REDIS_URL", DEFAULT_REDIS_URL, redis_answers)
 
 
 @pytest_asyncio.fixture
@@ -205,51 +196,6 @@ async def test_redis_that_does_not_answer_fails_at_connect() -> None:
 
 
 # -- Redis restart ----------------------------------------------------------------------------
-
-
-class RedisServer:
-    """A throwaway redis-server on a fixed port that can be stopped and started again."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.process = None
-
-    async def answering(self) -> None:
-        url = f"redis://127.0.0.1:{self.port}"
-        async with asyncio.timeout(5):
-            while True:
-                try:
-                    await _redis_answers(url)
-                    return
-                except Exception:
-                    await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        if os.environ.get("JETO_TEST_REDIS_URL"):
-            pytest.fail("JETO_TEST_REDIS_URL is set, so Redis is tested: the restart tests need redis-server on PATH")
-        pytest.skip("redis-server is not on PATH (set JETO_TEST_REDIS_URL to make this a failure)")
-    server = RedisServer(free_port())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_redis_subscribers_receive_again_after_a_restart(redis_server: RedisServer) -> None:

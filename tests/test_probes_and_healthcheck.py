@@ -4,7 +4,6 @@ metrics exist nowhere else), and `jeto healthcheck` (the Docker health check) fi
 import asyncio
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,31 +14,19 @@ import httpx
 import pytest
 
 from jeto import database
-from tests.conftest import free_port
 from tests.jeto_process import add_integration, running_jeto, running_simulator_process
 
 
 @pytest.fixture
-def bus_url():
+def bus_url(request):
     """A real event bus (the worker refuses memory://): JETO_TEST_BROADCAST_URL, else a Redis of our own."""
     configured = os.environ.get("JETO_TEST_BROADCAST_URL", "")
     if configured and not configured.startswith("memory"):
-        yield configured
-        return
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("the worker needs an event bus: set JETO_TEST_BROADCAST_URL or install redis-server")
-    port = free_port()
-    redis = subprocess.Popen(
-        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        redis.terminate()
-        redis.wait(timeout=10)
+        return configured
+    redis = request.getfixturevalue("redis_server")
+    redis.start()
+    asyncio.run(redis.answering())
+    return f"redis://127.0.0.1:{redis.port}"
 
 
 def healthcheck(health_file: Path, *args: str) -> subprocess.CompletedProcess:

@@ -181,19 +181,15 @@ async def test_a_fast_sync_is_seen_as_each_of_its_changes_once_and_in_order(worl
     assert seen[-1]["programsSynced"] == 12
 
 
-async def test_after_a_redis_restart_a_subscriber_is_sent_the_change_it_missed(settings, simulator):
+async def test_after_a_redis_restart_a_subscriber_is_sent_the_change_it_missed(settings, simulator, redis_server):
     import dataclasses
-    import shutil
 
     from asgi_lifespan import LifespanManager
 
     from jeto.app import create_app
-    from tests.conftest import SimulatorTransport, World, _empty_tables, free_port
-    from tests.test_bus import RedisServer
+    from tests.conftest import SimulatorTransport, World, _empty_tables
 
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH")
-    redis = RedisServer(free_port())
+    redis = redis_server
     redis.start()
     try:
         await redis.answering()
