@@ -309,13 +309,12 @@ def test_a_database_never_migrated_is_named_with_the_command_that_fixes_it(run, 
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0  # nothing made
 
 
-async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world, database_url):
+async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world, database_url, run):
     from tests.api import factories
     from tests.api.operations import ACCOUNT, CREATE_PI
 
     def jeto(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "JETO_DATABASE_URL": database_url}
-        return subprocess.run([sys.executable, "-m", "jeto.cli", *args], env=env, capture_output=True, text=True)
+        return run(*args, JETO_DATABASE_URL=database_url)
 
     created = jeto(
         "create-account", "Acme", "--admin", "owner@acme.test", "--admin-name", "Olive Owner",
