@@ -60,7 +60,7 @@ async def test_operation_names_are_cut_and_their_number_bounded(world, monkeypat
 async def test_each_error_is_counted_and_logged_once_whatever_the_phase_or_transport(world, caplog):
     import logging
 
-    from tests.api.test_websocket_operations import run, socket
+    from tests.api.websocket import run, socket
 
     caplog.set_level(logging.INFO, logger="jeto.graphql")
 
@@ -78,7 +78,7 @@ async def test_each_error_is_counted_and_logged_once_whatever_the_phase_or_trans
     broken = "query { viewer { email }"  # does not parse: only a given operationName can name it
     auth = {"authorization": f"Bearer {admin.token}"}
     await world.http.post("/graphql", json={"query": broken, "operationName": "CountedBroken"}, headers=auth)
-    async with socket(world.app, admin.token, "graphql-transport-ws") as ws:
+    async with socket(world.app, admin.token, ack=True) as ws:
         await run(ws, "graphql-transport-ws", {"query": broken, "operationName": "CountedBrokenWs"})
     errors_after, requests = await counts()
     assert errors_after - errors_before == 5

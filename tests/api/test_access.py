@@ -424,24 +424,10 @@ async def test_a_collaborator_cannot_edit_integrations_or_launchers(world):
 
 
 async def test_subscriptions_refuse_ids_of_another_account_or_an_ungranted_launcher(world):
-    from contextlib import asynccontextmanager
-
-    import httpx
-    from httpx_ws import aconnect_ws
-    from httpx_ws.transport import ASGIWebSocketTransport
+    from tests.api.websocket import socket
 
     mine = await build(world)
     _, outsider = await world.account("Globex")
-
-    @asynccontextmanager
-    async def socket(token):
-        async with httpx.AsyncClient(
-            transport=ASGIWebSocketTransport(app=world.app), base_url="http://jeto.test"
-        ) as client:
-            async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
-                await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-                assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
-                yield ws
 
     sync_status = "subscription($id: ID!) { syncStatus(platformIntegrationId: $id) { state } }"
     campaign = "subscription($id: ID!) { campaign(id: $id) { id status } }"
@@ -454,7 +440,7 @@ async def test_subscriptions_refuse_ids_of_another_account_or_an_ungranted_launc
         (mine["admin"], sync_status, mine["granted_campaign"], "BAD_USER_INPUT"),
     ]
     for n, (caller, query, given, code) in enumerate(cases):
-        async with socket(caller.token) as ws:
+        async with socket(world.app, caller.token, ack=True) as ws:
             await ws.send_json(
                 {"id": str(n), "type": "subscribe", "payload": {"query": query, "variables": {"id": given}}}
             )

@@ -6,37 +6,15 @@ import gc
 
 import httpx
 import pytest
-from httpx_ws import WebSocketDisconnect, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
+from httpx_ws import WebSocketDisconnect
 
 from domain import syncs
 from domain.models import PlatformIntegration, SyncTrigger
 from tests.api import factories
+from tests.api.websocket import next_payload, receive, socket
 
 SYNC_STATUS = "subscription($id: ID!) { syncStatus(platformIntegrationId: $id) { platformIntegrationId state error } }"
 ACCOUNT_SYNC_STATUS = "subscription { accountSyncStatus { platformIntegrationId state } }"
-
-
-@contextlib.asynccontextmanager
-async def socket(app, token, protocol="graphql-transport-ws"):
-    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://jeto.test") as client:
-        async with aconnect_ws("/graphql", client, subprotocols=[protocol]) as ws:
-            init = "connection_init"
-            await ws.send_json({"type": init, "payload": {"Authorization": f"Bearer {token}"}})
-            yield ws
-
-
-async def receive(ws, timeout=5.0):
-    return await ws.receive_json(timeout=timeout)
-
-
-async def next_payload(ws):
-    """The next operation result, skipping keep-alives."""
-    while True:
-        message = await receive(ws)
-        if message["type"] in ("next", "data"):
-            return message["payload"]["data"]
-        assert message["type"] in ("ka", "pong"), message
 
 
 async def test_sync_status_sends_the_current_state_then_every_change_in_order(world):

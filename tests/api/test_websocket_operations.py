@@ -1,7 +1,6 @@
 """Queries and mutations over websockets, both protocols: refused like over HTTP, with coded errors, and never
 logged with the document's text."""
 
-import contextlib
 import logging
 
 import httpx
@@ -10,6 +9,7 @@ from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from domain.models import Launcher, PlatformIntegration
+from tests.api.websocket import PROTOCOLS, errors_of, run, socket
 
 SECRET = "Sup3r-Secret-Value-0123456789"
 BROKEN_CREATE = (
@@ -17,48 +17,13 @@ BROKEN_CREATE = (
     + SECRET
     + '", restEndpoint: "https://111-AAA-111.mktorest.com/rest"}}) { userErrors { code } }'  # no closing brace
 )
-PROTOCOLS = ("graphql-transport-ws", "graphql-ws")
-
-
-@contextlib.asynccontextmanager
-async def socket(app, token, protocol):
-    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://jeto.test") as client:
-        async with aconnect_ws("/graphql", client, subprotocols=[protocol]) as ws:
-            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-            assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
-            yield ws
-
-
-async def run(ws, protocol, payload):
-    """Sends one operation; its messages up to and including the one that ends it."""
-    start = "subscribe" if protocol == "graphql-transport-ws" else "start"
-    await ws.send_json({"id": "1", "type": start, "payload": payload})
-    messages = []
-    while True:
-        message = await ws.receive_json(timeout=5)
-        if message["type"] == "ka":
-            continue
-        messages.append(message)
-        if message["type"] in ("complete", "error"):
-            return messages
-
-
-def errors_of(messages):
-    found = []
-    for message in messages:
-        if message["type"] == "error":
-            payload = message["payload"]
-            found += payload if isinstance(payload, list) else [payload]
-        elif message["type"] in ("next", "data"):
-            found += message["payload"].get("errors") or []
-    return found
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_syntax_error_is_a_coded_error_and_the_document_is_never_logged(world, caplog, protocol):
     caplog.set_level(logging.DEBUG)
     _, admin = await world.account()
-    async with socket(world.app, admin.token, protocol) as ws:
+    async with socket(world.app, admin.token, protocol, ack=True) as ws:
         messages = await run(ws, protocol, {"query": BROKEN_CREATE})
         [error] = errors_of(messages)
         assert error["extensions"]["code"] == "BAD_USER_INPUT" and "Syntax Error" in error["message"], messages
@@ -97,7 +62,7 @@ async def test_which_operation_runs_is_never_guessed_over_websockets_either(worl
     document = "subscription First { accountSyncStatus { state } } subscription Second { accountSyncStatus { state } }"
     if protocol == "graphql-transport-ws":  # the legacy protocol runs subscriptions only
         document = 'mutation Make { createLauncher(input: {name: "guessed"}) { launcher { id } } } ' + document
-    async with socket(world.app, admin.token, protocol) as ws:
+    async with socket(world.app, admin.token, protocol, ack=True) as ws:
         for payload in ({"query": document}, {"query": document, "operationName": 5}):
             messages = await run(ws, protocol, payload)
             [error] = errors_of(messages)

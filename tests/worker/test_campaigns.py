@@ -512,7 +512,7 @@ async def test_an_assets_folder_an_admin_chooses_while_the_job_runs_is_kept(worl
 
 
 async def test_the_campaign_subscription_pushes_each_status_change(world, simulator):
-    from tests.api.test_subscriptions import next_payload, receive, socket
+    from tests.api.websocket import next_payload, receive, socket
 
     admin, launcher, _, _ = await two_instances(world, simulator)
     campaign = await submit(admin, launcher, "Watched")
