@@ -83,6 +83,11 @@ class AssetStore:
         self._next_program_id = max(self._next_program_id, record.id + 1)
         return record
 
+    def delete_program(self, program_id: int) -> None:
+        """As a user deleting it in Marketo: it is listed, found and cloned no more."""
+        del self.programs[program_id]
+        self._programs_in_order = None
+
     def new_program_id(self) -> int:
         return self._next_program_id
 

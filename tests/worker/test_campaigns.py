@@ -329,7 +329,7 @@ async def test_a_program_deleted_in_marketo_fails_the_rename_and_a_retry_makes_a
     campaign = await submit(admin, launcher, "Gone")
     await world.worker().run_until_idle()
     store = simulator.instances[pis["EMEA"][1]].store
-    del store.programs[(await admin(CAMPAIGN, {"id": campaign}))["node"]["marketoProgram"]["marketoId"]]
+    store.delete_program((await admin(CAMPAIGN, {"id": campaign}))["node"]["marketoProgram"]["marketoId"])
     await rename(admin, campaign, "Gone again")
     await world.worker().run_until_idle()
     node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
@@ -367,7 +367,7 @@ async def test_marketo_refusals_say_what_to_do(world, simulator, break_it, messa
     admin, launcher, folder, pis = await two_instances(world, simulator)
     store = simulator.instances[pis["EMEA"][1]].store
     if break_it == "template":
-        del store.programs[(await MarketoProgram.get(template_of__id=factories.pk(launcher))).marketo_id]
+        store.delete_program((await MarketoProgram.get(template_of__id=factories.pk(launcher))).marketo_id)
     elif break_it == "folder":
         del store.folders[folder.marketo_id]
     else:

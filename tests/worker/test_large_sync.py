@@ -37,8 +37,7 @@ async def test_a_full_sync_of_more_programs_than_a_statement_takes_completes_and
     before = dict(await MarketoProgram.filter(platform_integration_id=pk).values_list("marketo_id", "id"))
     deleted = sorted(store.programs)[::1000]
     for marketo_id in deleted:
-        del store.programs[marketo_id]
-    store._programs_in_order = None
+        store.delete_program(marketo_id)
 
     limits = InstanceLimits(calls_per_window=99, window_seconds=0.1, max_in_flight=10)
     async with MarketoPool(transport=SimulatorTransport(simulator), limits=limits) as pool:

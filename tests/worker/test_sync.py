@@ -169,8 +169,7 @@ async def test_the_second_sync_is_incremental_and_a_full_one_removes_what_disapp
     renamed_id = next(iter(store.programs))
     store.update_program(renamed_id, "Renamed in Marketo", None, datetime.now(UTC))
     deleted_id = list(store.programs)[-1]
-    del store.programs[deleted_id]
-    store._programs_in_order = None
+    store.delete_program(deleted_id)
     run = (await admin(SYNC_PI, {"id": pi}))["syncPlatformIntegration"]["syncRun"]
     assert run["trigger"] == "MANUAL" and run["state"] == "QUEUED"
     await world.worker().run_until_idle()
@@ -597,8 +596,7 @@ async def test_a_full_sync_asked_for_during_an_incremental_one_is_the_next_run(w
     await world.worker().run_until_idle()  # the first sync: a full one
     store = simulator.instances[munchkin].store
     deleted_id = list(store.programs)[-1]
-    del store.programs[deleted_id]
-    store._programs_in_order = None
+    store.delete_program(deleted_id)
     await admin(SYNC_PI, {"id": pi})
     gate = simulator.instances[munchkin].faults.gate = asyncio.Event()
     worker = asyncio.create_task(world.worker().run_until_idle())
@@ -676,8 +674,7 @@ async def test_the_full_sync_cadence_is_a_setting(world, simulator):
     await world.worker().run_until_idle()
     store = simulator.instances[munchkin].store
     deleted_id = list(store.programs)[-1]
-    del store.programs[deleted_id]
-    store._programs_in_order = None
+    store.delete_program(deleted_id)
     await admin(SYNC_PI, {"id": pi})
     await world.worker(full_sync_every=timedelta(0)).run_until_idle()  # every sync is a full one
     assert not await MarketoProgram.filter(marketo_id=deleted_id).exists()

@@ -85,18 +85,13 @@ def delete_on_page(simulator, munchkin, operation: str, offset: int, delete) -> 
     instance.faults.before_answer = hook
 
 
-def forget_program(store, marketo_id: int) -> None:
-    del store.programs[marketo_id]
-    store._programs_in_order = None
-
-
 async def test_a_template_missed_by_a_shifting_listing_stays_the_launchers_template(world, simulator):
     ids = sorted(simulator.instances[next(iter(simulator.instances))].store.programs)
     page = 10
     admin, pi, munchkin, launcher, template_pk, _ = await synced_launcher(
         world, simulator, template_marketo_id=ids[page], folder_marketo_id=1000
     )
-    delete_on_page(simulator, munchkin, "browse_programs", page, lambda store: forget_program(store, ids[0]))
+    delete_on_page(simulator, munchkin, "browse_programs", page, lambda store: store.delete_program(ids[0]))
     worker, pool = paged_worker(world, simulator, page)
     async with pool:
         await worker.run_until_idle()
@@ -120,7 +115,7 @@ async def test_a_destination_folder_missed_by_a_shifting_listing_stays_the_launc
     admin, pi, munchkin, launcher, _, folder_pk = await synced_launcher(
         world, simulator, template_marketo_id=max(store.programs), folder_marketo_id=listing[at][0]
     )
-    delete_on_page(simulator, munchkin, "browse_folders", at, lambda s: forget_program(s, deleted))
+    delete_on_page(simulator, munchkin, "browse_folders", at, lambda store: store.delete_program(deleted))
     worker, pool = paged_worker(world, simulator, at)
     async with pool:
         await worker.run_until_idle()
@@ -138,7 +133,7 @@ async def test_a_template_deleted_in_marketo_is_removed_once_marketo_confirms_it
     admin, pi, munchkin, launcher, _, _ = await synced_launcher(
         world, simulator, template_marketo_id=template, folder_marketo_id=1000
     )
-    forget_program(store, template)
+    store.delete_program(template)
     simulator.instances[munchkin].stats.by_operation.clear()
     await world.worker().run_until_idle()
     assert (await admin(LAUNCHER, {"id": launcher}))["node"]["templateProgram"] is None
