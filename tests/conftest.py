@@ -86,6 +86,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest_asyncio.fixture
+async def blank_database(database_url, tmp_path):
+    """An empty database of the same kind as the suite's."""
+    if not database_url.startswith("postgres"):
+        yield f"sqlite://{tmp_path / 'models.sqlite3'}"
+        return
+    admin, _ = _postgres_admin_dsn(database_url)
+    name = f"jeto_models_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    yield database_url.rsplit("/", 1)[0] + "/" + name
+    await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await conn.close()
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A redis-server of the test's own (not yet started); stopped at the end."""

@@ -4,7 +4,6 @@ from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate
 
 from jeto.database import MODELS, tortoise_config
-from tests.test_migrations import blank_database  # noqa: F401 - a fixture
 
 BEFORE = "models.0004_campaigns_and_mail"
 AT = "'2026-03-01 10:00:00+00:00'"
@@ -27,7 +26,7 @@ ROWS = [
 ]
 
 
-async def test_old_campaigns_count_as_notified_and_a_shared_program_stays_with_the_oldest(blank_database):  # noqa: F811
+async def test_old_campaigns_count_as_notified_and_a_shared_program_stays_with_the_oldest(blank_database):
     await migrate(config=tortoise_config(blank_database), target=BEFORE)
     await Tortoise.init(db_url=blank_database, modules={"models": MODELS})
     try:

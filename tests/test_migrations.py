@@ -7,7 +7,6 @@ The invariants only the migrations add are checked by name.
 
 from dataclasses import dataclass
 
-import pytest
 from tortoise import Tortoise
 
 from jeto.database import MODELS
@@ -115,27 +114,6 @@ async def _schema(url: str, *, from_models: bool) -> Schema:
         return await (_sqlite(conn) if url.startswith("sqlite") else _postgres(conn))
     finally:
         await Tortoise.close_connections()
-
-
-@pytest.fixture
-async def blank_database(database_url, tmp_path):
-    """An empty database of the same kind as the suite's."""
-    if not database_url.startswith("postgres"):
-        yield f"sqlite://{tmp_path / 'models.sqlite3'}"
-        return
-    import uuid
-
-    import asyncpg
-
-    from tests.conftest import _postgres_admin_dsn
-
-    admin, _ = _postgres_admin_dsn(database_url)
-    name = f"jeto_models_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    yield database_url.rsplit("/", 1)[0] + "/" + name
-    await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 async def test_the_migrated_schema_is_the_one_the_models_describe(database_url, blank_database):
