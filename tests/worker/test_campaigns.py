@@ -155,27 +155,25 @@ async def test_a_campaign_program_is_cloned_in_the_launcher_instance_only(world,
 
 async def test_a_name_taken_in_that_instance_fails_with_an_actionable_error_and_can_be_retried(world, simulator):
     admin, launcher, _, pis = await two_instances(world, simulator)
-    us_stats = simulator.instances[pis["US"][1]].stats
-    us_before = (us_stats.calls, us_stats.identity_calls)
-    taken = next(iter(simulator.instances[pis["EMEA"][1]].store.programs.values())).name
-    campaign = await submit(admin, launcher, taken)
-    await world.worker().run_until_idle()
-    node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
-    assert node["status"] == "FAILED" and node["marketoProgram"] is None
-    assert taken in node["error"] and "EMEA" in node["error"] and "rename" in node["error"]
-    refused = (await admin(RETRY, {"id": campaign}))["retryCampaign"]  # still FAILED: allowed, fails again
-    assert refused["campaign"]["status"] == "PROVISIONING"
-    await world.worker().run_until_idle()
-    renamed = (await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "A fresh name"}}))["updateCampaign"]
-    assert renamed["campaign"]["name"] == "A fresh name"
-    retried = (await admin(RETRY, {"id": campaign}))["retryCampaign"]
-    assert retried["userErrors"] == [] and retried["campaign"]["status"] == "PROVISIONING"
-    await world.worker().run_until_idle()
-    node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
-    assert node["status"] == "READY" and node["marketoProgram"]["name"] == "A fresh name"
-    again = (await admin(RETRY, {"id": campaign}))["retryCampaign"]
-    assert [e["code"] for e in again["userErrors"]] == ["INVALID_INPUT"]
-    assert (us_stats.calls, us_stats.identity_calls) == us_before
+    with untouched(simulator, pis["US"][1]):
+        taken = next(iter(simulator.instances[pis["EMEA"][1]].store.programs.values())).name
+        campaign = await submit(admin, launcher, taken)
+        await world.worker().run_until_idle()
+        node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
+        assert node["status"] == "FAILED" and node["marketoProgram"] is None
+        assert taken in node["error"] and "EMEA" in node["error"] and "rename" in node["error"]
+        refused = (await admin(RETRY, {"id": campaign}))["retryCampaign"]  # still FAILED: allowed, fails again
+        assert refused["campaign"]["status"] == "PROVISIONING"
+        await world.worker().run_until_idle()
+        renamed = (await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "A fresh name"}}))["updateCampaign"]
+        assert renamed["campaign"]["name"] == "A fresh name"
+        retried = (await admin(RETRY, {"id": campaign}))["retryCampaign"]
+        assert retried["userErrors"] == [] and retried["campaign"]["status"] == "PROVISIONING"
+        await world.worker().run_until_idle()
+        node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
+        assert node["status"] == "READY" and node["marketoProgram"]["name"] == "A fresh name"
+        again = (await admin(RETRY, {"id": campaign}))["retryCampaign"]
+        assert [e["code"] for e in again["userErrors"]] == ["INVALID_INPUT"]
 
 
 async def test_a_worker_killed_after_the_clone_does_not_make_a_second_program(world, simulator, monkeypatch):
