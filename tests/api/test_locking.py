@@ -134,6 +134,26 @@ async def test_an_integration_deleted_meanwhile_is_not_updated(world, raw):
     assert await SyncRun.filter(platform_integration_id=factories.pk(pi)).count() == runs_before
 
 
+async def test_a_sync_requested_while_the_integration_is_being_deleted_is_refused(world, raw):
+    """queue_sync locks the integration's row: it waits for the deletion, then sees it and queues nothing."""
+    from domain import syncs
+    from domain.errors import Rejected
+    from domain.models import Job, JobState, SyncTrigger
+    from domain.sync_state import SyncState
+
+    _, admin = await world.account()
+    pi = factories.pk(await factories.integration(admin, "US", "111-AAA-111"))
+    holder, observer = await raw(), await raw()
+    await holder.execute(f"BEGIN; UPDATE platform_integration SET deleted_at = now() WHERE id = {pi}")
+    queued = started(syncs.queue_sync(pi, SyncTrigger.MANUAL))
+    assert await until_waiting(observer, 1, queued)
+    await holder.execute("COMMIT")
+    with pytest.raises(Rejected):
+        await queued
+    assert not await Job.filter(state=JobState.PENDING).exists()
+    assert await SyncRun.filter(state=SyncState.QUEUED).count() == 0
+
+
 async def test_a_launcher_deleted_meanwhile_is_not_updated(world, raw):
     """updateLauncher read the launcher, then deleteLauncher committed: the update must not rename a deleted launcher."""
     _, admin = await world.account()

@@ -629,40 +629,6 @@ async def test_a_deleted_integration_is_not_queued_for_a_sync(world, simulator):
     assert await SyncRun.all().count() == 1 and not await Job.filter(state=JobState.PENDING).exists()
 
 
-async def test_a_sync_requested_while_the_integration_is_being_deleted_is_refused(
-    world, simulator, is_postgres, database_url
-):
-    import asyncpg
-
-    from domain import syncs
-    from domain.errors import Rejected
-    from domain.models import SyncTrigger
-
-    if not is_postgres:
-        pytest.skip("row locks need PostgreSQL (SQLite runs one transaction at a time)")
-    _, admin = await world.account()
-    pi, _ = await connect(admin, simulator, 0, "Main")
-    await world.worker().run_until_idle()
-    deleting, watching = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
-    try:
-        deletion = deleting.transaction()
-        await deletion.start()
-        await deleting.execute("UPDATE platform_integration SET deleted_at = now() WHERE id = $1", factories.pk(pi))
-        queued = asyncio.create_task(syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL))
-        async with asyncio.timeout(10):  # until the request waits for the deleting transaction's row lock
-            while not await watching.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
-                await asyncio.sleep(0.01)
-        assert not queued.done()
-        await deletion.commit()
-        with pytest.raises(Rejected):
-            await queued
-    finally:
-        await deleting.close()
-        await watching.close()
-    assert not await Job.filter(state=JobState.PENDING).exists()
-    assert await SyncRun.filter(state=SyncState.QUEUED).count() == 0
-
-
 async def test_the_full_sync_cadence_is_a_setting(world, simulator):
     from jeto.services import make_worker
     from jeto.settings import Settings
