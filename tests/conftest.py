@@ -27,6 +27,7 @@ from jeto import database
 from jeto.app import create_app
 from jeto.auth import issue_development_token
 from jeto.settings import Settings
+from marketo.pool import MarketoPool
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.worker.runner import Worker, WorkerSettings
 from tests.redis_server import RedisServer
@@ -220,11 +221,12 @@ class World:
     def services(self) -> Any:
         return self.app.state.services
 
-    def worker(self, **settings: Any) -> Worker:
-        """A worker of this app's services; retries come at once unless told otherwise."""
+    def worker(self, pool: MarketoPool | None = None, **settings: Any) -> Worker:
+        """A worker of this app's services (its own Marketo `pool` if given); retries come at once unless told
+        otherwise."""
         settings.setdefault("retry_delay", lambda attempt: timedelta(0))
         return Worker(
-            pool=self.services.marketo,
+            pool=pool or self.services.marketo,
             credentials=self.services.credentials,
             publish=self.services.publish,
             settings=WorkerSettings(**settings),

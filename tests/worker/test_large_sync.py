@@ -1,7 +1,6 @@
 """A full sync of an instance with more programs than one SQL statement takes parameters (32,767 on PostgreSQL)."""
 
 import time
-from datetime import timedelta
 
 import pytest
 
@@ -9,7 +8,6 @@ from domain.models import MarketoProgram
 from marketo.limits import InstanceLimits
 from marketo.pool import MarketoPool
 from marketo.simulator import SimulatorConfig, create_simulator
-from marketo.worker.runner import Worker, WorkerSettings
 from marketo.worker.upsert import upsert
 from tests.api import factories
 from tests.conftest import SimulatorTransport
@@ -41,10 +39,7 @@ async def test_a_full_sync_of_more_programs_than_a_statement_takes_completes_and
 
     limits = InstanceLimits(calls_per_window=99, window_seconds=0.1, max_in_flight=10)
     async with MarketoPool(transport=SimulatorTransport(simulator), limits=limits) as pool:
-        worker = Worker(
-            pool=pool, credentials=world.services.credentials, publish=world.services.publish,
-            settings=WorkerSettings(retry_delay=lambda attempt: timedelta(0)),
-        )  # fmt: skip
+        worker = world.worker(pool)
         started = time.monotonic()
         await worker.run_until_idle()
         print(

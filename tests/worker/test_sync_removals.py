@@ -2,7 +2,6 @@
 nor one the worker wrote while the sync ran."""
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 
@@ -21,7 +20,7 @@ from marketo.limits import InstanceLimits
 from marketo.pool import MarketoPool
 from marketo.simulator import SimulatorConfig, create_simulator
 from marketo.worker import provisioning
-from marketo.worker.runner import Worker, WorkerSettings
+from marketo.worker.runner import Worker
 from marketo.worker.sync import FOLDER_DEPTH
 from schema.ids import encode_id
 from tests.api import factories
@@ -46,10 +45,7 @@ def paged_worker(world, simulator, page_size: int, **settings) -> tuple[Worker, 
         transport=SimulatorTransport(simulator), page_size=page_size,
         limits=InstanceLimits(calls_per_window=99, window_seconds=0.1, max_in_flight=5),
     )  # fmt: skip
-    settings.setdefault("retry_delay", lambda attempt: timedelta(0))
-    worker = Worker(pool=pool, credentials=world.services.credentials, publish=world.services.publish,
-                    settings=WorkerSettings(**settings))  # fmt: skip
-    return worker, pool
+    return world.worker(pool, **settings), pool
 
 
 async def synced_launcher(world, simulator, *, template_marketo_id: int, folder_marketo_id: int):
