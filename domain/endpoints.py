@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -10,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from domain.errors import UserError, UserErrorCode
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_DNS_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,34 @@ def default_identity_endpoint(rest_endpoint: str) -> str:
     return rest_endpoint[: -len("/rest")] + "/identity"
 
 
+def _address_like(host: str) -> bool:
+    """An IP literal, or a name a resolver reads as an address (127.1, 0x7f.1, 2130706433): no DNS name ends
+    in a label of digits."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        last = host.rsplit(".", 1)[-1]
+        return ":" in host or last.isdigit() or last.startswith("0x")
+
+
 def host_allowed(url: str, patterns: Sequence[str]) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return any(fnmatch.fnmatchcase(host, pattern.strip().lower()) for pattern in patterns if pattern.strip())
+    """Whether the URL's host matches a pattern. An address matches only a pattern that names it exactly (a
+    wildcard is for names); anything that is neither an address nor a DNS name (a zone id, an underscore, a
+    percent sign) matches nothing, whatever `https://[::1%25.mktorest.com]` would make of `*.mktorest.com`."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    wanted = [pattern.strip().lower() for pattern in patterns if pattern.strip()]
+    if _address_like(host):
+        return host in wanted
+    return bool(_DNS_NAME.fullmatch(host)) and any(fnmatch.fnmatchcase(host, pattern) for pattern in wanted)
+
+
+def endpoint_not_allowed(url: str, patterns: Sequence[str]) -> str:
+    """What to tell an admin whose endpoint's host is not (or no longer) allowed."""
+    return f"{urlsplit(url).hostname} is not an allowed Marketo host (allowed: {', '.join(patterns)})."
 
 
 def resolve_endpoints(
@@ -77,11 +105,7 @@ def resolve_endpoints(
     for url, name in checked:
         if not host_allowed(url, allowed_hosts):
             errors.append(
-                UserError(
-                    UserErrorCode.ENDPOINT_NOT_ALLOWED,
-                    f"{urlsplit(url).hostname} is not an allowed Marketo host (allowed: {', '.join(allowed_hosts)}).",
-                    (*field, name),
-                )
+                UserError(UserErrorCode.ENDPOINT_NOT_ALLOWED, endpoint_not_allowed(url, allowed_hosts), (*field, name))
             )
     if errors:
         return errors

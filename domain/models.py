@@ -25,6 +25,7 @@ class ConnectionStatus(enum.Enum):
     CONNECTED = "CONNECTED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     UNREACHABLE = "UNREACHABLE"
+    ENDPOINT_NOT_ALLOWED = "ENDPOINT_NOT_ALLOWED"
 
 
 class CampaignStatus(enum.Enum):

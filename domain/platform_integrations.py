@@ -282,3 +282,18 @@ async def record_connection(integration_id: int, status: ConnectionStatus) -> No
     await PlatformIntegration.filter(id=integration_id).update(
         connection_status=status, connection_checked_at=datetime.now(UTC)
     )
+
+
+CONNECTION_MESSAGES = {
+    ConnectionStatus.INVALID_CREDENTIALS: "Marketo refused the Client ID and Client Secret: enter the LaunchPoint "
+    "service's current ones (Marketo Admin > LaunchPoint > View Details).",
+    ConnectionStatus.UNREACHABLE: "Marketo did not answer at these endpoints: check the REST and Identity endpoints "
+    "(Marketo Admin > Web Services), then test the connection again.",
+    ConnectionStatus.ENDPOINT_NOT_ALLOWED: "This integration's endpoints point at a host this Jeto may not call: "
+    "correct them to the instance's https://<Munchkin ID>.mktorest.com endpoints (Marketo Admin > Web Services).",
+}
+
+
+def connection_message(status: ConnectionStatus) -> str | None:
+    """What an admin should do about the connection's status; None when there is nothing to do."""
+    return CONNECTION_MESSAGES.get(status)

@@ -26,24 +26,45 @@ from tortoise.contrib.starlette import RegisterTortoise
 from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
-from jeto.legacy_ws import LegacyGraphQLWSHandler
 from jeto.observability import RequestIdMiddleware
 from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
+from jeto.websocket_messages import CheckedWebSocketAdapter, LegacyWSHandler, TransportWSHandler
 from resolvers.context import Context
 from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
-from schema import MAX_TOKENS, schema
+from schema import JetoSchema, build_schema
 from schema.errors import keep_documents_out_of_logs, log_unexpected
 
 log = logging.getLogger("jeto.app")
 
 
 class JetoGraphQL(GraphQL[Context, None]):
-    graphql_ws_handler_class = LegacyGraphQLWSHandler  # a rejected legacy connection closes 4403, not 1011
+    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, *args: Any, demo: DemoAccess | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        schema: JetoSchema,
+        *args: Any,
+        demo: DemoAccess | None = None,
+        max_websocket_message_bytes: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(schema, *args, **kwargs)
+        self.documents = schema.documents
+        self.max_websocket_message_bytes = max_websocket_message_bytes
         self._demo = demo
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict: malformed, too deep or oversized JSON raises MalformedJson, a JSONDecodeError."""
+        return graphql_http.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return graphql_http.decode_json(data)
+        except graphql_http.MalformedJson as malformed:
+            raise graphql_http.Refused(400, str(malformed)) from None
 
     async def render_graphql_ide(self, request: Any) -> Response:
         demo = self._demo
@@ -69,7 +90,9 @@ class JetoGraphQL(GraphQL[Context, None]):
             graphql_http.check_body(self.parse_json(await request.get_body()))
         data = await super().parse_http_body(request)
         assert not isinstance(data, list), "batching is off: Strawberry refuses a list before this"
-        graphql_http.check_operation(request.method, data.query, data.operation_name, max_tokens=MAX_TOKENS)
+        graphql_http.check_parameters(data)
+        prepared = self.documents.prepare(data.query) if isinstance(data.query, str) else None
+        graphql_http.check_operation(request.method, prepared, data.operation_name)
         return data
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -134,8 +157,9 @@ def _wants_ide(request: Request) -> bool:
 class GraphQLEndpoint:
     """Authenticates HTTP requests before Strawberry sees them, so a bad token is a plain 401."""
 
-    def __init__(self, graphql: JetoGraphQL) -> None:
+    def __init__(self, graphql: JetoGraphQL, *, max_body_bytes: int) -> None:
         self._graphql = graphql
+        self._max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,7 +184,7 @@ class GraphQLEndpoint:
 
     async def _http(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         if not _wants_ide(request):
-            refused = graphql_http.refusal(request)
+            refused = graphql_http.refusal(request, max_body_bytes=self._max_body_bytes)
             if refused is not None:
                 await refused(scope, receive, send)
                 return
@@ -174,7 +198,7 @@ class GraphQLEndpoint:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["viewer"] = viewer
-        await self._graphql(scope, receive, send)
+        await self._graphql(scope, graphql_http.limited(receive, self._max_body_bytes), send)
 
 
 @dataclass(frozen=True)
@@ -198,12 +222,13 @@ def create_app(
     settings.check_serving()  # refuse to start with unsafe settings, before serving anything
     keep_documents_out_of_logs()
     graphql = JetoGraphQL(
-        schema,
+        build_schema(settings.document_limits),
         demo=demo,
+        max_websocket_message_bytes=settings.max_websocket_message_bytes,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
         allowed_origins=list(settings.allowed_origins),
     )
-    endpoint = GraphQLEndpoint(graphql)
+    endpoint = GraphQLEndpoint(graphql, max_body_bytes=settings.max_body_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -225,14 +250,16 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await background
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", endpoint),  # every method: Strawberry answers others with a coded 405
             WebSocketRoute("/graphql", endpoint),
             Route("/graphiql/assets/{name}", graphiql.asset),
             Route("/favicon.ico", lambda _: Response(status_code=204)),
-            *probes.ROUTES,
+            *probes.routes(settings, metrics_open=False),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+    app.state.documents = graphql.documents  # its size is on /metrics
+    return app

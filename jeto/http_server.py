@@ -85,10 +85,13 @@ def _keep_query_strings_out_of_logs() -> None:
             logger.addFilter(WithoutQueryStrings())
 
 
-def make_server(app: ASGIApp, *, own_signals: bool = True, lifespan: str = "on") -> uvicorn.Server:
-    """`own_signals=False`: the command handles SIGINT/SIGTERM and stops the server with `should_exit`."""
+def make_server(
+    app: ASGIApp, *, own_signals: bool = True, lifespan: str = "on", ws_max_size: int = 16 * 1024 * 1024
+) -> uvicorn.Server:
+    """`own_signals=False`: the command handles SIGINT/SIGTERM and stops the server with `should_exit`.
+    `ws_max_size`: a larger websocket message closes its socket with 1009 before the app reads it."""
     _keep_query_strings_out_of_logs()
-    config = uvicorn.Config(app, log_config=None, log_level="info", lifespan=lifespan)
+    config = uvicorn.Config(app, log_config=None, log_level="info", lifespan=lifespan, ws_max_size=ws_max_size)
     return uvicorn.Server(config) if own_signals else _CommandSignals(config)
 
 

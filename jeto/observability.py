@@ -26,21 +26,29 @@ GRAPHQL_LATENCY = Histogram(
 )
 GRAPHQL_ERRORS = Counter("jeto_graphql_errors_total", "GraphQL errors by code", ["code"], registry=REGISTRY)
 ACTIVE_SUBSCRIPTIONS = Gauge("jeto_active_subscriptions", "Subscriptions open now", registry=REGISTRY)
+DOCUMENT_CACHE_BYTES = Gauge(
+    "jeto_document_cache_bytes", "Estimated bytes of the parsed GraphQL documents kept", registry=REGISTRY
+)
+DOCUMENT_CACHE_ENTRIES = Gauge("jeto_document_cache_entries", "Parsed GraphQL documents kept", registry=REGISTRY)
 JOBS = Gauge("jeto_jobs", "Worker jobs by kind and state", ["kind", "state"], registry=REGISTRY)
+# Marketo series are labelled by integration id: an instance's address names a customer.
 MARKETO_CALLS = Counter(
-    "jeto_marketo_calls_total", "Marketo REST calls by instance and outcome", ["instance", "outcome"], registry=REGISTRY
+    "jeto_marketo_calls_total",
+    "Marketo REST calls by integration and outcome",
+    ["integration", "outcome"],
+    registry=REGISTRY,
 )
 MARKETO_ERRORS = Counter(
-    "jeto_marketo_errors_total", "Marketo errors by instance and code", ["instance", "code"], registry=REGISTRY
+    "jeto_marketo_errors_total", "Marketo errors by integration and code", ["integration", "code"], registry=REGISTRY
 )
 MARKETO_THROTTLE_WAIT = Counter(
     "jeto_marketo_throttle_wait_seconds_total",
-    "Seconds calls waited for an instance's limits",
-    ["instance"],
+    "Seconds an integration's calls waited for its instance's limits",
+    ["integration"],
     registry=REGISTRY,
 )
 MARKETO_TOKEN_REFRESHES = Counter(
-    "jeto_marketo_token_refreshes_total", "Identity calls made for a token", ["instance"], registry=REGISTRY
+    "jeto_marketo_token_refreshes_total", "Identity calls made for a token", ["integration"], registry=REGISTRY
 )
 
 

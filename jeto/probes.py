@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,8 +16,10 @@ from tortoise.functions import Count
 
 from domain.models import Job
 from jeto.bus import bus_healthy
-from jeto.observability import JOBS, metrics_text
+from jeto.observability import DOCUMENT_CACHE_BYTES, DOCUMENT_CACHE_ENTRIES, JOBS, metrics_text
 from jeto.services import Services
+from jeto.settings import Settings
+from marketo.credentials import Secret
 
 log = logging.getLogger("jeto.probes")
 
@@ -47,8 +51,12 @@ async def _job_counts() -> list[tuple[str, str, int]]:
     return [(str(getattr(kind, "value", kind)), str(getattr(state, "value", state)), n) for kind, state, n in rows]
 
 
-async def metrics(_: Request) -> Response:
+async def metrics(request: Request) -> Response:
     """Prometheus text; the jobs gauge is read from the database, and left out (not stale) when it cannot be."""
+    documents = getattr(request.app.state, "documents", None)  # API processes only
+    if documents is not None:
+        DOCUMENT_CACHE_BYTES.set(documents.bytes)
+        DOCUMENT_CACHE_ENTRIES.set(len(documents))
     try:
         async with asyncio.timeout(JOB_COUNT_TIMEOUT):
             counts = await _job_counts()
@@ -63,11 +71,47 @@ async def metrics(_: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-ROUTES = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+class GuardedMetrics:
+    """/metrics for whoever the operator chose: with JETO_METRICS_TOKEN set, only a scraper that sends it as a
+    bearer token; without one, only on a port of the operator's own (`open`), never on the API's."""
+
+    def __init__(self, token: Secret | None, *, open: bool) -> None:
+        self._token = token
+        self._open = open
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        response = self._refusal(request) or await metrics(request)
+        await response(scope, receive, send)
+
+    def _refusal(self, request: Request) -> Response | None:
+        if self._token:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+            if not hmac.compare_digest(given, self._token.reveal().encode()):
+                return JSONResponse(
+                    {"error": "Send JETO_METRICS_TOKEN as a bearer token."},
+                    401,
+                    {"WWW-Authenticate": "Bearer"},
+                )
+            return None
+        if not self._open:
+            return JSONResponse(
+                {"error": "Metrics are served on JETO_METRICS_PORT, or here with JETO_METRICS_TOKEN."}, 404
+            )
+        return None
 
 
-def create_probe_app(services: Services) -> Starlette:
-    """A worker's HTTP face: only the probes, so its Marketo metrics can be scraped and its health checked."""
-    app = Starlette(routes=ROUTES)
+def routes(settings: Settings, *, metrics_open: bool) -> list[Route]:
+    """The probes; `metrics_open`: on a port only the operator reaches, /metrics needs no token unless one is set."""
+    guarded = GuardedMetrics(settings.metrics_token, open=metrics_open)
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", guarded)]
+
+
+def create_probe_app(settings: Settings, services: Services, *, documents: Any = None) -> Starlette:
+    """A process's port for operators: only the probes, so its metrics can be scraped and its health checked
+    (a worker's, and an API process's when JETO_METRICS_PORT is set). `documents`: the API's document cache,
+    whose size the metrics show."""
+    app = Starlette(routes=routes(settings, metrics_open=True))
     app.state.services = services
+    app.state.documents = documents
     return app

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise import Tortoise
@@ -30,7 +31,11 @@ async def serve(settings: Settings, host: str, port: int, *, demo: bool = False)
 
     Every start-up check comes before serving: the port, the database, the settings, the event bus.
     """
-    with http_server.listening_socket(host, port) as sock:
+    with contextlib.ExitStack() as sockets:
+        sock = sockets.enter_context(http_server.listening_socket(host, port))
+        metrics_sock = None
+        if settings.metrics_port is not None:
+            metrics_sock = sockets.enter_context(http_server.listening_socket(host, settings.metrics_port))
         await database.migrate(settings.database_url)
         async with contextlib.AsyncExitStack() as stack:
             services = await stack.enter_async_context(open_services(settings))
@@ -50,11 +55,28 @@ async def serve(settings: Settings, host: str, port: int, *, demo: bool = False)
                 if banner:
                     print(banner, flush=True)
 
-            server = http_server.make_server(create_app(settings, demo=access, services=services))
+            app = create_app(settings, demo=access, services=services)
+            server = http_server.make_server(app, ws_max_size=settings.max_websocket_message_bytes)
+            if metrics_sock is not None:
+                await stack.enter_async_context(_probes_on(metrics_sock, settings, services, app.state.documents))
             try:
                 await http_server.serve(server, sock, on_started=started)
             finally:
                 healthcheck.forget(settings.health_file)
+
+
+@contextlib.asynccontextmanager
+async def _probes_on(sock: Any, settings: Settings, services: Any, documents: Any) -> AsyncIterator[None]:
+    """/healthz, /readyz and /metrics on JETO_METRICS_PORT beside the API, for as long as it serves."""
+    probe_app = create_probe_app(settings, services, documents=documents)
+    server = http_server.make_server(probe_app, own_signals=False, lifespan="off")
+    serving = asyncio.ensure_future(http_server.serve(server, sock))
+    log.info("metrics at %s/metrics", http_server.local_url(sock))
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
 
 
 def _demo_banner(host: str, url: str, simulator_url: str, seeded: Any, token: str) -> str:
@@ -87,7 +109,9 @@ async def work(settings: Settings, host: str, port: int | None) -> None:
         try:
             async with open_services(settings) as services:
                 url = http_server.local_url(sock)
-                server = http_server.make_server(create_probe_app(services), own_signals=False, lifespan="off")
+                server = http_server.make_server(
+                    create_probe_app(settings, services), own_signals=False, lifespan="off"
+                )
 
                 def started() -> None:
                     healthcheck.record(settings.health_file, url)

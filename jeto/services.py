@@ -14,6 +14,7 @@ import httpx
 from broadcaster import Broadcast
 
 from domain import events, platform_integrations
+from domain.endpoints import endpoint_not_allowed, host_allowed
 from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
 from jeto.bus import open_broadcast
@@ -22,8 +23,9 @@ from jeto.observability import MarketoMetrics
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo.credentials import MarketoCredentials
-from marketo.errors import InvalidCredentials, MarketoError
+from marketo.errors import EndpointNotAllowed, InvalidCredentials, MarketoError
 from marketo.pool import MarketoPool
+from marketo.transport import PerInstanceTransport
 from marketo.worker.runner import Worker, WorkerSettings
 
 log = logging.getLogger("jeto.services")
@@ -47,6 +49,7 @@ class Services:
             identity_endpoint=integration.identity_endpoint,
             client_id=integration.client_id,
             client_secret=self.secret_box.open(integration.client_secret_encrypted),
+            label=str(integration.id),  # metrics name integrations, never a customer's instance address
         )
 
     async def test_connection(self, integration: PlatformIntegration) -> ConnectionStatus:
@@ -57,6 +60,8 @@ class Services:
             status = ConnectionStatus.CONNECTED
         except InvalidCredentials:
             status = ConnectionStatus.INVALID_CREDENTIALS
+        except EndpointNotAllowed:
+            status = ConnectionStatus.ENDPOINT_NOT_ALLOWED
         except (MarketoError, TimeoutError, httpx.HTTPError) as error:
             log.info("connection test of integration %s failed: %s", integration.id, type(error).__name__)
             status = ConnectionStatus.UNREACHABLE
@@ -89,6 +94,25 @@ class Services:
             log.warning("could not publish an event of account %s: %s", account_id, type(error).__name__)
 
 
+class AllowedHostsOnly(httpx.AsyncBaseTransport):
+    """Every Marketo request (token requests included) goes to an allowed host or nowhere: the list is checked at
+    each connection, not only when endpoints are saved, so an integration saved while a host was allowed (every
+    demo one, or before the list was narrowed) is not called once the list leaves that host out."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, allowed_hosts: tuple[str, ...]) -> None:
+        self._inner = inner
+        self._allowed_hosts = allowed_hosts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if not host_allowed(url, self._allowed_hosts):
+            raise EndpointNotAllowed(endpoint_not_allowed(url, self._allowed_hosts))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @contextlib.asynccontextmanager
 async def open_services(
     settings: Settings, *, marketo_transport: httpx.AsyncBaseTransport | None = None
@@ -97,7 +121,10 @@ async def open_services(
     async with (
         httpx.AsyncClient() as http,
         open_broadcast(settings.broadcast_url) as broadcast,
-        MarketoPool(transport=marketo_transport, observer=MarketoMetrics()) as marketo,
+        MarketoPool(
+            transport=AllowedHostsOnly(marketo_transport or PerInstanceTransport(), settings.marketo_allowed_hosts),
+            observer=MarketoMetrics(),
+        ) as marketo,
     ):
         yield Services(
             settings=settings,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from jeto.bus import SUPPORTED_SCHEMES as BROADCAST_SCHEMES
 from marketo.credentials import Secret
+from schema.documents import DocumentLimits
 
 log = logging.getLogger("jeto.settings")
 
@@ -19,6 +20,17 @@ DEV_SECRET_KEY = "jeto-development-secret-key-change-me"
 DEFAULT_ALLOWED_HOSTS = ("*.mktorest.com",)
 LOOPBACK_PATTERNS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_WORKER_METRICS_PORT = 8001
+MIB = 1024 * 1024
+# The request limits' variables, and the DocumentLimits field each sets.
+DOCUMENT_LIMITS = {
+    "JETO_MAX_DOCUMENT_LENGTH": "length",
+    "JETO_MAX_TOKENS": "tokens",
+    "JETO_MAX_DEPTH": "depth",
+    "JETO_MAX_ALIASES": "aliases",
+    "JETO_MAX_NODES": "nodes",
+    "JETO_DOCUMENT_CACHE_ENTRIES": "cache_entries",
+    "JETO_DOCUMENT_CACHE_BYTES": "cache_bytes",
+}
 
 
 class InvalidSetting(ValueError):
@@ -34,6 +46,16 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type, least: 
     if not least <= value <= most:
         raise InvalidSetting(f"{name} must be from {least:g} to {most:g}, not {text}")
     return value
+
+
+def _document_limits(env: Mapping[str, str]) -> DocumentLimits:
+    defaults = DocumentLimits()
+    return DocumentLimits(
+        **{
+            name: int(_number(env, variable, str(getattr(defaults, name)), int, 1, 1 << 40))
+            for variable, name in DOCUMENT_LIMITS.items()
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,14 @@ class Settings:
     campaign_email_hold_seconds: float = 120.0
     # Where a serving process writes the address of its /healthz, for `jeto healthcheck` (the Dockerfile sets it).
     health_file: str | None = None
+    # What one request may send: an HTTP body (a GET's query string too), a websocket message, a document.
+    max_body_bytes: int = MIB
+    max_websocket_message_bytes: int = MIB
+    document_limits: DocumentLimits = field(default_factory=DocumentLimits)
+    # Who may read /metrics: a scraper sending this bearer token; without it, only on JETO_METRICS_PORT (serve) or
+    # JETO_WORKER_METRICS_PORT (worker), never on the API's own port.
+    metrics_token: Secret | None = None
+    metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -94,6 +124,15 @@ class Settings:
             ),
             health_file=env.get("JETO_HEALTH_FILE") or None,
             campaign_email_hold_seconds=_number(env, "JETO_CAMPAIGN_EMAIL_HOLD_SECONDS", "120", float, 0, 86400),
+            max_body_bytes=int(_number(env, "JETO_MAX_BODY_BYTES", str(MIB), int, 1024, 1024 * MIB)),
+            max_websocket_message_bytes=int(
+                _number(env, "JETO_MAX_WEBSOCKET_MESSAGE_BYTES", str(MIB), int, 1024, 1024 * MIB)
+            ),
+            document_limits=_document_limits(env),
+            metrics_token=Secret(env["JETO_METRICS_TOKEN"]) if env.get("JETO_METRICS_TOKEN") else None,
+            metrics_port=(
+                int(_number(env, "JETO_METRICS_PORT", "0", int, 0, 65535)) if env.get("JETO_METRICS_PORT") else None
+            ),
         )
 
     def check_serving(self) -> None:

@@ -39,6 +39,8 @@ class MarketoCredentials:
     identity_endpoint: str
     client_id: str
     client_secret: Secret
+    # How metrics name this client's calls (the caller's own id for it, say); a digest of the instance if unset.
+    label: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.client_secret, Secret):
@@ -52,6 +54,11 @@ class MarketoCredentials:
         """Limits are per instance; the instance is what the REST endpoint points at."""
         parts = urlsplit(self.rest_endpoint)
         return f"{parts.scheme}://{parts.netloc}{parts.path.removesuffix('/rest')}"
+
+    @property
+    def observed_as(self) -> str:
+        """The label, else a digest of the instance: metrics never carry an instance's address."""
+        return self.label or "instance-" + hashlib.sha256(self.instance_key.encode()).hexdigest()[:12]
 
     @property
     def token_key(self) -> tuple[str, str, str]:

@@ -116,3 +116,18 @@ def error_for(code: str, message: str) -> MarketoError:
     else:
         cls = _BY_CODE.get(code, MarketoError)
     return cls(code, message or "Marketo returned an error", retryable=retryable)
+
+
+class EndpointNotAllowed(MarketoError):
+    """The endpoint's host is not one this service may call; nothing was sent to it."""
+
+    hint = (
+        "Correct the integration's REST and Identity endpoints (Marketo Admin > Web Services shows them, "
+        "https://<Munchkin ID>.mktorest.com/rest and /identity), or ask the operator to allow this host."
+    )
+
+    def __init__(self, message: str) -> None:
+        super().__init__("endpoint-not-allowed", message)
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}"

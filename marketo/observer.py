@@ -6,6 +6,8 @@ from typing import Protocol
 
 
 class CallObserver(Protocol):
+    """`instance` is how the credentials name the instance (MarketoCredentials.observed_as)."""
+
     def call_finished(self, instance: str, outcome: str) -> None:
         """One HTTP exchange with an instance ended: "ok", or the Marketo error code."""
 

@@ -90,6 +90,7 @@ class MarketoPool:
             tokens,
             limiter,
             instance=credentials.instance_key,
+            label=credentials.observed_as,
             retry=self.retry,
             sleep=self._sleep,
             rng=self._rng,
@@ -109,7 +110,7 @@ class MarketoPool:
             key = credentials.token_key
 
             async def fetch() -> AccessToken:
-                self.observer.token_requested(credentials.instance_key)
+                self.observer.token_requested(credentials.observed_as)
                 return await request_token(
                     self._http, credentials, retry=self.retry, clock=self._clock, sleep=self._sleep, rng=self._rng
                 )

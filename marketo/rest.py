@@ -38,6 +38,7 @@ class RestCaller:
         limiter: InstanceLimiter,
         *,
         instance: str,
+        label: str | None = None,
         retry: RetryPolicy,
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random | None = None,
@@ -48,7 +49,7 @@ class RestCaller:
     ) -> None:
         self.priority = priority
         self._change_timeout = httpx.USE_CLIENT_DEFAULT if change_timeout is None else change_timeout
-        self._instance = instance
+        self._label = label or instance  # what the observer is told
         self._observer = observer or NoObserver()
         self._clock = clock
         self._extensions = {INSTANCE_EXTENSION: instance}
@@ -91,7 +92,7 @@ class RestCaller:
                 async with self._limiter.slot(self.priority):
                     waited = self._clock() - asked
                     if waited > 0.001:
-                        self._observer.throttled(self._instance, waited)
+                        self._observer.throttled(self._label, waited)
                     # ...and again once the call may go: it may have queued past that token's end.
                     token = await self._tokens.get()
                     response = await self._http.request(
@@ -113,7 +114,7 @@ class RestCaller:
                     "connection", f"The connection to Marketo failed ({type(exc).__name__})", retryable=True
                 )
                 maybe_done = not isinstance(exc, httpx.ConnectError)  # refused or unreachable: nothing was sent
-            self._observer.call_finished(self._instance, "ok" if error is None else error.code)
+            self._observer.call_finished(self._label, "ok" if error is None else error.code)
             if error is None:
                 return body
 

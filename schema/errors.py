@@ -18,8 +18,10 @@ from resolvers.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, ApiError, co
 
 log = logging.getLogger("jeto.graphql")
 
-# graphql-core prints the value it could not coerce; a value may be a secret, so only names stay.
+# graphql-core prints the value it could not coerce, and a syntax error quotes the string token it stopped at
+# ("Expected ':', found String 'se-…'"); a value may be a secret, so only names stay.
 _ECHOES = (
+    (re.compile(r"\b(String|BlockString) '.*", re.S), r"\1."),
     (re.compile(r",? but encountered error .*", re.S), "."),
     (re.compile(r"(?:[,.;]?\s*)\b[Ff]ound: .*", re.S), "."),
     (re.compile(r"(cannot represent (?:[\w\- ]*?)value): .*", re.S), r"\1."),

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import Private
 
-from domain import entitlements, models, sync_state
+from domain import entitlements, models, platform_integrations, sync_state
 from domain.launchers import creation_check
 from domain.names import unstorable
 from resolvers.context import Context
@@ -142,6 +142,11 @@ class PlatformIntegration(Node):
     @strawberry.field
     def connection_status(self) -> ConnectionStatus:
         return self.model.connection_status
+
+    @strawberry.field(description="What to do about the connection status, in words an admin can act on; null "
+        "when it is CONNECTED or UNTESTED.")  # fmt: skip
+    def connection_message(self) -> str | None:
+        return platform_integrations.connection_message(self.model.connection_status)
 
     @strawberry.field(description="Admins only; null for collaborators.")
     def credentials(self, info: Info) -> MarketoCredentials | None:

@@ -27,11 +27,13 @@ from jeto import database
 from jeto.app import create_app
 from jeto.auth import issue_development_token
 from jeto.settings import Settings
+from marketo.credentials import Secret
 from marketo.pool import MarketoPool
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.worker.runner import Worker, WorkerSettings
 from tests.redis_server import RedisServer
 
+METRICS_TOKEN = "metrics-token-for-tests"
 TABLES = [
     "notification",
     "job",
@@ -128,6 +130,7 @@ def settings(database_url: str) -> Settings:
         broadcast_url=os.environ.get("JETO_TEST_BROADCAST_URL", "memory://"),
         marketo_allowed_hosts=("*.mktorest.com", "127.0.0.1"),
         worker=False,  # tests that need the worker start their own, so every other test is deterministic
+        metrics_token=Secret(METRICS_TOKEN),
     )
 
 
@@ -216,6 +219,12 @@ class World:
 
     def anonymous(self) -> Caller:
         return Caller(self.http, None)
+
+    async def metrics(self) -> str:
+        """/metrics as the operator's scraper reads it."""
+        response = await self.http.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+        assert response.status_code == 200, response.text
+        return response.text
 
     @property
     def services(self) -> Any:

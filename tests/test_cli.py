@@ -206,13 +206,13 @@ SUMMARY = re.compile(
 
 def test_the_demo_is_ready_when_it_says_so_and_sync_wait_follows_a_sync(run, tmp_path):
     """`jeto serve --demo` (its worker, the simulator) syncs while `jeto sync --wait` shows it, twice."""
-    with running_demo(tmp_path) as (demo, base_url, token):
+    with running_demo(tmp_path, env={"JETO_METRICS_TOKEN": "scraper-token"}) as (demo, base_url, token):
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base_url) and not base_url.endswith(":0")
         assert httpx.get(f"{base_url}/healthz", timeout=5).status_code == 200  # the banner came once serving
         page = httpx.get(f"{base_url}/graphql", headers={"accept": "text/html"}, timeout=5)
         assert page.status_code == 200 and "jeto-config" in page.text and token not in page.text
-        metrics = httpx.get(f"{base_url}/metrics", timeout=5).text
-        assert re.search(r'^jeto_marketo_calls_total\{instance="[^"]+",outcome="ok"\} [1-9]', metrics, re.MULTILINE)
+        metrics = httpx.get(f"{base_url}/metrics", headers={"authorization": "Bearer scraper-token"}, timeout=5).text
+        assert re.search(r'^jeto_marketo_calls_total\{integration="\d+",outcome="ok"\} [1-9]', metrics, re.MULTILINE)
 
         database = tmp_path / "demo.sqlite3"
         db = sqlite3.connect(database)

@@ -74,7 +74,7 @@ def test_the_worker_serves_its_probes_and_its_marketo_metrics(tmp_path, bus_url)
             }
             deadline = time.monotonic() + 60
             while not re.search(
-                r'^jeto_marketo_calls_total\{instance="[^"]+",outcome="ok"\} [1-9]',
+                r'^jeto_marketo_calls_total\{integration="\d+",outcome="ok"\} [1-9]',
                 metrics := httpx.get(f"{base_url}/metrics", timeout=5).text,
                 re.MULTILINE,
             ):
@@ -111,3 +111,21 @@ def test_healthcheck_follows_serve_on_any_port(tmp_path):
         assert checked.returncode == 0 and checked.stdout.strip() == f"ok: {health_url}"
     refused = healthcheck(health_file, "--url", health_url)  # the server is gone
     assert refused.returncode == 1 and "does not answer" in refused.stderr
+
+
+def test_serve_puts_its_metrics_on_the_port_the_operator_chose(tmp_path):
+    from tests.conftest import free_port
+
+    health_file, metrics_port = tmp_path / "health", free_port()
+    env = {
+        "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'jeto.sqlite3'}",
+        "JETO_HEALTH_FILE": str(health_file),
+        "JETO_METRICS_PORT": str(metrics_port),
+    }
+    with running_jeto(tmp_path, "serve", "--port", "0", env=env, name="serve") as serve:
+        api_url = wait_for_file(health_file, serve).removesuffix("/healthz")
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert metrics.status_code == 200 and "jeto_graphql_requests_total" in metrics.text
+        assert "jeto_document_cache_bytes" in metrics.text  # the API's own figures, not only the process's
+        assert httpx.get(f"http://127.0.0.1:{metrics_port}/readyz", timeout=5).json()["ready"] is True
+        assert httpx.get(f"{api_url}/metrics", timeout=5).status_code == 404  # not on the API's port

@@ -40,7 +40,7 @@ async def queue_due_syncs(worker: Worker) -> int:
     queued_since = SyncRun.filter(queued_at__gt=cutoff).values("platform_integration_id")
     due = (
         PlatformIntegration.filter(deleted_at=None)
-        .exclude(connection_status=ConnectionStatus.INVALID_CREDENTIALS)
+        .exclude(connection_status__in=(ConnectionStatus.INVALID_CREDENTIALS, ConnectionStatus.ENDPOINT_NOT_ALLOWED))
         .exclude(id__in=Subquery(queued_since))
     )
     queued = 0

@@ -18,7 +18,7 @@ from domain import events, sync_policy, syncs
 from domain.models import ConnectionStatus, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.client import MarketoClient
-from marketo.errors import InvalidCredentials, MarketoError
+from marketo.errors import EndpointNotAllowed, InvalidCredentials, MarketoError
 from marketo.models import Folder, Program
 from marketo.worker import removals
 from marketo.worker.queue import Lease
@@ -151,6 +151,9 @@ async def test_connection(lease: Lease, client: MarketoClient) -> ConnectionStat
         status = ConnectionStatus.CONNECTED
     except InvalidCredentials:
         raise  # recorded with the failure it causes
+    except EndpointNotAllowed:
+        await record_connection(lease, ConnectionStatus.ENDPOINT_NOT_ALLOWED)
+        raise
     except MarketoError:
         status = ConnectionStatus.UNREACHABLE  # no answer, a 5xx, or no Identity service at that address
         await record_connection(lease, status)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from domain import events, notifications, outbox, sync_policy
 from domain.models import Account, ConnectionStatus, Job, PlatformIntegration, SyncRun
-from marketo.errors import InvalidCredentials, MarketoError
+from marketo.errors import EndpointNotAllowed, InvalidCredentials, MarketoError
 from marketo.limits import Priority
 from marketo.worker import provisioning, queue, sync
 
@@ -47,6 +47,10 @@ async def run_sync(worker: Worker, job: Job) -> None:
         # Retrying cannot help: the user must enter new credentials.
         await sync_failed(
             worker, job, str(error), next_attempt_at=None, connection_status=ConnectionStatus.INVALID_CREDENTIALS
+        )
+    except EndpointNotAllowed as error:
+        await sync_failed(
+            worker, job, str(error), next_attempt_at=None, connection_status=ConnectionStatus.ENDPOINT_NOT_ALLOWED
         )
     except MarketoError as error:
         at = sync_policy.next_attempt_after_failure(
@@ -99,7 +103,7 @@ async def test_connection(worker: Worker, job: Job) -> None:
         except InvalidCredentials:
             await sync.record_connection(lease, ConnectionStatus.INVALID_CREDENTIALS)
         except MarketoError:
-            pass  # UNREACHABLE, recorded by sync.test_connection
+            pass  # UNREACHABLE or ENDPOINT_NOT_ALLOWED, recorded by sync.test_connection
     await queue.finish(job)
 
 

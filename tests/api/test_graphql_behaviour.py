@@ -176,25 +176,29 @@ async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_witho
         assert secret_message not in caplog.text and "NOT-A-STATE" not in caplog.text
 
 
-async def test_the_same_document_is_validated_once_and_the_limits_still_apply(world):
-    from strawberry.extensions.validation_cache import _get_validate_cache
+def test_the_same_document_is_parsed_and_validated_once_and_the_limits_still_apply():
+    from schema import schema, validate_document_with_strawberry_rules
+    from schema.documents import DocumentLimits, Documents
 
-    from schema import VALIDATION_CACHE_SIZE
+    validated = []
 
-    cache = _get_validate_cache(VALIDATION_CACHE_SIZE)
-    _, admin = await world.account()
+    def validate(graphql_schema, document):
+        validated.append(document)
+        return validate_document_with_strawberry_rules(graphql_schema, document)
+
+    documents = Documents(lambda: schema._schema, DocumentLimits(), validate)
     query = "query CacheProbe { viewer { email } account { name } }"
-    await admin(query)
-    before = cache.cache_info()
-    await admin(query)
-    after = cache.cache_info()
-    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    prepared = documents.prepare(query)
+    assert documents.prepare(query) is prepared
+    assert documents.errors(prepared, None, {}) == documents.errors(prepared, None, {}) == []
+    assert validated == [prepared.document]
     deep = "query DeepProbe { account { launchers { edges { node { platformIntegration { programs { edges { node { folder { platformIntegration { folders { edges { node { platformIntegration { name } } } } } } } } } } } } } } }"
     aliases = "query AliasProbe { " + " ".join(f"a{i}: viewer {{ id }}" for i in range(40)) + " }"
     for _ in range(2):  # the second time from the cache, with the same errors
-        assert "depth" in (await admin.errors(deep))[0]["message"]
-        assert "aliases" in (await admin.errors(aliases))[0]["message"]
-    assert cache.cache_info().hits == after.hits + 2
+        assert "depth" in documents.errors(documents.prepare(deep), None, {})[0].message
+        assert "aliases" in documents.errors(documents.prepare(aliases), None, {})[0].message
+    assert validated == [prepared.document]  # refused for their shape: graphql-core's rules never walked them
+    assert (documents.hits, documents.misses) == (3, 3)
 
 
 async def test_a_cursor_is_accepted_only_by_the_list_that_returned_it(world):
@@ -260,7 +264,9 @@ async def test_a_cursor_is_accepted_only_by_the_list_that_returned_it(world):
 async def test_queries_asking_for_too_many_nodes_are_refused_before_running(world):
     from graphql import get_introspection_query
 
-    from schema import MAX_REQUESTED_NODES
+    from schema import LIMITS
+
+    MAX_REQUESTED_NODES = LIMITS.nodes
 
     _, admin = await world.account()
     await factories.integration(admin, "US", "111-AAA-111")
@@ -292,16 +298,14 @@ async def test_queries_asking_for_too_many_nodes_are_refused_before_running(worl
 
 
 def test_the_node_count_reads_page_sizes_as_graphql_core_does_and_assumes_the_largest_otherwise():
-    from graphql import parse
-
     from resolvers.pagination import MAX_PAGE
     from schema import schema
-    from schema.cost import requested_nodes
+    from schema.documents import requested_nodes
 
-    document = parse("query($n: Int) { account { launchers(first: $n) { totalCount } } }")
+    prepared = schema.documents.prepare("query($n: Int) { account { launchers(first: $n) { totalCount } } }")
 
     def count(variables):
-        return requested_nodes(schema._schema, document, None, variables)
+        return requested_nodes(schema._schema, prepared, None, variables)
 
     assert count({"n": 7}) == 7 and count({"n": 7.0}) == 7
     assert count({}) == count({"n": None}) == 50  # the field's default

@@ -63,7 +63,7 @@ async def test_health_readiness_and_metrics(world):
     _, admin = await world.account()
 
     async def scrape():
-        metrics = (await world.http.get("/metrics")).text
+        metrics = await world.metrics()
         return metrics, {
             name: samples(metrics, name)
             for name in (

@@ -63,3 +63,14 @@ def errors_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif message["type"] in ("next", "data"):
             found += message["payload"].get("errors") or []
     return found
+
+
+async def close_of(ws: AsyncWebSocketSession, timeout: float = 5.0) -> tuple[int, str]:
+    """The code and reason the server closes the socket with; fails if a message comes first."""
+    from httpx_ws import WebSocketDisconnect
+
+    try:
+        message = await ws.receive_text(timeout=timeout)
+    except WebSocketDisconnect as closed:
+        return closed.code, closed.reason or ""
+    raise AssertionError(f"the server sent {message!r} instead of closing")

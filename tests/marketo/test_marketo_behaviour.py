@@ -65,7 +65,7 @@ async def test_alone_on_an_instance_the_client_never_gets_606_or_615(start_simul
     assert stats.max_in_flight <= 3
 
 
-async def test_time_waited_for_the_limits_is_a_metric_of_the_instance(start_simulator, make_pool) -> None:
+async def test_time_waited_for_the_limits_is_a_metric_of_the_client(start_simulator, make_pool) -> None:
     from jeto.observability import REGISTRY, MarketoMetrics
 
     def waited() -> float:
@@ -74,17 +74,18 @@ async def test_time_waited_for_the_limits_is_a_metric_of_the_instance(start_simu
             for metric in REGISTRY.collect()
             if metric.name == "jeto_marketo_throttle_wait_seconds"
             for sample in metric.samples
-            if sample.name.endswith("_total") and base in sample.labels["instance"]
+            if sample.name.endswith("_total") and sample.labels["integration"] == credentials.observed_as
         )
 
     simulator, base = await start_simulator(programs=100)
+    credentials = credentials_of(simulator, base)
     pool = make_pool(
         limits=InstanceLimits(calls_per_window=2, window_seconds=0.3, max_in_flight=2),
         page_size=20,
         observer=MarketoMetrics(),
     )
     before = waited()
-    programs = await pool.client(credentials_of(simulator, base)).list_programs()
+    programs = await pool.client(credentials).list_programs()
     assert len(programs) == 100
     calls = simulator.instances[MID].stats.calls
     assert calls >= 6

@@ -225,14 +225,16 @@ def _metric(text: str, name: str, label: str) -> float:
     )
 
 
-async def test_marketo_calls_errors_waits_and_token_refreshes_are_metrics_per_instance(world, simulator):
+async def test_marketo_calls_errors_waits_and_token_refreshes_are_metrics_per_integration(world, simulator):
+    from tests.api.factories import pk
+
     _, admin = await world.account()
     pi, munchkin = await connect(admin, simulator, 0, "Measured")
-    instance = f'instance="http://127.0.0.1/{munchkin}"'
-    before = (await world.http.get("/metrics")).text
+    instance = f'integration="{pk(pi)}"'
+    before = await world.metrics()
     simulator.instances[munchkin].faults.error_rates = {"604": 0.2}
     await world.worker().run_until_idle()
-    after = (await world.http.get("/metrics")).text
+    after = await world.metrics()
     stats = simulator.instances[munchkin].stats
 
     def grew(name: str) -> float:
@@ -242,6 +244,7 @@ async def test_marketo_calls_errors_waits_and_token_refreshes_are_metrics_per_in
     assert grew("jeto_marketo_errors_total") == stats.faults["604"] > 0
     assert grew("jeto_marketo_token_refreshes_total") == stats.identity_calls == 1
     assert "jeto_marketo_throttle_wait_seconds_total" in after
+    assert munchkin.lower() not in after.lower() and "127.0.0.1" not in after  # no customer's instance address
 
 
 async def test_new_credentials_during_a_running_sync_queue_another_run_that_tests_them(world, simulator):
