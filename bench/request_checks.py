@@ -21,11 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphql import build_schema, execute, parse  # noqa: E402
+from graphql import build_schema as schema_from_sdl  # noqa: E402
+from graphql import execute, parse  # noqa: E402
 
 from bench.dashboard_shape import DASHBOARD, result  # noqa: E402
 from jeto import graphql_http  # noqa: E402
-from schema import LIMITS, schema, validate_document_with_strawberry_rules  # noqa: E402
+from jeto.strawberry_overrides import LIMITS, build_schema, validate_document_with_strawberry_rules  # noqa: E402
 from schema.documents import Documents  # noqa: E402
 
 
@@ -61,8 +62,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2000)
     rounds = parser.parse_args().rounds
 
+    schema = build_schema()
     body = json.dumps({"query": DASHBOARD, "operationName": "Dashboard", "variables": {}}).encode()
-    bare_schema = build_schema(schema.as_str())
+    bare_schema = schema_from_sdl(schema.as_str())
     parsed, data = parse(DASHBOARD), result()
 
     def first_sight() -> None:

@@ -40,7 +40,7 @@ from jeto.auth import issue_development_token  # noqa: E402
 from jeto.bus import open_broadcast  # noqa: E402
 from jeto.secret_box import SecretBox  # noqa: E402
 from jeto.settings import Settings  # noqa: E402
-from schema.ids import encode_id  # noqa: E402
+from resolvers.ids import encode_id  # noqa: E402
 
 QUERY = "subscription($id: ID!) { syncStatus(platformIntegrationId: $id) { state foldersSynced } }"
 

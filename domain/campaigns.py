@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
@@ -22,6 +23,14 @@ from domain.models import (
 )
 from domain.names import clean_name, name_error
 from domain.viewer import Viewer
+
+
+def program_marker(campaign_id: int) -> str:
+    """The description Jeto gives a campaign's program in Marketo: how a retry knows a program it finds there is
+    this campaign's. It is stored in Marketo, so it keeps the form it was first written in (the campaign's API id
+    then), whatever the API's ids become."""
+    encoded = base64.urlsafe_b64encode(f"Campaign:{campaign_id}".encode()).decode().rstrip("=")
+    return f"Jeto campaign {encoded}"
 
 
 async def create(viewer: Viewer, *, launcher_id: int, name: str, email_hold: timedelta) -> Campaign:

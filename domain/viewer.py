@@ -1,4 +1,9 @@
-"""Who is asking, and what they may see of their account."""
+"""Who is asking, and what they may see of their account.
+
+Each rule is written twice, side by side: as a Tortoise queryset for the use cases, and as an SQL condition on
+the table's own columns for the API's read path, which reads plain rows (resolvers/sql.py). A test checks that
+both select the same rows for admins and collaborators (tests/domain/test_visibility.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from tortoise.queryset import QuerySet
 
 from domain import models
 from domain.models import Role
+
+Scope = tuple[str, list[int]]  # an SQL condition with a ? for each of its parameters, and those parameters
 
 
 @dataclass(frozen=True)
@@ -68,4 +75,55 @@ class Viewer:
             | Q(
                 id__in=Subquery(models.LauncherCollaborator.filter(launcher_id__in=Subquery(granted)).values("user_id"))
             )
+        )
+
+    # The same rules as SQL conditions, for the read path.
+
+    def launcher_scope(self, *, include_deleted: bool = False) -> Scope:
+        sql, params = "account_id = ?", [self.account_id]
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
+        if not self.is_admin:
+            sql += " AND id IN (SELECT launcher_id FROM launcher_collaborator WHERE user_id = ?)"
+            params.append(self.user_id)
+        return sql, params
+
+    def campaign_scope(self) -> Scope:
+        sql, params = "account_id = ?", [self.account_id]
+        if not self.is_admin:
+            sql += " AND launcher_id IN (SELECT launcher_id FROM launcher_collaborator WHERE user_id = ?)"
+            params.append(self.user_id)
+        return sql, params
+
+    def integration_scope(self, *, include_deleted: bool = False) -> Scope:
+        sql, params = "account_id = ?", [self.account_id]
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
+        if not self.is_admin:
+            sql += (
+                " AND id IN (SELECT platform_integration_id FROM launcher WHERE account_id = ?"
+                " AND id IN (SELECT launcher_id FROM launcher_collaborator WHERE user_id = ?))"
+            )
+            params += [self.account_id, self.user_id]
+        return sql, params
+
+    def asset_scope(self) -> Scope:
+        """Folders and programs: those of the integrations the viewer sees."""
+        integrations, params = self.integration_scope()
+        return f"platform_integration_id IN (SELECT id FROM platform_integration WHERE {integrations})", params
+
+    def sync_run_scope(self) -> Scope:
+        integrations, params = self.integration_scope(include_deleted=True)
+        return f"platform_integration_id IN (SELECT id FROM platform_integration WHERE {integrations})", params
+
+    def user_scope(self) -> Scope:
+        if self.is_admin:
+            return "account_id = ?", [self.account_id]
+        campaigns, campaign_params = self.campaign_scope()
+        launchers, launcher_params = self.launcher_scope(include_deleted=True)
+        return (
+            f"account_id = ? AND (id = ? OR id IN (SELECT submitted_by_id FROM campaign WHERE {campaigns})"
+            " OR id IN (SELECT user_id FROM launcher_collaborator"
+            f" WHERE launcher_id IN (SELECT id FROM launcher WHERE {launchers})))",
+            [self.account_id, self.user_id, *campaign_params, *launcher_params],
         )

@@ -11,15 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -29,121 +26,11 @@ from jeto.database import tortoise_config
 from jeto.observability import RequestIdMiddleware
 from jeto.services import Services, open_services, run_background_work
 from jeto.settings import Settings
-from jeto.websocket_messages import CheckedWebSocketAdapter, LegacyWSHandler, TransportWSHandler
-from resolvers.context import Context
+from jeto.strawberry_overrides import JetoGraphQL, build_schema
 from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
-from schema import JetoSchema, build_schema
 from schema.errors import keep_documents_out_of_logs, log_unexpected
 
 log = logging.getLogger("jeto.app")
-
-
-class JetoGraphQL(GraphQL[Context, None]):
-    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
-    graphql_transport_ws_handler_class = TransportWSHandler
-    graphql_ws_handler_class = LegacyWSHandler
-
-    def __init__(
-        self,
-        schema: JetoSchema,
-        *args: Any,
-        demo: DemoAccess | None = None,
-        max_websocket_message_bytes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(schema, *args, **kwargs)
-        self.documents = schema.documents
-        self.max_websocket_message_bytes = max_websocket_message_bytes
-        self._demo = demo
-
-    def decode_json(self, data: str | bytes) -> object:
-        """Strict: malformed, too deep or oversized JSON raises MalformedJson, a JSONDecodeError."""
-        return graphql_http.decode_json(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        try:
-            return graphql_http.decode_json(data)
-        except graphql_http.MalformedJson as malformed:
-            raise graphql_http.Refused(400, str(malformed)) from None
-
-    async def render_graphql_ide(self, request: Any) -> Response:
-        demo = self._demo
-        return graphiql.page(request.url.path, default_integration_id=demo.integration_id if demo else None)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """As Strawberry's, but what it refuses is answered in JSON with a code, not in plain text."""
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await self.run(request)
-        except HTTPException as refused:
-            headers = getattr(refused, "headers", {})
-            if refused.status_code == 405:
-                headers.setdefault("allow", "GET, POST")
-            response = graphql_http.error_response(request, refused.reason, refused.status_code, **headers)
-        await response(scope, receive, send)
-
-    async def parse_http_body(self, request: Any) -> Any:
-        if request.method == "POST":  # read again by Strawberry, which assumes an object
-            graphql_http.check_body(self.parse_json(await request.get_body()))
-        data = await super().parse_http_body(request)
-        assert not isinstance(data, list), "batching is off: Strawberry refuses a list before this"
-        graphql_http.check_parameters(data)
-        prepared = self.documents.prepare(data.query) if isinstance(data.query, str) else None
-        graphql_http.check_operation(request.method, prepared, data.operation_name)
-        return data
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        state = request.scope.get("state", {})
-        if request.scope["type"] == "http" and graphql_http.wants_graphql_response(request):
-            response.media_type = graphql_http.GRAPHQL_RESPONSE
-        return Context(
-            services=request.app.state.services,
-            request=request,
-            response=response,
-            viewer_or_none=state.get("viewer"),
-        )
-
-    def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        status = None
-        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE and sub_response.status_code in (None, 200):
-            status = graphql_http.graphql_response_status(response_data)
-            if status == 400:  # nothing executed: the spec wants no data entry at all, not null
-                response_data = {key: value for key, value in response_data.items() if key != "data"}
-        response = super().create_response(response_data, sub_response)
-        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE:
-            response.headers["content-type"] = graphql_http.GRAPHQL_RESPONSE
-        if status is not None:
-            response.status_code = status
-        return response
-
-    def _check_websocket_origin(self, request: Any) -> bool:
-        """As Strawberry's, but a page of this host is the same origin only with the connection's scheme (http
-        for ws, https for wss): Strawberry compares host and port alone, so http://host passed for wss://host
-        (both ports default). Another scheme is cross-origin: accepted only when listed in allowed_origins."""
-        headers = self.get_websocket_headers(request)
-        origin = headers.get("origin")
-        if origin is None or headers.get("sec-fetch-site") == "same-origin":  # the browser's own verdict
-            return super()._check_websocket_origin(request)
-        secure_page = urlsplit(origin).scheme.lower() == "https"
-        secure_socket = request.url.scheme in ("wss", "https")
-        if secure_page == secure_socket:
-            return super()._check_websocket_origin(request)
-        if self.is_websocket_origin_allowed(request, origin):
-            return True
-        log.warning("refused a websocket from %r: another scheme than this %s connection", origin, request.url.scheme)
-        return False
-
-    async def on_ws_connect(self, context: Context) -> Any:
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        header = params.get("Authorization") or params.get("authorization")
-        try:
-            context.viewer_or_none = await context.services.authenticator.viewer(header)
-        except AuthenticationFailed as failure:
-            raise ConnectionRejectionError({"message": str(failure), "code": UNAUTHENTICATED}) from None
-        return None
 
 
 def _wants_ide(request: Request) -> bool:
@@ -154,15 +41,37 @@ def _wants_ide(request: Request) -> bool:
     )
 
 
-class GraphQLEndpoint:
-    """Authenticates HTTP requests before Strawberry sees them, so a bad token is a plain 401."""
+def _other_scheme(scope: Scope, allowed_origins: tuple[str, ...]) -> str | None:
+    """The origin of a browser page that opens this websocket over another scheme (http for wss, https for ws),
+    unless listed in allowed_origins. Strawberry compares host and port alone: http://host passed for
+    wss://host (both ports default), so a page served without TLS could use a TLS-only socket."""
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    origin = headers.get("origin")
+    if origin is None or headers.get("sec-fetch-site") == "same-origin":  # no browser, or the browser's own verdict
+        return None
+    secure_page = urlsplit(origin).scheme.lower() == "https"
+    secure_socket = scope.get("scheme") in ("wss", "https")
+    if secure_page == secure_socket or "*" in allowed_origins or origin in allowed_origins:
+        return None
+    return origin
 
-    def __init__(self, graphql: JetoGraphQL, *, max_body_bytes: int) -> None:
+
+class GraphQLEndpoint:
+    """Authenticates HTTP requests before Strawberry sees them, so a bad token is a plain 401; holds every request
+    to the body limit; refuses a websocket opened from a page of another scheme."""
+
+    def __init__(self, graphql: JetoGraphQL, *, max_body_bytes: int, allowed_origins: tuple[str, ...]) -> None:
         self._graphql = graphql
         self._max_body_bytes = max_body_bytes
+        self._allowed_origins = allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            origin = _other_scheme(scope, self._allowed_origins)
+            if origin is not None:
+                log.warning("refused a websocket from %r: another scheme than this %s one", origin, scope.get("scheme"))
+                await send({"type": "websocket.close", "code": 1008})  # before accepting: an HTTP 403
+                return
             await self._graphql(scope, receive, send)
             return
         started = False
@@ -190,14 +99,14 @@ class GraphQLEndpoint:
                 return
             services: Services = request.app.state.services
             try:
-                viewer = await services.authenticator.viewer(request.headers.get("authorization"))
+                signed_in = await services.authenticator.sign_in(request.headers.get("authorization"))
             except AuthenticationFailed as failure:
                 response = graphql_http.error_response(
                     request, str(failure), 401, UNAUTHENTICATED, **{"WWW-Authenticate": "Bearer"}
                 )
                 await response(scope, receive, send)
                 return
-            scope.setdefault("state", {})["viewer"] = viewer
+            scope.setdefault("state", {})["signed_in"] = signed_in
         await self._graphql(scope, graphql_http.limited(receive, self._max_body_bytes), send)
 
 
@@ -223,12 +132,14 @@ def create_app(
     keep_documents_out_of_logs()
     graphql = JetoGraphQL(
         build_schema(settings.document_limits),
-        demo=demo,
+        ide_integration_id=demo.integration_id if demo else None,
         max_websocket_message_bytes=settings.max_websocket_message_bytes,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
         allowed_origins=list(settings.allowed_origins),
     )
-    endpoint = GraphQLEndpoint(graphql, max_body_bytes=settings.max_body_bytes)
+    endpoint = GraphQLEndpoint(
+        graphql, max_body_bytes=settings.max_body_bytes, allowed_origins=settings.allowed_origins
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

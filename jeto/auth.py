@@ -6,14 +6,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import jwt
 
-from domain.models import User
+from domain.models import Role
 from domain.viewer import Viewer
 from jeto.settings import Settings
+from resolvers import sql
 
 log = logging.getLogger("jeto.auth")
 
@@ -85,6 +88,19 @@ class _JwksCache:
                     raise AuthenticationFailed("The identity provider's keys are unavailable; try again.") from None
 
 
+# The signed-in user and their account in one statement: the account's root field then reads nothing more.
+_SIGN_IN = (
+    "SELECT u.id, u.account_id, u.role, a.name, a.plan_name, a.plan_limits"
+    " FROM app_user u JOIN account a ON a.id = u.account_id WHERE u.{column} = ?"
+)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    viewer: Viewer
+    account_row: tuple[Any, ...]  # id, name, plan_name, plan_limits, as read with the user
+
+
 class Authenticator:
     def __init__(
         self, settings: Settings, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.monotonic
@@ -94,10 +110,18 @@ class Authenticator:
         self._accept_hs256 = settings.accepts_development_tokens
 
     async def viewer(self, authorization: str | None) -> Viewer:
-        user = await self._user(bearer_token(authorization))
-        return Viewer(user_id=user.id, account_id=user.account_id, role=user.role)
+        return (await self.sign_in(authorization)).viewer
 
-    async def _user(self, token: str) -> User:
+    async def sign_in(self, authorization: str | None) -> SignedIn:
+        column, value = await self._subject(bearer_token(authorization))
+        found = await sql.rows(_SIGN_IN.format(column=column), [value])
+        if not found:
+            raise AuthenticationFailed("The token names no user of Jeto.")
+        user_id, account_id, role, *account = found[0]
+        return SignedIn(Viewer(user_id=user_id, account_id=account_id, role=Role(role)), (account_id, *account))
+
+    async def _subject(self, token: str) -> tuple[str, str]:
+        """The user column the token's verified subject names, and its value."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -108,7 +132,7 @@ class Authenticator:
                 claims = jwt.decode(
                     token, self._settings.jwt_secret.reveal(), algorithms=["HS256"], options={"require": ["sub", "exp"]}
                 )
-                user = await User.get_or_none(email=str(claims["sub"]).lower())
+                return "email", str(claims["sub"]).lower()
             elif algorithm == "RS256" and self._jwks is not None:
                 key = await self._jwks.key(header.get("kid"))
                 claims = jwt.decode(
@@ -120,13 +144,10 @@ class Authenticator:
                     options={"require": ["sub", "aud", "exp"]},
                 )
                 # The identity provider's subject only: an email-shaped subject must not name a user by email.
-                user = await User.get_or_none(idp_subject=str(claims["sub"]))
+                return "idp_subject", str(claims["sub"])
             else:
                 raise AuthenticationFailed("The token's signing algorithm is not accepted.")
         except jwt.ExpiredSignatureError:
             raise AuthenticationFailed("The token has expired; sign in again.") from None
         except jwt.PyJWTError:
             raise AuthenticationFailed("The token is invalid.") from None
-        if user is None:
-            raise AuthenticationFailed("The token names no user of Jeto.")
-        return user

@@ -23,7 +23,7 @@ from jeto.bus import EventBusUnavailable
 from jeto.observability import configure_logging
 from jeto.settings import InvalidSetting, Settings
 from marketo.simulator import command as simulator_command
-from schema.ids import decode_id, encode_id, parse_digits
+from resolvers.ids import decode_id, encode_id, parse_digits
 
 
 class CommandError(Exception):
@@ -169,7 +169,7 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     settings.check_serving()  # before the port, the database or the migrations
     from jeto import processes  # the app and the worker: only the two long-running commands load them
 
-    asyncio.run(processes.serve(settings, args.host, args.port, demo=args.demo))
+    processes.run(processes.serve(settings, args.host, args.port, demo=args.demo))
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -180,7 +180,7 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         )
     from jeto import processes
 
-    asyncio.run(processes.work(settings, args.host, args.port))
+    processes.run(processes.work(settings, args.host, args.port))
 
 
 def _cmd_healthcheck(settings: Settings, args: argparse.Namespace) -> None:
@@ -227,7 +227,8 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
-    from schema import SDL_PATH, sdl
+    from jeto.strawberry_overrides import sdl
+    from schema import SDL_PATH
 
     target = args.output or SDL_PATH
     with open(target, "w", encoding="utf-8") as out:

@@ -26,8 +26,10 @@ def listening_socket(host: str, port: int) -> Iterator[socket.socket]:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
         raise ServerFailed(f"cannot listen on {host}: {error.strerror}") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, _, proto, _, address = infos[0]
+    # With its protocol named (IPPROTO_TCP), asyncio sets TCP_NODELAY on every connection accepted from it; left
+    # at 0, Nagle's algorithm held each response's body behind its headers until the client's delayed ACK: 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, proto or socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)

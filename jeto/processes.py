@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+import uvloop
 from tortoise import Tortoise
 
 from jeto import database, healthcheck, http_server
@@ -19,11 +20,18 @@ from jeto.probes import create_probe_app
 from jeto.services import open_services, run_background_work
 from jeto.settings import Settings
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 
 log = logging.getLogger("jeto.processes")
 
 DEMO_TOKEN_HOURS = 12
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """The long-running commands on uvloop, as uvicorn runs by default (uvicorn[standard] brings it): its
+    event loop and transports cost about half of asyncio's own per request."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 async def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> None:

@@ -17,9 +17,9 @@ from domain import events, platform_integrations
 from domain.endpoints import endpoint_not_allowed, host_allowed
 from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
-from jeto.bus import open_broadcast
+from jeto.bus import RESYNC, open_broadcast
 from jeto.mailer import Mailer
-from jeto.observability import MarketoMetrics
+from jeto.observability import ACTIVE_SUBSCRIPTIONS, MarketoMetrics
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo.credentials import MarketoCredentials
@@ -78,6 +78,22 @@ class Services:
         """After a campaign change was committed: tell its subscribers, and wake the worker for its job."""
         await self.publish(campaign.account_id, events.campaign_changed(campaign.id))
         self.wake_worker()
+
+    @contextlib.asynccontextmanager
+    async def account_events(self, account_id: int) -> AsyncIterator[AsyncIterator[str | None]]:
+        """The account's channel for a subscription: each message as published, None after the bus reconnected
+        (what was published meanwhile is lost: the subscriber reads the current state again)."""
+        ACTIVE_SUBSCRIPTIONS.inc()
+        try:
+            async with self.broadcast.subscribe(events.account_channel(account_id)) as subscriber:
+
+                async def messages() -> AsyncIterator[str | None]:
+                    async for event in subscriber:
+                        yield None if event.message == RESYNC else event.message
+
+                yield messages()
+        finally:
+            ACTIVE_SUBSCRIPTIONS.dec()
 
     def wake_worker(self) -> None:
         """Jobs were committed: this process's worker, if it runs one, looks now rather than at its next poll."""

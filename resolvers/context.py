@@ -1,26 +1,45 @@
-"""What every resolver can reach: the viewer, fresh loaders, and the process's services."""
+"""What every resolver can reach: the viewer, and what the process lends the API (its ServicesForApi)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from domain.viewer import Viewer
 from resolvers.errors import UNAUTHENTICATED, ApiError
-from resolvers.loaders import Loaders
 
-if TYPE_CHECKING:
-    from jeto.services import Services
+
+class ServicesForApi(Protocol):
+    """The composition root's services as the API uses them (jeto/services.py provides them)."""
+
+    settings: Any  # campaign_email_hold, marketo_allowed_hosts
+    secret_box: Any  # seals client secrets
+
+    async def test_connection(self, integration: Any) -> Any: ...
+
+    async def sync_queued(self, integration: Any) -> None: ...
+
+    async def campaign_changed(self, campaign: Any) -> None: ...
+
+    def wake_worker(self) -> None: ...
+
+    def account_events(self, account_id: int) -> AbstractAsyncContextManager[AsyncIterator[str | None]]:
+        """The account's channel: each message as published, or None after the bus reconnected (events of
+        the outage are lost: read the current state again)."""
+        ...
 
 
 @dataclass
 class Context:
-    services: Services
+    services: Any  # ServicesForApi
     request: Any = None
     response: Any = None
     viewer_or_none: Viewer | None = None
     connection_params: Any = None  # filled by Strawberry from a websocket's connection_init
-    loaders: Loaders = field(default_factory=Loaders)
+    # The viewer's account as read when they signed in, with this HTTP request (never for a long-lived websocket).
+    account_row: tuple[Any, ...] | None = None
 
     @property
     def viewer(self) -> Viewer:

@@ -48,7 +48,7 @@ from graphql import (
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 
-from resolvers.pagination import MAX_PAGE
+from resolvers.pages import MAX_PAGE
 
 # graphql-core's check that fields of one name can merge compares them in pairs, which it meters: past its budget
 # it aborts the validation. Its default, 500,000, lets 740 copies of `viewer { id }` (within the token limit)

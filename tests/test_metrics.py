@@ -47,7 +47,7 @@ async def test_operation_names_are_cut_and_their_number_bounded(world, monkeypat
     operations = {re.search(r'operation="([^"]*)"', key).group(1) for key in labels}
     assert long_name not in operations and long_name[:64] in operations
 
-    monkeypatch.setattr("schema.metrics.OPERATION_LABELS", BoundedLabel(limit=20))
+    monkeypatch.setattr("jeto.operation_metrics.OPERATION_LABELS", BoundedLabel(limit=20))
     for n in range(30):
         await admin.post(f"query Bounded{n} {{ viewer {{ email }} }}")
     labels = samples(await world.metrics(), "jeto_graphql_requests_total")

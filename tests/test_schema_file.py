@@ -2,7 +2,8 @@
 
 import pytest
 
-from schema import SDL_PATH, sdl
+from jeto.strawberry_overrides import sdl
+from schema import SDL_PATH
 from tests.conftest import CONTRACT, SHARED_CONTRACT
 from tests.contract import missing_from
 

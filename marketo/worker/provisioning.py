@@ -24,7 +24,6 @@ from marketo.client import MarketoClient
 from marketo.errors import MarketoError
 from marketo.models import Folder, FolderRef, Program
 from marketo.worker import queue
-from schema.ids import encode_id
 
 if TYPE_CHECKING:
     from marketo.worker.runner import Worker
@@ -43,11 +42,6 @@ class CannotProvision(Exception):
 
 class ProgramGone(CannotProvision):
     """The campaign's program was deleted in Marketo."""
-
-
-def clone_marker(campaign_id: int) -> str:
-    """The description of a campaign's program: how a retry knows a program it finds is this campaign's."""
-    return f"Jeto campaign {encode_id('Campaign', campaign_id)}"
 
 
 async def _save_program(integration_id: int, program: Program) -> MarketoProgram:
@@ -176,7 +170,7 @@ async def _clone(worker: Worker, campaign: Campaign, launcher: Launcher, integra
     await Campaign.filter(id=campaign.id).update(clone_requested_at=asked_at)
     try:
         return await client.clone_program(
-            template.marketo_id, campaign.name, destination, description=clone_marker(campaign.id)
+            template.marketo_id, campaign.name, destination, description=campaigns.program_marker(campaign.id)
         )
     except MarketoError as error:
         if error.code == "709":
@@ -202,7 +196,7 @@ async def _find_our_clone(
     Looked for by content rather than by name: the campaign may have been renamed since, and Marketo
     cannot search names containing commas.
     """
-    marker = clone_marker(campaign.id)
+    marker = campaigns.program_marker(campaign.id)
     programs = sorted((ref.id for ref in await client.folder_content(folder) if ref.type == "Program"), reverse=True)
     for program_id in programs:
         program = await client.get_program(program_id)

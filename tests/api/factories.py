@@ -6,7 +6,7 @@ import itertools
 
 from domain.models import Job, JobState, MarketoFolder, MarketoProgram, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api.operations import CREATE_PI, pi_input
 
 _marketo_ids = itertools.count(1000)
@@ -26,7 +26,7 @@ async def integration(admin, name: str, munchkin: str, *, synced: bool = True, *
 
 
 def pk(global_id: str) -> int:
-    from schema.ids import decode_id
+    from resolvers.ids import decode_id
 
     decoded = decode_id(global_id)
     assert decoded is not None

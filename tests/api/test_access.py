@@ -1,7 +1,7 @@
 """Who sees what: admins everything of their account, collaborators their granted launchers, nobody another account."""
 
 from domain.models import Campaign, Role, SyncRun
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api import factories
 from tests.api.operations import (
     CREATE_CAMPAIGN,

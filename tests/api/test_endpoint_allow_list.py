@@ -15,7 +15,7 @@ from domain import platform_integrations
 from domain.models import Role, User
 from domain.viewer import Viewer
 from jeto.settings import Settings
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api.operations import CREATE_PI, pi_input
 
 STATUS = """query($id: ID!) { node(id: $id) { ... on PlatformIntegration {

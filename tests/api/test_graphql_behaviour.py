@@ -125,7 +125,7 @@ async def test_the_dashboard_costs_the_same_number_of_statements_for_5_and_50_la
 
 
 async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world):
-    from schema.ids import encode_id
+    from resolvers.ids import encode_id
 
     _, admin = await world.account()
     huge = encode_id("Launcher", 99_999_999_999)
@@ -142,26 +142,30 @@ async def test_ids_and_cursors_beyond_any_row_are_coded_errors_not_crashes(world
 async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_without_its_message(
     world, monkeypatch, caplog
 ):
-    from schema import nodes
+    from resolvers import integrations
 
     secret_message = "password=hunter2-in-an-exception-message"
     _, admin = await world.account()
     await factories.integration(admin, "US", "111-AAA-111")
 
-    def explode(cls, pi):
+    def explode(parent, info, **arguments):
         raise RuntimeError(secret_message)
 
-    def unserializable(cls, pi):
-        status = original(pi)
+    def unserializable(pk, version, values):
+        status = original(pk, version, values)
         status.state = "NOT-A-STATE"  # the enum cannot serialize this: an internal error, not the caller's
         return status
 
-    original = nodes.SyncStatus.of
-    query = "{ account { platformIntegrations { syncStatus { state } } } }"
-    cases = ((explode, "RuntimeError", "in explode"), (unserializable, "GraphQLError", "in coerce_output_value"))
-    for replacement, logged_type, frame in cases:
+    original = integrations.sync_status_of
+    query = "{ account { platformIntegrations { credentials { clientId } syncStatus { state } } } }"
+    cases = (
+        (integrations.CREDENTIALS, "resolve", explode, "RuntimeError", "in explode"),
+        (integrations, "sync_status_of", unserializable, "GraphQLError", "in coerce_output_value"),
+    )
+    for target, name, replacement, logged_type, frame in cases:
         caplog.clear()
-        monkeypatch.setattr(nodes.SyncStatus, "of", classmethod(replacement))
+        monkeypatch.undo()
+        monkeypatch.setattr(target, name, replacement)
         with caplog.at_level(logging.INFO):
             response = await admin.post(query)
         body = response.json()
@@ -177,9 +181,10 @@ async def test_an_unexpected_error_in_a_field_is_masked_located_and_logged_witho
 
 
 def test_the_same_document_is_parsed_and_validated_once_and_the_limits_still_apply():
-    from schema import schema, validate_document_with_strawberry_rules
+    from jeto.strawberry_overrides import build_schema, validate_document_with_strawberry_rules
     from schema.documents import DocumentLimits, Documents
 
+    schema = build_schema()
     validated = []
 
     def validate(graphql_schema, document):
@@ -264,7 +269,7 @@ async def test_a_cursor_is_accepted_only_by_the_list_that_returned_it(world):
 async def test_queries_asking_for_too_many_nodes_are_refused_before_running(world):
     from graphql import get_introspection_query
 
-    from schema import LIMITS
+    from jeto.strawberry_overrides import LIMITS
 
     MAX_REQUESTED_NODES = LIMITS.nodes
 
@@ -298,10 +303,11 @@ async def test_queries_asking_for_too_many_nodes_are_refused_before_running(worl
 
 
 def test_the_node_count_reads_page_sizes_as_graphql_core_does_and_assumes_the_largest_otherwise():
-    from resolvers.pagination import MAX_PAGE
-    from schema import schema
+    from jeto.strawberry_overrides import build_schema
+    from resolvers.pages import MAX_PAGE
     from schema.documents import requested_nodes
 
+    schema = build_schema()
     prepared = schema.documents.prepare("query($n: Int) { account { launchers(first: $n) { totalCount } } }")
 
     def count(variables):

@@ -172,14 +172,14 @@ async def test_requests_strawberry_cannot_read_get_coded_json_errors(world):
 
 
 async def test_an_unexpected_failure_in_the_endpoint_is_a_coded_500_without_details(world, monkeypatch, caplog):
-    from domain.models import User
+    from resolvers import sql
 
     _, admin = await world.account()
 
     async def database_away(*args, **kwargs):
         raise ConnectionError("db at 10.0.0.5 refused user jeto password=hunter2")
 
-    monkeypatch.setattr(User, "get_or_none", database_away)
+    monkeypatch.setattr(sql, "rows", database_away)  # the first read of a request: signing in
     for accept, media_type in (("application/json", "application/json"), (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE)):
         response = await admin.post("{ viewer { email } }", accept=accept)
         assert response.status_code == 500 and response.headers["content-type"].startswith(media_type)

@@ -4,7 +4,7 @@ is refused with a coded error, never a 500; ids and filters out of reach are abs
 import json
 
 from domain.models import Campaign, Launcher, PlatformIntegration
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api import factories
 from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, CREATE_PI, UPDATE_LAUNCHER, UPDATE_PI, pi_input
 

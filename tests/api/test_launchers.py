@@ -161,7 +161,7 @@ async def _launcher_row(launcher_id):
 
 
 async def test_bad_updates_of_a_launcher_are_coded_and_change_nothing(world):
-    from schema.ids import encode_id
+    from resolvers.ids import encode_id
 
     _, admin = await world.account(limit=2)
     us = await factories.integration(admin, "US", "111-AAA-111")
@@ -218,7 +218,7 @@ async def test_bad_updates_of_a_launcher_are_coded_and_change_nothing(world):
 
 
 async def test_unknown_and_wrong_type_asset_ids_on_creation_are_coded_and_create_nothing(world):
-    from schema.ids import encode_id
+    from resolvers.ids import encode_id
 
     account_id, admin = await world.account()
     pi = await factories.integration(admin, "US", "111-AAA-111")

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from domain.models import Launcher, LauncherCollaborator, PlatformIntegration, SyncRun
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER, SET_COLLABORATORS, UPDATE_LAUNCHER, UPDATE_PI
 

@@ -1,7 +1,7 @@
 """Platform integrations over HTTP: creation, the plan limit and trial, the default, edits and deletion."""
 
 from domain.models import PlatformIntegration
-from schema.ids import decode_id
+from resolvers.ids import decode_id
 from tests.api.operations import ACCOUNT, CREATE_PI, DELETE_PI, SET_DEFAULT, TEST_PI, UPDATE_PI, pi_input
 
 
@@ -158,7 +158,7 @@ async def test_updating_credentials_keeps_the_secret_when_omitted_and_validates_
 
 async def test_unknown_and_wrong_type_ids_are_user_errors(world):
     _, admin = await world.account()
-    from schema.ids import encode_id
+    from resolvers.ids import encode_id
 
     for given, code in [
         (encode_id("PlatformIntegration", 999999), "NOT_FOUND"),

@@ -8,7 +8,7 @@ from domain.errors import UserError, UserErrorCode
 from domain.names import name_error
 from domain.notifications import account_label
 from domain.sync_state import SyncState, account_sync_state, launcher_creation
-from schema.ids import decode_id, encode_id
+from resolvers.ids import decode_id, encode_id
 
 S = SyncState
 

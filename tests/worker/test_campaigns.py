@@ -23,7 +23,7 @@ from marketo.errors import MarketoUnreachable
 from marketo.simulator import SimulatorConfig, create_simulator
 from marketo.simulator.assets import FolderRecord, utc_now
 from marketo.worker import provisioning, queue
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api import factories
 from tests.api.operations import (
     CREATE_CAMPAIGN,

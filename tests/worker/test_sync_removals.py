@@ -22,7 +22,7 @@ from marketo.simulator import SimulatorConfig, create_simulator
 from marketo.worker import provisioning
 from marketo.worker.runner import Worker
 from marketo.worker.sync import FOLDER_DEPTH
-from schema.ids import encode_id
+from resolvers.ids import encode_id
 from tests.api import factories
 from tests.api.operations import CREATE_LAUNCHER, SYNC_PI
 from tests.conftest import SimulatorTransport

@@ -1,0 +1,349 @@
+"""The dashboard query served by `jeto serve`, against bare graphql-core serving the same result, in one run.
+
+    python bench/dashboard.py [--databases sqlite postgres] [--seconds 10] [--connections 16]
+
+For each database: seeds an account with 3 integrations and N launchers with 2 campaigns each; counts the SQL
+statements one dashboard request costs at 5, 50 and 500 launchers (in process, from Tortoise's statement log);
+then, at 50 launchers, starts `jeto serve` (JETO_WORKER=off) as its own process and, beside it, a bare server:
+uvicorn with one route that executes the same parsed document with graphql-core over the same result held in
+memory as dicts (the JSON Jeto answered), so that graphql-core's default resolvers read it. Both are loaded by
+the same client (two processes of N/2 keep-alive connections each, for the same seconds) and timed alone (one
+request at a time). Printed: requests/s of each and their ratio, one request alone (median) of each and their
+ratio, statements per request. PostgreSQL is JETO_BENCH_POSTGRES_URL (default
+postgres://postgres@127.0.0.1:5432/postgres); a database of the run's own is made and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from bench.dashboard_shape import DASHBOARD  # noqa: E402
+
+INTEGRATIONS, CAMPAIGNS = 3, 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Data
+
+
+async def seed(database_url: str, launchers: int) -> str:
+    """A fresh account with INTEGRATIONS integrations, `launchers` launchers and CAMPAIGNS campaigns each;
+    returns its admin's email."""
+    from tortoise import Tortoise
+
+    from domain.models import (
+        Account,
+        Campaign,
+        CampaignStatus,
+        Launcher,
+        MarketoFolder,
+        MarketoProgram,
+        PlatformIntegration,
+        Role,
+        User,
+    )
+    from domain.sync_state import SyncState
+    from jeto import database
+
+    await database.migrate(database_url)
+    await Tortoise.init(config=database.tortoise_config(database_url))
+    try:
+        for table in ("campaign", "launcher_collaborator", "launcher", "marketo_program", "marketo_folder",
+                      "sync_run", "job", "notification", "platform_integration", "app_user", "account"):  # fmt: skip
+            await Tortoise.get_connection("default").execute_script(f"DELETE FROM {table}")
+        account = await Account.create(name="Bench Co", plan_limits={"platform_integrations": INTEGRATIONS})
+        email = f"admin-{uuid.uuid4().hex[:6]}@bench.test"
+        admin = await User.create(account=account, email=email, name="Bench Admin", role=Role.ADMIN)
+        pis = []
+        for n in range(INTEGRATIONS):
+            pis.append(
+                await PlatformIntegration.create(
+                    account=account,
+                    name=f"Instance {n}",
+                    client_id=f"client-{n}",
+                    client_secret_encrypted="-",
+                    client_secret_hint="abcd",
+                    rest_endpoint=f"https://10{n}-AAA-000.mktorest.com/rest",
+                    identity_endpoint=f"https://10{n}-AAA-000.mktorest.com/identity",
+                    is_default=n == 0,
+                    sync_state=SyncState.COMPLETED,
+                    folders_synced=12,
+                    programs_synced=60,
+                )  # fmt: skip
+            )
+        folders, programs = [], []
+        for n in range(launchers):
+            pi = pis[n % INTEGRATIONS]
+            folders.append(MarketoFolder(platform_integration=pi, marketo_id=1000 + n, marketo_type="Folder",
+                                         name=f"Campaigns {n}", path=f"/Marketing Activities/Campaigns {n}"))  # fmt: skip
+        await MarketoFolder.bulk_create(folders)
+        folders = await MarketoFolder.all().order_by("id")
+        for n, folder in enumerate(folders):
+            programs.append(MarketoProgram(platform_integration_id=folder.platform_integration_id, marketo_id=5000 + n,
+                                           name=f"Template {n}", type="Event", folder=folder))  # fmt: skip
+        await MarketoProgram.bulk_create(programs)
+        programs = await MarketoProgram.all().order_by("id")
+        await Launcher.bulk_create(
+            [
+                Launcher(
+                    account=account,
+                    platform_integration_id=folder.platform_integration_id,
+                    name=f"Launcher {n}",
+                    destination_folder=folder,
+                    assets_folder=folder,
+                    template_program=program,
+                )  # fmt: skip
+                for n, (folder, program) in enumerate(zip(folders, programs, strict=True))
+            ]
+        )
+        await Campaign.bulk_create(
+            [
+                Campaign(
+                    account=account,
+                    launcher=launcher,
+                    name=f"Campaign {c}",
+                    status=CampaignStatus.READY,
+                    submitted_by=admin,
+                )  # fmt: skip
+                for launcher in await Launcher.all().order_by("id")
+                for c in range(CAMPAIGNS)
+            ]
+        )
+        return email
+    finally:
+        await Tortoise.close_connections()
+
+
+class _Counter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+async def statements_per_request(database_url: str, email: str) -> tuple[int, dict[str, Any]]:
+    """The statements one dashboard request costs (after a first request warmed the process), and its data."""
+    from asgi_lifespan import LifespanManager
+
+    from jeto.app import create_app
+    from jeto.auth import issue_development_token
+    from jeto.settings import Settings
+
+    settings = Settings(database_url=database_url, worker=False)
+    app = create_app(settings)
+    headers = {"authorization": f"Bearer {issue_development_token(settings, email)}"}
+    logger = logging.getLogger("tortoise.db_client")
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as c,
+    ):
+        await c.post("/graphql", json={"query": DASHBOARD}, headers=headers)
+        counter = _Counter()
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(counter)
+        try:
+            body = (await c.post("/graphql", json={"query": DASHBOARD}, headers=headers)).json()
+        finally:
+            logger.removeHandler(counter)
+    assert "errors" not in body, body
+    return counter.count, body["data"]
+
+
+# Servers
+
+
+def serve_bare(port: int, result_file: str) -> None:
+    """The bare engine: graphql-core executing the parsed dashboard over the result held in memory."""
+    import uvicorn
+    from graphql import build_schema, execute, parse
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from jeto.strawberry_overrides import sdl
+
+    schema, document = build_schema(sdl()), parse(DASHBOARD)
+    data = json.loads(Path(result_file).read_text())
+
+    async def graphql(request: Request) -> JSONResponse:
+        await request.json()  # read as a server would
+        return JSONResponse({"data": execute(schema, document, root_value=data).data})
+
+    app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def wait_until_serving(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server ended with {process.returncode}"
+        try:
+            httpx.post(f"{url}/graphql", json={"query": "{ __typename }"}, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+# Load
+
+
+async def _load(url: str, token: str, seconds: float, connections: int) -> int:
+    body = {"query": DASHBOARD}
+    headers = {"authorization": f"Bearer {token}"}
+    done = 0
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal done
+            while time.monotonic() < stop:
+                response = await client.post("/graphql", json=body, headers=headers)
+                assert response.status_code == 200 and "errors" not in response.json(), response.text[:300]
+                done += 1
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    return done
+
+
+def throughput(url: str, token: str, seconds: float, connections: int) -> float:
+    """Requests/s from two client processes of connections/2 each, after a short warm-up."""
+    asyncio.run(_load(url, token, 1.0, 2))
+    command = [sys.executable, __file__, "--load", url, "--token", token, "--seconds", str(seconds),
+               "--connections", str(connections // 2)]  # fmt: skip
+    clients = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    return sum(int(client.communicate()[0].strip()) for client in clients) / seconds
+
+
+def alone(url: str, token: str, rounds: int = 60) -> float:
+    """Median seconds of one request at a time."""
+    headers = {"authorization": f"Bearer {token}"}
+    times = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for _ in range(rounds + 5):
+            started = time.perf_counter()
+            assert client.post("/graphql", json={"query": DASHBOARD}, headers=headers).status_code == 200
+            times.append(time.perf_counter() - started)
+    return statistics.median(times[5:])
+
+
+# A run
+
+
+def database_url(kind: str, directory: Path) -> tuple[str, Any]:
+    """A database of the run's own, and how to drop it."""
+    if kind == "sqlite":
+        return f"sqlite://{directory / 'bench.sqlite3'}", lambda: None
+    import asyncpg
+
+    server = os.environ.get("JETO_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    name = f"jeto_bench_{uuid.uuid4().hex[:8]}"
+    admin = server.replace("postgres://", "postgresql://", 1)
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    return server.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
+    from jeto.auth import issue_development_token
+    from jeto.settings import Settings
+
+    with tempfile.TemporaryDirectory() as directory:
+        url, drop = database_url(kind, Path(directory))
+        try:
+            statements = {}
+            for launchers in (5, 500, 50):  # 50 last: the data served below
+                email = asyncio.run(seed(url, launchers))
+                statements[launchers], data = asyncio.run(statements_per_request(url, email))
+            result_file = Path(directory) / "result.json"
+            result_file.write_text(json.dumps(data))
+            token = issue_development_token(Settings(), email)
+            jeto_port, bare_port = free_port(), free_port()
+            env = {**os.environ, "JETO_DATABASE_URL": url, "JETO_WORKER": "off"}
+            jeto = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--port", str(jeto_port)], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            bare = subprocess.Popen([sys.executable, __file__, "--bare-server", str(bare_port), str(result_file)])
+            try:
+                jeto_url, bare_url = f"http://127.0.0.1:{jeto_port}", f"http://127.0.0.1:{bare_port}"
+                wait_until_serving(jeto_url, jeto)
+                wait_until_serving(bare_url, bare)
+                figures = {
+                    "statements": statements,
+                    "jeto_alone": alone(jeto_url, token),
+                    "bare_alone": alone(bare_url, token),
+                    "jeto_rps": throughput(jeto_url, token, seconds, connections),
+                    "bare_rps": throughput(bare_url, token, seconds, connections),
+                }
+            finally:
+                for process in (jeto, bare):
+                    process.terminate()
+                    process.wait(timeout=30)
+        finally:
+            drop()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-server", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        print(asyncio.run(_load(args.load, args.token, args.seconds, args.connections)))
+        return
+    if args.bare_server:
+        serve_bare(int(args.bare_server[0]), args.bare_server[1])
+        return
+    print(f"dashboard: {INTEGRATIONS} integrations, 50 launchers x {CAMPAIGNS} campaigns; {args.connections} "
+          f"connections for {args.seconds:g} s")  # fmt: skip
+    for kind in args.databases:
+        f = bench(kind, args.seconds, args.connections)
+        s = f["statements"]
+        print(f"\n{kind}")
+        print(f"  statements per request at 5 / 50 / 500 launchers: {s[5]} / {s[50]} / {s[500]}")
+        print(f"  requests/s: jeto {f['jeto_rps']:.1f}, bare graphql-core {f['bare_rps']:.1f}: "
+              f"{f['jeto_rps'] / f['bare_rps']:.2f}x")  # fmt: skip
+        print(f"  one request alone (median): jeto {f['jeto_alone'] * 1000:.1f} ms, bare {f['bare_alone'] * 1000:.1f} "
+              f"ms: {f['jeto_alone'] / f['bare_alone']:.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""Every place Jeto changes Strawberry's behaviour, through its public surface, and why.
+
+| behaviour | Strawberry 0.341.2's default | ours | pinned by |
+|---|---|---|---|
+| parsing and validation | `ParserCache`, `ValidationCache`, `MaxTokensLimiter`, depth and alias limiters: each check walks every path of the expanded document; caches bounded by entries only | `CheckedDocuments`: one cache of prepared documents (schema/documents.py), bounded by entries and bytes, every limit measured once per fragment | tests/api/test_hostile_input.py, test_request_size_limits.py |
+| which operation a websocket runs | the first of several when none is named; any length parsed | `JetoSchema.stream` refuses both before parsing again | tests/api/test_websocket_operations.py |
+| errors | messages shown as raised; expected errors logged with tracebacks (`process_errors`) | `CodedErrors` (MaskErrors' public `anonymise_error`): every error gets `extensions.code`, unexpected ones masked and logged without their message; `process_errors` quiet | tests/api/test_graphql_behaviour.py |
+| errors raised by an extension's hook | returned uncoded | `JetoSchema.execute` codes them | tests/test_metrics.py |
+| HTTP refusals | plain text | JSON with a code (`JetoGraphQL.__call__`), 405 with `Allow` | tests/api/test_http.py |
+| JSON bodies and messages | `json.loads`: RecursionError, huge integers, invalid UTF-8 answer 500 | `decode_json` / `parse_json`: strict, 400 with a reason | tests/api/test_hostile_input.py |
+| request parameters | a list body, a number as `query`, a list as `variables` reach the executor | `parse_http_body`: 400 for each; a GET of a mutation 405, a subscription over HTTP 400 | tests/api/test_http.py, test_hostile_input.py |
+| GraphQL over HTTP media type | `application/json` only | `application/graphql-response+json` with its status codes (`create_response`) | tests/api/test_http.py |
+| the request's context | a dict | `get_context`: the viewer the endpoint authenticated, the services | every API test |
+| websocket sign-in | none | `on_ws_connect`: the token in `connection_init`; a bad one closes 4403 | tests/api/test_subscriptions.py |
+| websocket messages | indexed as expected: tracebacks and dropped sockets on malformed ones | `CheckedWebSocketAdapter` (size, strict JSON) and the handlers' `handle_message` (protocol shape): close 4400 or 1009 with a reason | tests/api/test_hostile_input.py |
+| legacy graphql-ws rejection | `connection_error`, then close 1011 | close 4403, as graphql-transport-ws (`LegacyWSHandler.handle_connection_init`) | tests/api/test_subscriptions.py |
+| GraphiQL | Strawberry's page from a CDN | ours, served from npm assets (`render_graphql_ide`) | tests/test_graphiql_browser.py |
+
+Strawberry is pinned (pyproject.toml); the only private member read here is `Schema._schema`, graphql-core's
+schema, which Strawberry's own cache extensions read the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import strawberry
+from cross_web import HTTPException
+from graphql import GraphQLError, specified_rules
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.http.exceptions import NonTextMessageReceived
+from strawberry.schema.schema import validate_document
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from jeto import graphiql, graphql_http
+from jeto.auth import AuthenticationFailed
+from jeto.operation_metrics import OperationMetrics
+from jeto.websocket_messages import BAD_MESSAGE, MESSAGE_TOO_BIG, message_problem, reason_of
+from resolvers.context import Context
+from resolvers.errors import BAD_USER_INPUT, UNAUTHENTICATED
+from schema import TYPES, Mutation, Query, Subscription
+from schema.documents import DocumentLimits, Documents, Prepared, UnclearOperation
+from schema.errors import with_code
+
+SPECIFIED_RULES = tuple(specified_rules)
+LIMITS = DocumentLimits()  # the defaults; `jeto serve` reads its own from the settings
+
+
+# The schema: parsing, validation, errors
+
+
+def validate_document_with_strawberry_rules(schema: Any, document: Any) -> list[GraphQLError]:
+    """graphql-core's rules and Strawberry's own two (null-or-value arguments, one-of inputs)."""
+    return validate_document(schema, document, SPECIFIED_RULES)
+
+
+class CheckedDocuments(SchemaExtension):
+    """Parsing and validation through the schema's document cache, with every limit checked (documents.py)."""
+
+    def __init__(self, documents: Documents) -> None:
+        self._documents = documents
+        self._prepared: Prepared | None = None
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and isinstance(context.query, str):
+            self._prepared = self._documents.prepare(context.query)
+            # None when the text does not parse: Strawberry's own parse, inside its error handling, reports it.
+            context.graphql_document = self._prepared.document
+        context.parse_options["max_tokens"] = self._documents.limits.tokens
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        prepared = self._prepared
+        if prepared is not None and prepared.document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = self._documents.errors(prepared, context.operation_name, context.variables)
+        yield
+
+
+class CodedErrors(MaskErrors):
+    """Every error with `extensions.code`; unexpected ones masked and logged (schema/errors.py). Built on
+    MaskErrors so streamed (subscription) results are processed too."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: True)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return with_code(error)
+
+
+def _bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": BAD_USER_INPUT})
+
+
+async def _refused(error: GraphQLError) -> AsyncIterator[PreExecutionError]:
+    yield PreExecutionError(data=None, errors=[error])
+
+
+class JetoSchema(strawberry.Schema):
+    def __init__(self, *args: Any, limits: DocumentLimits = LIMITS, **kwargs: Any) -> None:
+        documents = self.documents = Documents(lambda: self._schema, limits, validate_document_with_strawberry_rules)
+        super().__init__(*args, extensions=[lambda: CheckedDocuments(documents), *kwargs.pop("extensions")], **kwargs)
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """CodedErrors logs what matters; Strawberry's default would log every expected error with a traceback."""
+
+    def refusal(self, query: Any, operation_name: Any) -> GraphQLError | None:
+        """Why a document cannot run before anything is parsed again: too long, or which operation is unclear."""
+        if not isinstance(query, str):
+            return None  # Strawberry refuses a missing query itself
+        prepared = self.documents.prepare(query)
+        if prepared.document is None and prepared.refusal is not None:
+            return prepared.refusal
+        try:
+            prepared.operation(operation_name)
+        except UnclearOperation as unclear:
+            return _bad_input(str(unclear))
+        return None
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        """Websockets run documents through here (HTTP refuses the same before it gets here)."""
+        refusal = self.refusal(query, operation_name)
+        if refusal is not None:
+            return _refused(refusal)
+        return await super().stream(
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            allowed_operation_types=allowed_operation_types,
+        )
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """An error raised by an extension's hook ends the operation before CodedErrors sees its result."""
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [with_code(error) for error in result.errors]
+        return result
+
+
+@functools.lru_cache(maxsize=8)
+def build_schema(limits: DocumentLimits = LIMITS) -> JetoSchema:
+    """The schema, running every request under `limits`; one per distinct limits, each with its own cache."""
+    return JetoSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=TYPES,
+        extensions=[CodedErrors, OperationMetrics],
+        limits=limits,
+    )
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+# Websockets: messages checked before Strawberry's handlers index them
+
+
+class CheckedWebSocketAdapter(ASGIWebSocketAdapter):
+    """Reads each message as text within the size limit and decodes it strictly; yields an InvalidMessage for one
+    that is too big or not JSON, so that the handler answers it as its protocol says."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> Any:
+        limit = getattr(self.view, "max_websocket_message_bytes", None)
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                if limit is not None and (len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)):
+                    yield InvalidMessage(f"A message may be at most {limit:,} bytes.", MESSAGE_TOO_BIG)
+                    return
+                try:
+                    yield graphql_http.decode_json(text)
+                except graphql_http.MalformedJson as malformed:
+                    yield InvalidMessage(str(malformed))
+                    return
+        except KeyError as error:  # a binary frame: Starlette's message has no "text"
+            raise NonTextMessageReceived from error
+        except WebSocketDisconnect:
+            pass
+
+
+class InvalidMessage:
+    """What the adapter yields in place of a message it could not read; the handler closes the socket."""
+
+    def __init__(self, reason: str, code: int = BAD_MESSAGE) -> None:
+        self.reason, self.code = reason, code
+
+
+class _Checked:
+    """Both handlers: a message the adapter could not read, or that does not fit the protocol, closes the socket
+    with its reason before the handler indexes into it."""
+
+    protocol: str
+    websocket: Any
+
+    async def handle_message(self, message: Any) -> None:
+        if isinstance(message, InvalidMessage):
+            await self.websocket.close(code=message.code, reason=reason_of(message.reason))
+            return
+        problem = message_problem(message, self.protocol)
+        if problem is not None:
+            await self.websocket.close(code=BAD_MESSAGE, reason=reason_of(problem))
+            return
+        if message["type"] == "connection_init" and message.get("payload") is None:
+            message = {**message, "payload": {}}  # the protocols allow null; Strawberry's handler does not
+        await super().handle_message(message)  # type: ignore[misc]
+
+
+class TransportWSHandler(_Checked, BaseGraphQLTransportWSHandler[Any, Any]):
+    protocol = "graphql-transport-ws"
+
+
+SERVER_ERROR, FORBIDDEN = 1011, 4403
+
+
+class _RejectionIsForbidden:
+    """The legacy handler's websocket during connection_init, where its only 1011 close is the rejection's."""
+
+    def __init__(self, websocket: Any) -> None:
+        self._websocket = websocket
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._websocket, name)
+
+    async def close(self, code: int, reason: str) -> None:
+        if code == SERVER_ERROR:
+            code, reason = FORBIDDEN, reason or "Forbidden"
+        await self._websocket.close(code=code, reason=reason)
+
+
+class LegacyWSHandler(_Checked, BaseGraphQLWSHandler[Any, Any]):
+    protocol = "graphql-ws"
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        websocket, self.websocket = self.websocket, _RejectionIsForbidden(self.websocket)  # type: ignore[assignment]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            self.websocket = websocket
+
+
+# The view: GraphQL over HTTP and websockets
+
+
+class JetoGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(
+        self,
+        schema: JetoSchema,
+        *args: Any,
+        ide_integration_id: str | None = None,
+        max_websocket_message_bytes: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(schema, *args, **kwargs)
+        self.documents = schema.documents
+        self.max_websocket_message_bytes = max_websocket_message_bytes
+        self._ide_integration_id = ide_integration_id
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict: malformed, too deep or oversized JSON raises MalformedJson, a JSONDecodeError."""
+        return graphql_http.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return graphql_http.decode_json(data)
+        except graphql_http.MalformedJson as malformed:
+            raise graphql_http.Refused(400, str(malformed)) from None
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return graphiql.page(request.url.path, default_integration_id=self._ide_integration_id)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, but what it refuses is answered in JSON with a code, not in plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as refused:
+            headers = getattr(refused, "headers", {})
+            if refused.status_code == 405:
+                headers.setdefault("allow", "GET, POST")
+            response = graphql_http.error_response(request, refused.reason, refused.status_code, **headers)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":  # read again by Strawberry, which assumes an object
+            graphql_http.check_body(self.parse_json(await request.get_body()))
+        data = await super().parse_http_body(request)
+        assert not isinstance(data, list), "batching is off: Strawberry refuses a list before this"
+        graphql_http.check_parameters(data)
+        prepared = self.documents.prepare(data.query) if isinstance(data.query, str) else None
+        graphql_http.check_operation(request.method, prepared, data.operation_name)
+        return data
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        signed_in = request.scope.get("state", {}).get("signed_in")  # HTTP: by the endpoint, before Strawberry
+        if request.scope["type"] == "http" and graphql_http.wants_graphql_response(request):
+            response.media_type = graphql_http.GRAPHQL_RESPONSE
+        return Context(
+            services=request.app.state.services,
+            request=request,
+            response=response,
+            viewer_or_none=signed_in.viewer if signed_in else None,
+            account_row=signed_in.account_row if signed_in else None,
+        )
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        status = None
+        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE and sub_response.status_code in (None, 200):
+            status = graphql_http.graphql_response_status(response_data)
+            if status == 400:  # nothing executed: the spec wants no data entry at all, not null
+                response_data = {key: value for key, value in response_data.items() if key != "data"}
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == graphql_http.GRAPHQL_RESPONSE:
+            response.headers["content-type"] = graphql_http.GRAPHQL_RESPONSE
+        if status is not None:
+            response.status_code = status
+        return response
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("Authorization") or params.get("authorization")
+        try:
+            context.viewer_or_none = await context.services.authenticator.viewer(header)
+        except AuthenticationFailed as failure:
+            raise ConnectionRejectionError({"message": str(failure), "code": UNAUTHENTICATED}) from None
+        return None

@@ -1,0 +1,38 @@
+"""`node(id)`: any object of the viewer's account by global id, if the viewer may see it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from resolvers import accounts, campaigns, integrations, launchers, marketo_assets, sync_runs
+from resolvers.errors import BadUserInput
+from resolvers.ids import beyond_any_row, decode_id
+from resolvers.prefetch import Batch, prefetch
+
+# For each node type: the record of that id, if the viewer sees it (the scope of `node`, which for an
+# integration leaves out deleted ones, where a sync run still names its deleted integration).
+_VISIBLE: dict[str, Callable[[int, Batch], Awaitable[Any]]] = {
+    "Account": accounts.account_node,
+    "User": accounts.user_node,
+    "PlatformIntegration": integrations.node,
+    "SyncRun": sync_runs.node,
+    "MarketoFolder": marketo_assets.folder_node,
+    "MarketoProgram": marketo_assets.program_node,
+    "Launcher": launchers.node,
+    "Campaign": campaigns.node,
+}
+
+
+async def node(info: Any, id: str) -> Any:
+    decoded = decode_id(id)
+    if decoded is None and beyond_any_row(id):
+        return None  # well-formed, but no row can have it: absent, as the contract says
+    if decoded is None:
+        raise BadUserInput("`id` is not an id this API returned.")
+    type_name, pk = decoded
+    visible = _VISIBLE.get(type_name)
+    if visible is None:
+        return None
+    found = await visible(pk, Batch(info.context, info.variable_values))
+    return await prefetch(info, found) if found is not None else None
