@@ -468,3 +468,32 @@ async def test_a_body_that_is_not_an_envelope_is_retried_then_reported(mock, mak
         await pool.client(CREDENTIALS).get_program_by_name("x")
     assert len(route.calls) == 2
     assert caught.value.code == "invalid-json" and words in str(caught.value)
+
+
+async def test_folder_kinds_compare_without_regard_to_case(mock, client) -> None:
+    """Adobe's examples answer "FOLDER" in some calls (by name, create, update) and "Folder" in others."""
+    shouted = {**folder(30), "folderId": {"id": 30, "type": "FOLDER"}, "parent": {"id": 15, "type": "FOLDER"}}
+    mock.get(f"{ASSET}/folder/byName.json").respond(json=ok([shouted]))
+    mock.get(f"{ASSET}/folder/30/content.json").mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json=ok(
+                {0: [{"id": 31, "type": "PROGRAM"}, {"id": 32, "type": "folder"}]}.get(
+                    int(request.url.params["offset"])
+                )
+            ),
+        )
+    )
+    pages = {0: [folder(30), shouted], 2: [{**folder(33), "parent": {"id": 30, "type": "FOLDER"}}]}
+    mock.get(f"{ASSET}/folders.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
+    )
+    found = await client.get_folder_by_name("F30")
+    assert found is not None and found.type == "Folder" and found.ref == FolderRef(30, "Folder")
+    assert found.parent == FolderRef(15, "Folder")
+    content = await client.folder_content(found.ref)
+    assert content == [FolderRef(31, "Program"), FolderRef(32, "Folder")] and content[0].is_program
+    # One folder, however its kind is spelled: listed once, and its child's parent is that folder.
+    listed = await client.browse_folders(root=FolderRef(30), max_depth=1)
+    assert [(f.id, f.type) for f in listed] == [(30, "Folder"), (33, "Folder")]
+    assert listed[1].parent == listed[0].ref
