@@ -300,15 +300,17 @@ async def test_folders_and_program_lifecycle_against_the_simulator(start_simulat
     client = make_pool(page_size=25).client(credentials_of(simulator, base))
     root = await client.get_folder_by_name("Marketing Activities")
     assert root is not None and root.folder_type == "Zone" and root.is_system
+    workspace = await client.get_folder_by_name("Default", root=root.ref)
+    assert workspace is not None and workspace.folder_type == "Zone" and workspace.parent == root.ref
     tree = await client.browse_folders(root=root.ref, max_depth=10)
     keys = [(f.id, f.type) for f in tree]
-    assert len(keys) == len(set(keys)) == 1 + 25 + 60
+    assert len(keys) == len(set(keys)) == 2 + 25 + 60  # the root, its Default workspace, folders, programs
     assert {f.type for f in tree} == {"Folder", "Program"}
     assert all(f.path.startswith("/Marketing Activities") for f in tree)
     assert await client.get_folder_by_name("No such folder") is None
 
-    folder = await client.create_folder("Jeto Launches", root.ref, description="made by a test")
-    assert folder.parent == root.ref and folder.path == "/Marketing Activities/Jeto Launches"
+    folder = await client.create_folder("Jeto Launches", workspace.ref, description="made by a test")
+    assert folder.parent == workspace.ref and folder.path == "/Marketing Activities/Default/Jeto Launches"
     source = (await client.list_programs())[0]
     clone = await client.clone_program(source.id, "Jeto clone", folder.ref)
     assert clone.folder == folder.ref and clone.type == source.type and clone.channel == source.channel

@@ -497,7 +497,7 @@ async def test_a_launcher_left_without_assets_folder_tries_again_after_its_integ
     assert synced["userErrors"] == []
     await world.worker().run_until_idle()
     folder = await assets_folder_of(admin, launcher)
-    assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Images and Files/Jeto"
+    assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Default/Images and Files/Jeto"
     assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # nobody left without one
 
 
