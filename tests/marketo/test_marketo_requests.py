@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -84,7 +85,7 @@ def form_of(request: httpx.Request) -> dict[str, str]:
 @pytest.fixture
 async def mock() -> respx.MockRouter:
     with respx.mock(assert_all_called=False) as router:
-        router.post(f"{HOST}/identity/oauth/token").respond(json=token_body())
+        router.get(f"{HOST}/identity/oauth/token").respond(json=token_body())
         yield router
 
 
@@ -93,14 +94,21 @@ async def client(make_pool: Callable[..., MarketoPool]):
     return make_pool(page_size=2).client(CREDENTIALS)
 
 
-async def test_identity_gets_the_credentials_in_a_form_body_never_in_the_url(mock, client) -> None:
+async def test_identity_is_asked_as_adobe_documents_it_and_the_secret_reaches_no_log(mock, client, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     token = await client.get_token()
     request = mock.calls.last.request
-    assert request.method == "POST"
-    assert request.url.query == b""
-    assert form_of(request) == {"grant_type": "client_credentials", "client_id": "client-1", "client_secret": SECRET}
+    # GET /identity/oauth/token?grant_type=client_credentials&client_id=…&client_secret=…
+    assert request.method == "GET" and request.content == b""
+    assert dict(request.url.params) == {
+        "grant_type": "client_credentials",
+        "client_id": "client-1",
+        "client_secret": SECRET,
+    }
     assert token.expires_in == 3599 and token.scope == "api@acme.com"
     assert "tok-1" not in repr(token)
+    assert "oauth/token" in caplog.text  # httpx logged the call...
+    assert SECRET not in caplog.text  # ...without the secret in its URL
 
 
 async def test_the_token_travels_only_in_the_authorization_header(mock, client) -> None:
@@ -188,7 +196,7 @@ async def test_not_found_lookups_return_none(mock, client) -> None:
 
 
 async def test_a_refused_token_is_refreshed_and_the_call_replayed_once(mock, client) -> None:
-    identity = mock.post(f"{HOST}/identity/oauth/token").mock(
+    identity = mock.get(f"{HOST}/identity/oauth/token").mock(
         side_effect=[httpx.Response(200, json=token_body("old")), httpx.Response(200, json=token_body("new"))]
     )
     route = mock.get(f"{ASSET}/program/byName.json").mock(
@@ -211,7 +219,7 @@ async def test_a_token_refused_twice_surfaces_as_an_error(mock, client) -> None:
 
 
 async def test_a_dying_token_from_identity_is_not_used(mock, make_pool) -> None:
-    identity = mock.post(f"{HOST}/identity/oauth/token").mock(
+    identity = mock.get(f"{HOST}/identity/oauth/token").mock(
         side_effect=[
             httpx.Response(200, json=token_body("dying", 0)),
             httpx.Response(200, json=token_body("fresh", 3600)),
@@ -246,7 +254,7 @@ async def test_quota_and_permission_errors_are_not_retried(mock, client, code, e
     ],
 )
 async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client, status, body) -> None:
-    identity = mock.post(f"{HOST}/identity/oauth/token").respond(status, json=body)
+    identity = mock.get(f"{HOST}/identity/oauth/token").respond(status, json=body)
     with pytest.raises(InvalidCredentials) as caught:
         await client.get_token()
     assert len(identity.calls) == 1
