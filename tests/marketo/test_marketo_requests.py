@@ -166,6 +166,43 @@ async def test_browsing_folders_sends_root_as_json_and_dedupes_by_id_and_type(mo
     assert params["maxDepth"] == "5"
 
 
+async def test_without_a_root_folders_are_browsed_from_the_roots_adobe_documents(mock, client) -> None:
+    def root(ident: int, name: str) -> dict:
+        return {**folder(ident), "name": name, "parent": None, "path": f"/{name}", "folderType": "Zone"}
+
+    # A user's folder may bear an area's name: the root is the one without a parent.
+    namesake = {**folder(77), "name": "Design Studio"}
+    roots = {
+        "Marketing Activities": [root(14, "Marketing Activities")],
+        "Design Studio": [namesake, root(26, "Design Studio")],
+    }
+    by_name = mock.get(f"{ASSET}/folder/byName.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(roots[request.url.params["name"]]))
+    )
+    trees = {
+        14: [root(14, "Marketing Activities"), folder(15), folder(16)],
+        26: [root(26, "Design Studio"), folder(27)],
+    }
+
+    def page(request: httpx.Request) -> httpx.Response:
+        offset, tree = int(request.url.params["offset"]), trees[json.loads(request.url.params["root"])["id"]]
+        return httpx.Response(200, json=ok(tree[offset : offset + 2]))
+
+    browse = mock.get(f"{ASSET}/folders.json").mock(side_effect=page)
+    folders = await client.browse_folders(max_depth=20)
+    assert [f.id for f in folders] == [14, 15, 16, 26, 27]
+    assert sorted(call.request.url.params["name"] for call in by_name.calls) == [
+        "Design Studio",
+        "Marketing Activities",
+    ]
+    assert all(call.request.url.params["type"] == "Folder" for call in by_name.calls) and len(by_name.calls) == 2
+    assert all(call.request.url.params["maxDepth"] == "20" for call in browse.calls)
+    first_pages = [
+        json.loads(c.request.url.params["root"])["id"] for c in browse.calls if c.request.url.params["offset"] == "0"
+    ]
+    assert first_pages == [14, 26]  # each tree from its root, Marketing Activities first
+
+
 async def test_create_folder_posts_a_form_with_parent_as_json(mock, client) -> None:
     route = mock.post(f"{ASSET}/folders.json").respond(json=ok([folder(30)]))
     created = await client.create_folder("Q3 Webinars", FolderRef(14, "Folder"), description="why")
@@ -454,7 +491,7 @@ async def test_pages_are_read_as_leniently_as_marketo_writes_them(mock, client) 
             json=ok({0: [{**folder(9), "folderId": None, "isSystem": None}]}.get(int(request.url.params["offset"]))),
         )
     )
-    (nine,) = await client.browse_folders()
+    (nine,) = await client.browse_folders(root=FolderRef(9))
     assert (nine.id, nine.type, nine.is_system, nine.parent) == (9, "Folder", False, FolderRef(14, "Folder"))
 
 

@@ -523,9 +523,10 @@ async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destinat
         record = FolderRecord(store.new_folder_id(), name, parent, kind, kind == "Zone", now, now, None, "Partners")
         return store.add_folder(record)
 
-    activities = folder("Partner activities", None, "Zone")
+    # A second workspace: a Zone of its own under each area's root, as the Default workspace has.
+    activities = folder("Partners", (14, "Folder"), "Zone")  # under Marketing Activities
     destination = folder("Partner webinars", activities.ref, "Marketing Folder")
-    images = folder("Images and Files", folder("Partner studio", None, "Zone").ref, "Image")
+    images = folder("Images and Files", folder("Partners", (26, "Folder"), "Zone").ref, "Image")  # Design Studio
     await world.worker().run_until_idle()
     row = await MarketoFolder.get(
         platform_integration_id=factories.pk(emea), marketo_id=destination.id, marketo_type="Folder"
@@ -533,7 +534,7 @@ async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destinat
     launcher = await launcher_without_assets_folder(admin, emea, destinationFolderId=encode_id("MarketoFolder", row.id))
     await world.worker().run_until_idle()
     made = await assets_folder_of(admin, launcher)
-    assert made["path"] == "/Partner studio/Images and Files/Jeto"
+    assert made["path"] == "/Design Studio/Partners/Images and Files/Jeto"
     record = store.folders[made["marketoId"]]
     assert record.parent == images.ref and record.workspace == "Partners"
 
