@@ -333,3 +333,46 @@ async def test_a_rotated_secret_is_used_at_the_next_refresh(start_simulator, mak
         await pool.client(stale).get_token()
     assert (await pool.client(good).get_token()).expires_in > 0
     assert simulator.instances[MID].stats.identity_calls == 2
+
+
+async def test_a_slow_read_is_waited_for_and_a_callers_deadline_cuts_it_without_retries(
+    start_simulator, make_pool
+) -> None:
+    import time
+
+    from marketo import deadline
+
+    simulator, base = await start_simulator(programs=5, latency=0.4)
+    instance = simulator.instances[MID]
+    client = make_pool().client(credentials_of(simulator, base))
+    assert await client.get_program_by_name("x") is None  # slower than before, but answered: no timeout of ours
+    started = time.monotonic()
+    with deadline(0.15), pytest.raises(MarketoUnreachable) as caught:
+        await client.get_program_by_name("y")
+    assert caught.value.code == "timeout" and time.monotonic() - started < 0.35
+    await wait_until(lambda: instance.stats.in_flight == 0)
+    assert instance.stats.by_operation["program_by_name"] == 2  # the cut call was not tried again
+    source = min(instance.store.programs)
+    with deadline(0.15), pytest.raises(OutcomeUnknown):  # a change cut midway may have been made
+        await client.clone_program(source, "Late copy", FolderRef(*instance.store.programs[source].folder))
+    assert instance.stats.by_operation["clone_program"] == 1
+
+
+async def test_a_call_still_waiting_for_its_turn_at_the_deadline_is_never_sent(start_simulator, make_pool) -> None:
+    from marketo import deadline
+
+    simulator, base = await start_simulator(programs=5)
+    instance = simulator.instances[MID]
+    instance.faults.gate = asyncio.Event()
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=20, max_in_flight=1))
+    client = pool.client(credentials_of(simulator, base))
+    held = asyncio.ensure_future(client.get_program_by_name("a"))
+    try:
+        await wait_until(lambda: instance.stats.in_flight == 1)
+        with deadline(0.1), pytest.raises(MarketoUnreachable) as caught:
+            await asyncio.wait_for(client.clone_program(min(instance.store.programs), "Never sent", FolderRef(15)), 5)
+        assert caught.value.code == "timeout" and not isinstance(caught.value, OutcomeUnknown)  # surely not made
+    finally:
+        instance.faults.gate.set()
+    assert await held is None
+    assert instance.stats.by_operation == {"program_by_name": 1}
