@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ..timestamps import format_marketo_datetime
-from .assets import PROGRAM_FOLDER_TYPE, PROGRAM_URL_PREFIX, AssetStore, ProgramRecord, Ref
+from .assets import PROGRAM_FOLDER_TYPE, PROGRAM_URL_PREFIX, AssetStore, FolderRecord, ProgramRecord, Ref
 
 UI_HOST = "https://app-sim.marketo.com"
 
@@ -14,38 +14,25 @@ UI_HOST = "https://app-sim.marketo.com"
 def folder_json(store: AssetStore, ref: Ref, *, upper_case_kinds: bool = False) -> dict[str, Any]:
     """A folder or program as the folder endpoints describe it. Some answers spell the kinds "FOLDER" and
     "PROGRAM" (Adobe's examples of create, update and by name do), others "Folder" and "Program"."""
+    node: FolderRecord | ProgramRecord
     if ref[1] == "Program":
-        program = store.programs[ref[0]]
-        entry = _folder_entry(
-            store,
-            ref,
-            name=program.name,
-            parent=program.folder,
-            folder_type=PROGRAM_FOLDER_TYPE[program.type],
-            is_system=False,
-            is_archive=False,
-            created_at=program.created_at,
-            updated_at=program.updated_at,
-            description=program.description,
-            workspace=program.workspace,
-            url=_program_url(program),
-        )
+        node = program = store.programs[ref[0]]
+        kind: dict[str, Any] = {"parent": program.folder, "folder_type": PROGRAM_FOLDER_TYPE[program.type]}
+        kind.update(is_system=False, is_archive=False, url=_program_url(program))
     else:
-        folder = store.folders[ref[0]]
-        entry = _folder_entry(
-            store,
-            ref,
-            name=folder.name,
-            parent=folder.parent,
-            folder_type=folder.folder_type,
-            is_system=folder.is_system,
-            is_archive=folder.is_archive,
-            created_at=folder.created_at,
-            updated_at=folder.updated_at,
-            description=folder.description,
-            workspace=folder.workspace,
-            url=None if folder.is_system else f"{UI_HOST}/#MF{folder.id}A1",
-        )
+        node = folder = store.folders[ref[0]]
+        kind = {"parent": folder.parent, "folder_type": folder.folder_type, "is_system": folder.is_system}
+        kind.update(is_archive=folder.is_archive, url=None if folder.is_system else f"{UI_HOST}/#MF{folder.id}A1")
+    entry = _folder_entry(
+        store,
+        ref,
+        name=node.name,
+        created_at=node.created_at,
+        updated_at=node.updated_at,
+        description=node.description,
+        workspace=node.workspace,
+        **kind,
+    )
     if upper_case_kinds:
         for key in ("folderId", "parent"):
             if entry[key] is not None:

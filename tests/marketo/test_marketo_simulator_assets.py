@@ -220,42 +220,14 @@ async def test_create_program_as_adobe_documents_it_then_get_it_by_id(simulator,
     assert created["url"].endswith(f"#PG{created['id']}A1")
     by_id = (await call("GET", f"program/{created['id']}.json"))["result"][0]
     assert by_id == created
-    assert (
-        error_of(
-            await call(
-                "POST",
-                "programs.json",
-                data={"name": "API Test Program", "folder": folder_param(15), "type": "Default", "channel": "Content"},
-            )
-        )
-        == "709"
-    )  # names are unique in an instance
-    assert (
-        error_of(
-            await call(
-                "POST",
-                "programs.json",
-                data={"name": "Wrong channel", "folder": folder_param(15), "type": "Email", "channel": "Content"},
-            )
-        )
-        == "709"
-    )
-    assert (
-        error_of(
-            await call(
-                "POST",
-                "programs.json",
-                data={"name": "In the studio", "folder": folder_param(EMAILS), "type": "Default", "channel": "Content"},
-            )
-        )
-        == "711"
-    )
-    assert (
-        error_of(
-            await call("POST", "programs.json", data={"name": "No folder", "type": "Default", "channel": "Content"})
-        )
-        == "701"
-    )
+    refused = [
+        ({"name": "API Test Program", "type": "Default", "channel": "Content"}, "709"),  # names are unique
+        ({"name": "Wrong channel", "type": "Email", "channel": "Content"}, "709"),  # not an Email program's
+        ({"name": "In the studio", "type": "Default", "channel": "Content", "folder": folder_param(EMAILS)}, "711"),
+        ({"name": "No folder", "type": "Default", "channel": "Content", "folder": ""}, "701"),
+    ]
+    for data, code in refused:
+        assert error_of(await call("POST", "programs.json", data={"folder": folder_param(15), **data})) == code, data
 
 
 async def test_update_a_folder_archives_and_renames_it(simulator, call) -> None:
