@@ -18,16 +18,31 @@ def marketo_refused(integration: str, detail: str) -> str:
     return f"Marketo ({integration}) refused: {detail}"
 
 
-def clone_refused(code: str, marketo_message: str, *, name: str, integration: str, detail: str) -> str:
-    """Marketo's answer to the clone of the launcher's template, in words that say what to change."""
-    if code == "610":
+def clone_refused(
+    code: str,
+    marketo_message: str,
+    *,
+    name: str,
+    integration: str,
+    detail: str,
+    template_exists: bool,
+    name_in_use: bool | None,
+) -> str:
+    """Marketo's answer to the clone of the launcher's template, in words that say what to change.
+
+    The code alone does not tell: Marketo may answer the clone of a deleted template with 709, the code of a
+    name in use. So the caller asks Marketo whether the template still exists and whether a program holds
+    the name (None when it cannot ask: Marketo cannot search names containing commas).
+    """
+    if not template_exists:
         return (
             f"The launcher's template program no longer exists in {integration}: "
             "choose another template in the launcher, then retry the campaign."
         )
-    if code == "709":
-        # 709 is also Marketo's answer to a template it cannot clone: its own words say which.
-        return f'{name_taken(name, integration)} Marketo said: "{marketo_message}".'
+    if code == "709" and name_in_use is not False:
+        # Unsure of the name: Marketo's own words go with ours, and say if it is something else.
+        said = "" if name_in_use else f' Marketo said: "{marketo_message}".'
+        return f"{name_taken(name, integration)}{said}"
     if code == "710":
         return (
             f"The launcher's destination folder no longer exists in {integration}: "

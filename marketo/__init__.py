@@ -3,6 +3,7 @@
 from .backoff import RetryPolicy
 from .client import MarketoClient
 from .credentials import MarketoCredentials, Secret
+from .deadlines import deadline
 from .errors import (
     AccessDenied,
     DailyQuotaExceeded,
@@ -39,4 +40,5 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "TokenRejected",
+    "deadline",
 ]

@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 ASSET = "asset/v1"
 MAX_PAGE_SIZE = 200  # Marketo's ceiling for maxReturn on asset browse endpoints
+# Adobe: "use the Marketing Activities, Design Studio, or Lead Database root", found by name. The product's
+# folders (campaign destinations, images and files) are in the first two.
+BROWSED_AREAS = ("Marketing Activities", "Design Studio")
 
 
 class MarketoClient:
@@ -63,14 +66,33 @@ class MarketoClient:
     def iter_folder_pages(
         self, root: FolderRef | None = None, max_depth: int | None = None
     ) -> AsyncIterator[list[Folder]]:
-        """Pages of folders under ``root`` (itself included); ``max_depth`` None means Marketo's default, 2."""
-        params: dict[str, Any] = {"maxDepth": max_depth}
-        if root is not None:
-            params["root"] = root.to_param()
-        return self._distinct_pages("folders.json", params, FolderRecord, Folder.from_record, _folder_key)
+        """Pages of folders under ``root`` (itself included); without one, under each root Adobe says to browse
+        from (Marketing Activities, then Design Studio). ``max_depth`` None means Marketo's default, 2."""
+        if root is None:
+            return self._area_folder_pages(max_depth)
+        return self._folder_pages(root, max_depth)
 
     async def browse_folders(self, root: FolderRef | None = None, max_depth: int | None = None) -> list[Folder]:
         return [folder async for page in self.iter_folder_pages(root, max_depth) for folder in page]
+
+    async def area_root(self, area: str) -> Folder:
+        """The root folder of an app area ("Marketing Activities", "Design Studio", "Lead Database"), found by
+        name as Adobe says to; the root is the one without a parent (a user's folder may bear the name too)."""
+        for folder in await self._folders_named(area, type="Folder"):
+            if folder.parent is None and folder.name == area:
+                return folder
+        raise MarketoError("no-root-folder", f"Marketo did not return its {area} root folder", retryable=True)
+
+    def _folder_pages(self, root: FolderRef, max_depth: int | None) -> AsyncIterator[list[Folder]]:
+        params: dict[str, Any] = {"root": root.to_param(), "maxDepth": max_depth}
+        return self._distinct_pages("folders.json", params, FolderRecord, Folder.from_record, _folder_key)
+
+    async def _area_folder_pages(self, max_depth: int | None) -> AsyncIterator[list[Folder]]:
+        for area in BROWSED_AREAS:
+            root = await self.area_root(area)
+            async with aclosing(self._folder_pages(root.ref, max_depth)) as pages:
+                async for page in pages:
+                    yield page
 
     async def get_folder(self, ref: FolderRef) -> Folder | None:
         envelope = await self._caller.call(
@@ -83,12 +105,17 @@ class MarketoClient:
         self, name: str, root: FolderRef | None = None, type: str = "Folder", workspace: str | None = None
     ) -> Folder | None:
         """Marketo cannot search names containing commas: such a name is never found."""
+        folders = await self._folders_named(name, root, type, workspace)
+        return next((folder for folder in folders if folder.name == name), folders[0] if folders else None)
+
+    async def _folders_named(
+        self, name: str, root: FolderRef | None = None, type: str = "Folder", workspace: str | None = None
+    ) -> list[Folder]:
         params: dict[str, Any] = {"name": name, "type": type, "workSpace": workspace}
         if root is not None:
             params["root"] = root.to_param()
         envelope = await self._caller.call("GET", f"{ASSET}/folder/byName.json", params=params, records=FolderRecord)
-        folders = [Folder.from_record(item) for item in page_items(envelope)]
-        return next((folder for folder in folders if folder.name == name), folders[0] if folders else None)
+        return [Folder.from_record(item) for item in page_items(envelope)]
 
     async def folder_content(self, ref: FolderRef) -> list[FolderRef]:
         """The folders and programs directly in a folder (found even when their names hold commas)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -25,8 +27,9 @@ async def request_token(
 ) -> AccessToken:
     """One token from Identity, retrying only what can get better by retrying."""
     url = f"{credentials.identity_endpoint}/oauth/token"
-    # A form body, not the query string: httpx logs URLs, and the secret must never reach a log.
-    form = {
+    # Adobe documents the three parameters in the query string of a GET (httpx's log of the URL is
+    # kept free of the secret below).
+    params = {
         "grant_type": "client_credentials",
         "client_id": credentials.client_id,
         "client_secret": credentials.client_secret.reveal(),
@@ -37,9 +40,9 @@ async def request_token(
             await sleep(retry.delay(attempt - 1, rng))
         sent_at = clock()
         try:
-            response = await http.post(
+            response = await http.get(
                 url,
-                data=form,
+                params=params,
                 headers={"Accept": "application/json"},
                 extensions={INSTANCE_EXTENSION: credentials.instance_key},
             )
@@ -86,3 +89,24 @@ def _json_or_none(response: httpx.Response) -> dict | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+_SECRET_IN_URL = re.compile(r"(client_secret=)[^&\s\"']+")
+
+
+class _SecretsOutOfLogs(logging.Filter):
+    """httpx logs every request's URL at INFO; an Identity URL carries the client secret, which no log may."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "client_secret=" in message:
+            record.msg, record.args = _SECRET_IN_URL.sub(r"\1[hidden]", message), ()
+        return True
+
+
+def _keep_secrets_out_of(logger: logging.Logger) -> None:
+    if not any(isinstance(existing, _SecretsOutOfLogs) for existing in logger.filters):
+        logger.addFilter(_SecretsOutOfLogs())
+
+
+_keep_secrets_out_of(logging.getLogger("httpx"))

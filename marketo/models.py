@@ -14,12 +14,27 @@ from .records import FolderRecord, ProgramRecord, RefRecord
 from .timestamps import parse_marketo_datetime
 
 FolderKind = Literal["Folder", "Program"]
+_KINDS: dict[str, str] = {"folder": "Folder", "program": "Program"}
+
+
+def folder_kind(kind: str) -> str:
+    """``Folder`` or ``Program`` however an answer spells it: Adobe's own examples say ``FOLDER`` in some."""
+    return _KINDS.get(kind.lower(), kind)
 
 
 @dataclass(frozen=True, slots=True)
 class FolderRef:
+    """A folder or a program as Marketo points at one; its kind compares without regard to case."""
+
     id: int
     type: str = "Folder"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", folder_kind(self.type))
+
+    @property
+    def is_program(self) -> bool:
+        return self.type == "Program"
 
     def to_param(self) -> str:
         """The JSON-string form Marketo expects in ``folder``, ``parent`` and ``root``."""

@@ -13,6 +13,7 @@ import httpx
 from .backoff import RetryPolicy
 from .client import MAX_PAGE_SIZE, MarketoClient
 from .credentials import MarketoCredentials
+from .deadlines import ASSET_TIMEOUT, IDENTITY_TIMEOUT
 from .identity import request_token
 from .limits import InstanceLimiter, InstanceLimits, Priority
 from .models import AccessToken
@@ -20,10 +21,6 @@ from .observer import CallObserver, NoObserver
 from .rest import RestCaller
 from .tokens import DEFAULT_MARGIN, TokenCache
 from .transport import PerInstanceTransport
-
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-# Marketo's asset API may take up to 300 s to answer a clone or a create: a change waits that long.
-DEFAULT_CHANGE_TIMEOUT = httpx.Timeout(330.0, connect=10.0)
 
 
 class MarketoPool:
@@ -42,8 +39,8 @@ class MarketoPool:
         retry: RetryPolicy | None = None,
         token_margin: float = DEFAULT_MARGIN,
         page_size: int = MAX_PAGE_SIZE,
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        change_timeout: httpx.Timeout | float = DEFAULT_CHANGE_TIMEOUT,
+        timeout: httpx.Timeout | float = ASSET_TIMEOUT,
+        identity_timeout: httpx.Timeout | float = IDENTITY_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -56,14 +53,16 @@ class MarketoPool:
         self.retry = retry or RetryPolicy()
         self.token_margin = token_margin
         self.page_size = page_size
-        self._change_timeout = change_timeout
+        self._timeout = timeout  # of every REST call, read or change: Marketo's own limit by default
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
         self._owns_http = http_client is None
         # Connections are pooled per instance (see transport.py): a pool-wide cap would make
         # instances queue behind each other's slow calls.
-        self._http = http_client or httpx.AsyncClient(transport=transport or PerInstanceTransport(), timeout=timeout)
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport or PerInstanceTransport(), timeout=identity_timeout
+        )
         self._tokens: dict[tuple[str, str, str], TokenCache] = {}
         self._limiters: dict[str, InstanceLimiter] = {}
 
@@ -96,7 +95,7 @@ class MarketoPool:
             rng=self._rng,
             observer=self.observer,
             clock=self._clock,
-            change_timeout=self._change_timeout,
+            timeout=self._timeout,
             priority=priority,
         )
         # More pages ahead than the priority may have in flight would only wait in line.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import msgspec
 
 from .backoff import RetryPolicy
+from .deadlines import ASSET_TIMEOUT, current_deadline, time_left, within
 from .errors import (
     CONCURRENCY_LIMIT_CODE,
     NOT_PROCESSED_CODES,
@@ -44,11 +47,11 @@ class RestCaller:
         rng: random.Random | None = None,
         observer: CallObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
-        change_timeout: httpx.Timeout | float | None = None,
+        timeout: httpx.Timeout | float = ASSET_TIMEOUT,
         priority: Priority = Priority.INTERACTIVE,
     ) -> None:
         self.priority = priority
-        self._change_timeout = httpx.USE_CLIENT_DEFAULT if change_timeout is None else change_timeout
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._label = label or instance  # what the observer is told
         self._observer = observer or NoObserver()
         self._clock = clock
@@ -76,25 +79,28 @@ class RestCaller:
         Reads are retried after any transient failure. A change (any POST) is sent again only when
         Marketo surely did not make it; otherwise the failure is an OutcomeUnknown for the caller
         to reconcile, since repeating a clone or a create that was done fails ("name in use").
+        Within a caller's deadline (deadlines.deadline), nothing waits or is retried past it.
         """
         url = f"{self._base}/{path.lstrip('/')}"
         changes = method.upper() != "GET"
-        timeout = self._change_timeout if changes else httpx.USE_CLIENT_DEFAULT
         decoder = envelope_decoder(records)
+        ends = current_deadline()
         token_replayed = False
         attempt = 0
         while True:
             attempt += 1
-            # Taken before queueing, so a renewal is waited for without holding a place in flight...
-            await self._tokens.get()
             try:
-                asked = self._clock()
-                async with self._limiter.slot(self.priority):
-                    waited = self._clock() - asked
-                    if waited > 0.001:
-                        self._observer.throttled(self._label, waited)
-                    # ...and again once the call may go: it may have queued past that token's end.
-                    token = await self._tokens.get()
+                async with AsyncExitStack() as held:
+                    async with asyncio.timeout_at(ends):  # waiting for a token and a place: never past the deadline
+                        # Taken before queueing, so a renewal is waited for without holding a place in flight...
+                        await self._tokens.get()
+                        asked = self._clock()
+                        await held.enter_async_context(self._limiter.slot(self.priority))
+                        waited = self._clock() - asked
+                        if waited > 0.001:
+                            self._observer.throttled(self._label, waited)
+                        # ...and again once the call may go: it may have queued past that token's end.
+                        token = await self._tokens.get()
                     response = await self._http.request(
                         method,
                         url,
@@ -102,10 +108,14 @@ class RestCaller:
                         data=_clean(form),
                         headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
                         extensions=self._extensions,
-                        timeout=timeout,
+                        timeout=within(self._timeout, time_left(ends)),
                     )
                 body, error = _read(response, decoder)
                 maybe_done = error is not None and error.code not in NOT_PROCESSED_CODES
+            except TimeoutError:  # the deadline passed before the call could be sent: nothing was
+                raise MarketoUnreachable(
+                    "timeout", "Marketo could not be asked within the deadline of this request", retryable=True
+                ) from None
             except httpx.TimeoutException as exc:
                 error = MarketoUnreachable("timeout", "Marketo did not answer in time", retryable=True)
                 maybe_done = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
@@ -128,7 +138,9 @@ class RestCaller:
                 raise error
             if changes and maybe_done:
                 raise OutcomeUnknown(error.code, f"{error.message}; Marketo may have made the change", retryable=True)
-            if attempt >= self._retry.max_attempts:
+            delay = 0.0 if error.code == RATE_LIMIT_CODE else self._retry.delay(attempt, self._rng)
+            left = time_left(ends)
+            if attempt >= self._retry.max_attempts or (left is not None and left <= delay):
                 if error.code in (RATE_LIMIT_CODE, CONCURRENCY_LIMIT_CODE):
                     raise RateLimited(error.code, error.message, retryable=True)
                 if isinstance(error, MarketoUnreachable):
@@ -138,7 +150,7 @@ class RestCaller:
                 # Others spent the instance's window: hold every call to it for a window.
                 self._limiter.pause_window()
                 continue
-            await self._sleep(self._retry.delay(attempt, self._rng))
+            await self._sleep(delay)
 
 
 _NOTHING: Envelope[Any] = Envelope()

@@ -15,15 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .assets import AssetStore, utc_now
+from . import folder_endpoints, program_endpoints
+from .assets import AssetStore
 from .config import INJECTABLE_CODES, Faults, InstanceLimitSettings, SimulatorConfig
-from .envelopes import HEADERS, AssetError, failure, success
+from .envelopes import HEADERS, AssetError, failure
 from .instance import Drop, Http502, SimulatedInstance
-from .params import datetime_param, folder_ref_param, int_param, request_params
+from .params import request_params
+from .routes import METHODS, Handler, Operation, chosen, edge_refusal, unsupported_method
 from .seed import seed_store
-
-MAX_RETURN = 200
-Handler = Callable[[SimulatedInstance, Request, dict[str, str]], Awaitable[Response]]
 
 
 def munchkin_id(index: int) -> str:
@@ -73,25 +72,44 @@ class Simulator:
 
     def _routes(self) -> list[Route]:
         asset = "/{munchkin}/rest/asset/v1"
+
+        def resource(path: str, **operations: tuple[str, Handler]) -> Route:
+            table = {method: Operation(name, handler) for method, (name, handler) in operations.items()}
+            return Route(f"{asset}/{path}", self._rest(table), methods=METHODS)
+
         return [
             Route("/{munchkin}/identity/oauth/token", self._identity, methods=["GET", "POST"]),
-            Route(f"{asset}/folders.json", self._rest("browse_folders", _browse_folders), methods=["GET"]),
-            Route(f"{asset}/folders.json", self._rest("create_folder", _create_folder), methods=["POST"]),
-            Route(f"{asset}/folder/byName.json", self._rest("folder_by_name", _folder_by_name), methods=["GET"]),
-            Route(f"{asset}/folder/{{id:int}}.json", self._rest("folder_by_id", _folder_by_id), methods=["GET"]),
-            Route(
-                f"{asset}/folder/{{id:int}}/content.json",
-                self._rest("folder_content", _folder_content),
-                methods=["GET"],
+            resource(
+                "folders.json",
+                GET=("browse_folders", folder_endpoints.browse),
+                POST=("create_folder", folder_endpoints.create),
             ),
-            Route(f"{asset}/programs.json", self._rest("browse_programs", _browse_programs), methods=["GET"]),
-            Route(f"{asset}/program/byName.json", self._rest("program_by_name", _program_by_name), methods=["GET"]),
-            Route(f"{asset}/program/{{id:int}}.json", self._rest("program_by_id", _program_by_id), methods=["GET"]),
-            Route(f"{asset}/program/{{id:int}}.json", self._rest("update_program", _update_program), methods=["POST"]),
-            Route(
-                f"{asset}/program/{{id:int}}/clone.json", self._rest("clone_program", _clone_program), methods=["POST"]
+            resource("folder/byName.json", GET=("folder_by_name", folder_endpoints.by_name)),
+            resource(
+                "folder/{id:int}.json",
+                GET=("folder_by_id", folder_endpoints.by_id),
+                POST=("update_folder", folder_endpoints.update),
             ),
-            Route("/{munchkin}/rest/{rest:path}", self._rest("unknown", _not_found), methods=["GET", "POST"]),
+            resource("folder/{id:int}/content.json", GET=("folder_content", folder_endpoints.content)),
+            resource("folder/{id:int}/delete.json", POST=("delete_folder", folder_endpoints.delete)),
+            resource(
+                "programs.json",
+                GET=("browse_programs", program_endpoints.browse),
+                POST=("create_program", program_endpoints.create),
+            ),
+            resource("program/byName.json", GET=("program_by_name", program_endpoints.by_name)),
+            resource(
+                "program/{id:int}.json",
+                GET=("program_by_id", program_endpoints.by_id),
+                POST=("update_program", program_endpoints.update),
+            ),
+            resource("program/{id:int}/clone.json", POST=("clone_program", program_endpoints.clone)),
+            resource("program/{id:int}/delete.json", POST=("delete_program", program_endpoints.delete)),
+            Route(
+                "/{munchkin}/rest/{rest:path}",
+                self._rest({method: Operation("unknown", _not_found) for method in METHODS}),
+                methods=METHODS,
+            ),
             Route("/_admin/stats", self._admin_stats, methods=["GET"]),
             Route("/_admin/endpoints", self._admin_endpoints, methods=["GET"]),
             Route("/_admin/instances/{munchkin}", self._admin_configure, methods=["POST"]),
@@ -117,23 +135,30 @@ class Simulator:
         body = {"access_token": token, "token_type": "bearer", "expires_in": expires_in, "scope": instance.scope}
         return JSONResponse(body, headers=HEADERS)
 
-    def _rest(self, operation: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def _rest(self, operations: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             instance = self._instance(request)
             if instance is None:
                 return Response("Not Found", status_code=404)
+            refused = await edge_refusal(request)
+            if refused is not None:
+                return refused  # the edge's answer: the API never saw the call
             stats = instance.stats
             stats.calls += 1
-            stats.by_operation[operation] += 1
             stats.in_flight += 1
             stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
             try:
-                instance.admit(request.headers.get("authorization"))
-                await instance.misbehave()
                 params = await request_params(request)
+                operation = chosen(operations, request, params)
+                stats.by_operation[operation.name if operation else "unsupported_method"] += 1
+                instance.admit(
+                    request.headers.get("authorization"), refusal=None if operation else unsupported_method()
+                )
+                assert operation is not None
+                await instance.misbehave()
                 if instance.faults.before_answer is not None:
-                    await instance.faults.before_answer(operation, params)
-                response = await handler(instance, request, params)
+                    await instance.faults.before_answer(operation.name, params)
+                response = await operation.handler(instance, request, params)
                 return _DroppedConnection() if instance.loses_answer() else response
             except AssetError as error:
                 return failure(error.code, error.message)
@@ -227,129 +252,6 @@ class _DroppedConnection(Response):
 
 def _identity_error(status: int, error: str, description: str) -> Response:
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=HEADERS)
-
-
-# Asset handlers
-
-
-def _page(items: list[Any], params: dict[str, str]) -> list[Any]:
-    """The slice a browse call asks for: `maxReturn` (20 by default, 200 at most) from `offset`."""
-    max_return = int_param(params, "maxReturn", 20, low=1, high=MAX_RETURN)
-    offset = int_param(params, "offset", 0, low=0, high=10**9)
-    return items[offset : offset + max_return]
-
-
-def _asset_ref(request: Request, params: dict[str, str]) -> tuple[int, str]:
-    """The folder or program the path's id names, by the `type` Marketo requires beside it."""
-    kind = params.get("type")
-    if kind not in ("Folder", "Program"):
-        raise AssetError("701", "type cannot be blank")
-    return request.path_params["id"], kind
-
-
-def _searched_name(params: dict[str, str]) -> str | None:
-    """The name a byName call looks for; None when Marketo finds nothing (it cannot search names with commas)."""
-    name = params.get("name")
-    if not name:
-        raise AssetError("701", "name cannot be blank")
-    return None if "," in name else name
-
-
-async def _browse_folders(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    store = instance.store
-    root = folder_ref_param(params, "root")
-    max_depth = int_param(params, "maxDepth", 2, low=0, high=100)
-    refs = store.browse(root, max_depth, params.get("workSpace"))
-    return success([store.folder_json(ref) for ref in _page(refs, params)])
-
-
-async def _folder_by_name(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    store = instance.store
-    name = _searched_name(params)
-    if name is None:
-        return success([])
-    kind = params.get("type")
-    root = folder_ref_param(params, "root")
-    workspace = params.get("workSpace")
-    found = [f for f in store.folders.values() if f.name == name]
-    found += [p for p in store.programs.values() if p.name == name]
-    refs = [
-        f.ref
-        for f in found
-        if (kind is None or f.ref[1] == kind)
-        and (root is None or store.is_under(f.ref, root))
-        and (workspace is None or f.workspace == workspace)
-    ]
-    return success([store.folder_json(ref) for ref in sorted(refs)])
-
-
-async def _folder_by_id(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    ref = _asset_ref(request, params)
-    return success([instance.store.folder_json(ref)] if instance.store.exists(ref) else [])
-
-
-async def _folder_content(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    ref = _asset_ref(request, params)
-    children = instance.store.children(ref) if instance.store.exists(ref) else []
-    return success([{"id": child[0], "type": child[1]} for child in _page(children, params)])
-
-
-async def _create_folder(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    parent = folder_ref_param(params, "parent", required=True)
-    assert parent is not None
-    record = instance.store.create_folder(params.get("name", ""), parent, params.get("description"), utc_now())
-    return success([instance.store.folder_json(record.ref)])
-
-
-async def _browse_programs(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    earliest = datetime_param(params, "earliestUpdatedAt")
-    latest = datetime_param(params, "latestUpdatedAt")
-    programs = instance.store.programs_in_order()
-    if earliest or latest:
-        # Marketo matches programs created or updated within the range.
-        def in_range(moment: Any) -> bool:
-            return (earliest is None or moment >= earliest) and (latest is None or moment <= latest)
-
-        programs = [p for p in programs if in_range(p.updated_at) or in_range(p.created_at)]
-    if params.get("status"):
-        programs = [p for p in programs if p.status == params["status"]]
-    filter_type, values = params.get("filterType"), params.get("filterValues")
-    if filter_type and values:
-        wanted = {int(v) for v in values.split(",") if v.strip().isdigit()}
-        if filter_type in ("id", "programId"):
-            programs = [p for p in programs if p.id in wanted]
-        elif filter_type == "folderId":
-            programs = [p for p in programs if p.folder[0] in wanted]
-    return success([instance.store.program_json(p) for p in _page(programs, params)])
-
-
-async def _program_by_name(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    name = _searched_name(params)
-    if name is None:
-        return success([])
-    found = [p for p in instance.store.programs.values() if p.name == name]
-    return success([instance.store.program_json(p, with_tags=True) for p in found])
-
-
-async def _program_by_id(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    program = instance.store.programs.get(request.path_params["id"])
-    return success([instance.store.program_json(program, with_tags=True)] if program else [])
-
-
-async def _update_program(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    program = instance.store.update_program(
-        request.path_params["id"], params.get("name"), params.get("description"), utc_now()
-    )
-    return success([instance.store.program_json(program)])
-
-
-async def _clone_program(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:
-    folder = folder_ref_param(params, "folder", required=True)
-    assert folder is not None
-    program = instance.store.clone_program(
-        request.path_params["id"], params.get("name", ""), folder, params.get("description"), utc_now()
-    )
-    return success([instance.store.program_json(program)])
 
 
 async def _not_found(instance: SimulatedInstance, request: Request, params: dict[str, str]) -> Response:

@@ -87,15 +87,18 @@ class SimulatedInstance:
 
     # REST gatekeeping, in the order Marketo's edge applies it (as far as it is known)
 
-    def admit(self, authorization: str | None) -> None:
+    def admit(self, authorization: str | None, *, refusal: AssetError | None = None) -> None:
         """Raise the AssetError Marketo would answer with, or count the call as accepted.
 
-        Errors Marketo does not count (token errors, injected 604/608/611) are answered first.
+        Errors Marketo does not count (token errors, `refusal` such as a 605, injected 604/608/611) are
+        answered first.
         """
         if self.stats.in_flight > self.limits.max_concurrent:
             self.stats.concurrency_limited += 1
             raise AssetError("615", f"Concurrent access limit '{self.limits.max_concurrent}' reached")
         self._check_token(authorization)
+        if refusal is not None:
+            raise refusal
         self._inject_errors(uncounted=True)
         now = self.clock()
         window = self.limits.window_seconds

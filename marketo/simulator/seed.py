@@ -5,28 +5,26 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from .assets import AssetStore, FolderRecord, ProgramRecord
+from .assets import PROGRAM_CHANNELS, AssetStore, FolderRecord, ProgramRecord
 
 EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
 LATEST = datetime(2026, 6, 30, tzinfo=UTC)
 
-MARKETING_ACTIVITIES = 14
-DESIGN_STUDIO = 26
+# Each area's root, and the zone of the Default workspace under it (ids as in Adobe's examples where they show).
 LEAD_DATABASE = 12
+LEAD_DATABASE_DEFAULT = 16
+MARKETING_ACTIVITIES = 14
+MARKETING_ACTIVITIES_DEFAULT = 15
+DESIGN_STUDIO = 26
+DESIGN_STUDIO_DEFAULT = 30
 
 TOP_FOLDERS = ["Campaigns", "Webinars", "Events", "Nurture", "Newsletters", "Operational", "Templates", "Archive"]
 REGIONS = ["EMEA", "NA", "APAC", "LATAM", "Global", "DACH", "Nordics", "UK&I"]
 THEMES = ["Product Launch", "Customer Stories", "Partner", "Trial", "Renewal", "Onboarding", "Brand", "Analyst Day"]
 PERIODS = ["2024", "2025", "2026", "Q1", "Q2", "Q3", "Q4", "H1", "H2"]
 
-# (API type, weight, channels valid for it)
-PROGRAM_KINDS = [
-    ("Default", 45, ["Content", "Online Advertising", "Paid Search", "Social", "Web Content", "Operational"]),
-    ("Email", 25, ["Email Send"]),
-    ("Event", 12, ["Tradeshow", "Roadshow", "Field Event"]),
-    ("Event with Webinar", 8, ["Webinar"]),
-    ("Engagement", 10, ["Nurture"]),
-]
+# How often each program type is seeded, in percent.
+PROGRAM_WEIGHTS = {"Default": 45, "Email": 25, "Event": 12, "Event with Webinar": 8, "Engagement": 10}
 KIND_NOUN = {
     "Default": "Campaign",
     "Email": "Email",
@@ -44,16 +42,24 @@ def seed_store(store: AssetStore, *, seed: str, folders: int, programs: int) -> 
 
 
 def _system_roots(store: AssetStore) -> None:
-    def system(id: int, name: str, parent: int | None, kind: str) -> None:
-        store.add_folder(FolderRecord(id, name, (parent, "Folder") if parent else None, kind, True, EPOCH, EPOCH))
+    """Each area a root (a Zone), the Default workspace a Zone under it, as Adobe's folder examples show them:
+    `/Marketing Activities/Default/…`, `/Design Studio/Default/Emails/…`, `/Lead Database/Default/Group Lists`."""
 
-    system(LEAD_DATABASE, "Lead Database", None, "Zone")
-    system(13, "Group Lists", LEAD_DATABASE, "List")
-    system(MARKETING_ACTIVITIES, "Marketing Activities", None, "Zone")
-    system(DESIGN_STUDIO, "Design Studio", None, "Zone")
-    system(27, "Images and Files", DESIGN_STUDIO, "Image")
-    system(28, "Emails", DESIGN_STUDIO, "Email")
-    system(29, "Landing Pages", DESIGN_STUDIO, "Landing Page")
+    def system(id: int, name: str, parent: int | None, kind: str, description: str | None = None) -> None:
+        parent_ref = (parent, "Folder") if parent else None
+        store.add_folder(FolderRecord(id, name, parent_ref, kind, True, EPOCH, EPOCH, description))
+
+    for root, zone, name in (
+        (LEAD_DATABASE, LEAD_DATABASE_DEFAULT, "Lead Database"),
+        (MARKETING_ACTIVITIES, MARKETING_ACTIVITIES_DEFAULT, "Marketing Activities"),
+        (DESIGN_STUDIO, DESIGN_STUDIO_DEFAULT, "Design Studio"),
+    ):
+        system(root, name, None, "Zone", f"Root node for the {name} app area")
+        system(zone, "Default", root, "Zone", f"Root node of the {name} Default")
+    system(13, "Group Lists", LEAD_DATABASE_DEFAULT, "List")
+    system(27, "Images and Files", DESIGN_STUDIO_DEFAULT, "Image")
+    system(28, "Emails", DESIGN_STUDIO_DEFAULT, "Email")
+    system(29, "Landing Pages", DESIGN_STUDIO_DEFAULT, "Landing Page")
 
 
 def _marketing_folders(store: AssetStore, rng: random.Random, count: int) -> list[FolderRecord]:
@@ -64,7 +70,7 @@ def _marketing_folders(store: AssetStore, rng: random.Random, count: int) -> lis
         else:
             parent, depth = rng.choice([(f, d) for f, d in made if d < 4] or made)
             name = f"{rng.choice(REGIONS)} {rng.choice(THEMES)} {rng.choice(PERIODS)}"
-        parent_ref = parent.ref if parent else (MARKETING_ACTIVITIES, "Folder")
+        parent_ref = parent.ref if parent else (MARKETING_ACTIVITIES_DEFAULT, "Folder")
         siblings = {f.name for f, _ in made if f.parent == parent_ref}
         unique, n = name, 2
         while unique in siblings:
@@ -78,10 +84,8 @@ def _marketing_folders(store: AssetStore, rng: random.Random, count: int) -> lis
 
 
 def _programs(store: AssetStore, rng: random.Random, count: int, folders: list[FolderRecord]) -> None:
-    homes = folders or [store.folders[MARKETING_ACTIVITIES]]
-    kinds = [k for k, _, _ in PROGRAM_KINDS]
-    weights = [w for _, w, _ in PROGRAM_KINDS]
-    channels = {k: c for k, _, c in PROGRAM_KINDS}
+    homes = folders or [store.folders[MARKETING_ACTIVITIES_DEFAULT]]
+    kinds, weights = list(PROGRAM_WEIGHTS), list(PROGRAM_WEIGHTS.values())
     names: set[str] = set()
     for _ in range(count):
         kind = rng.choices(kinds, weights)[0]
@@ -98,7 +102,7 @@ def _programs(store: AssetStore, rng: random.Random, count: int, folders: list[F
                 id=store.new_program_id(),
                 name=unique,
                 type=kind,
-                channel=rng.choice(channels[kind]),
+                channel=rng.choice(PROGRAM_CHANNELS[kind]),
                 folder=rng.choice(homes).ref,
                 status=status,
                 created_at=created,

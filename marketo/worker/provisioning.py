@@ -181,11 +181,31 @@ async def _clone(worker: Worker, campaign: Campaign, launcher: Launcher, integra
         if error.retryable or not error.code.isdigit():
             raise  # Marketo may have made it: the request stays recorded, so the next attempt looks for it
         await _forget_clone_request(campaign)  # refused: nothing was made
-        raise CannotProvision(
-            campaign_failures.clone_refused(
-                error.code, error.message, name=campaign.name, integration=integration.name, detail=str(error)
-            )
-        ) from error
+        raise CannotProvision(await _why_clone_refused(client, error, template, campaign, integration)) from error
+
+
+async def _why_clone_refused(
+    client: MarketoClient,
+    error: MarketoError,
+    template: MarketoProgram,
+    campaign: Campaign,
+    integration: PlatformIntegration,
+) -> str:
+    """Marketo's refusal in words that say what to change. 610 and 709 could each mean the template is gone
+    (Marketo may answer a deleted template with 709, as it answers a name in use): Marketo is asked first."""
+    template_exists = error.code not in ("610", "709") or await client.get_program(template.marketo_id) is not None
+    name_in_use = None
+    if template_exists and error.code == "709" and "," not in campaign.name:
+        name_in_use = await client.get_program_by_name(campaign.name) is not None
+    return campaign_failures.clone_refused(
+        error.code,
+        error.message,
+        name=campaign.name,
+        integration=integration.name,
+        detail=str(error),
+        template_exists=template_exists,
+        name_in_use=name_in_use,
+    )
 
 
 async def _find_our_clone(

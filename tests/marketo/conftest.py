@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
 import pytest
 
 from marketo import InstanceLimits, MarketoPool, RetryPolicy
@@ -39,3 +40,10 @@ async def make_pool() -> AsyncIterator[Callable[..., MarketoPool]]:
             return pool
 
         yield make
+
+
+@pytest.fixture
+async def http(simulator: Simulator) -> AsyncIterator[httpx.AsyncClient]:
+    """Straight to the simulator's HTTP surface, in process: requests shaped by the test, as a client would."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app), base_url="http://sim") as client:
+        yield client

@@ -301,15 +301,17 @@ async def test_folders_and_program_lifecycle_against_the_simulator(start_simulat
     client = make_pool(page_size=25).client(credentials_of(simulator, base))
     root = await client.get_folder_by_name("Marketing Activities")
     assert root is not None and root.folder_type == "Zone" and root.is_system
+    workspace = await client.get_folder_by_name("Default", root=root.ref)
+    assert workspace is not None and workspace.folder_type == "Zone" and workspace.parent == root.ref
     tree = await client.browse_folders(root=root.ref, max_depth=10)
     keys = [(f.id, f.type) for f in tree]
-    assert len(keys) == len(set(keys)) == 1 + 25 + 60
+    assert len(keys) == len(set(keys)) == 2 + 25 + 60  # the root, its Default workspace, folders, programs
     assert {f.type for f in tree} == {"Folder", "Program"}
     assert all(f.path.startswith("/Marketing Activities") for f in tree)
     assert await client.get_folder_by_name("No such folder") is None
 
-    folder = await client.create_folder("Jeto Launches", root.ref, description="made by a test")
-    assert folder.parent == root.ref and folder.path == "/Marketing Activities/Jeto Launches"
+    folder = await client.create_folder("Jeto Launches", workspace.ref, description="made by a test")
+    assert folder.parent == workspace.ref and folder.path == "/Marketing Activities/Default/Jeto Launches"
     source = (await client.list_programs())[0]
     clone = await client.clone_program(source.id, "Jeto clone", folder.ref)
     assert clone.folder == folder.ref and clone.type == source.type and clone.channel == source.channel
@@ -332,3 +334,46 @@ async def test_a_rotated_secret_is_used_at_the_next_refresh(start_simulator, mak
         await pool.client(stale).get_token()
     assert (await pool.client(good).get_token()).expires_in > 0
     assert simulator.instances[MID].stats.identity_calls == 2
+
+
+async def test_a_slow_read_is_waited_for_and_a_callers_deadline_cuts_it_without_retries(
+    start_simulator, make_pool
+) -> None:
+    import time
+
+    from marketo import deadline
+
+    simulator, base = await start_simulator(programs=5, latency=0.4)
+    instance = simulator.instances[MID]
+    client = make_pool().client(credentials_of(simulator, base))
+    assert await client.get_program_by_name("x") is None  # slower than before, but answered: no timeout of ours
+    started = time.monotonic()
+    with deadline(0.15), pytest.raises(MarketoUnreachable) as caught:
+        await client.get_program_by_name("y")
+    assert caught.value.code == "timeout" and time.monotonic() - started < 0.35
+    await wait_until(lambda: instance.stats.in_flight == 0)
+    assert instance.stats.by_operation["program_by_name"] == 2  # the cut call was not tried again
+    source = min(instance.store.programs)
+    with deadline(0.15), pytest.raises(OutcomeUnknown):  # a change cut midway may have been made
+        await client.clone_program(source, "Late copy", FolderRef(*instance.store.programs[source].folder))
+    assert instance.stats.by_operation["clone_program"] == 1
+
+
+async def test_a_call_still_waiting_for_its_turn_at_the_deadline_is_never_sent(start_simulator, make_pool) -> None:
+    from marketo import deadline
+
+    simulator, base = await start_simulator(programs=5)
+    instance = simulator.instances[MID]
+    instance.faults.gate = asyncio.Event()
+    pool = make_pool(limits=InstanceLimits(calls_per_window=50, window_seconds=20, max_in_flight=1))
+    client = pool.client(credentials_of(simulator, base))
+    held = asyncio.ensure_future(client.get_program_by_name("a"))
+    try:
+        await wait_until(lambda: instance.stats.in_flight == 1)
+        with deadline(0.1), pytest.raises(MarketoUnreachable) as caught:
+            await asyncio.wait_for(client.clone_program(min(instance.store.programs), "Never sent", FolderRef(15)), 5)
+        assert caught.value.code == "timeout" and not isinstance(caught.value, OutcomeUnknown)  # surely not made
+    finally:
+        instance.faults.gate.set()
+    assert await held is None
+    assert instance.stats.by_operation == {"program_by_name": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -84,7 +85,7 @@ def form_of(request: httpx.Request) -> dict[str, str]:
 @pytest.fixture
 async def mock() -> respx.MockRouter:
     with respx.mock(assert_all_called=False) as router:
-        router.post(f"{HOST}/identity/oauth/token").respond(json=token_body())
+        router.get(f"{HOST}/identity/oauth/token").respond(json=token_body())
         yield router
 
 
@@ -93,14 +94,21 @@ async def client(make_pool: Callable[..., MarketoPool]):
     return make_pool(page_size=2).client(CREDENTIALS)
 
 
-async def test_identity_gets_the_credentials_in_a_form_body_never_in_the_url(mock, client) -> None:
+async def test_identity_is_asked_as_adobe_documents_it_and_the_secret_reaches_no_log(mock, client, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     token = await client.get_token()
     request = mock.calls.last.request
-    assert request.method == "POST"
-    assert request.url.query == b""
-    assert form_of(request) == {"grant_type": "client_credentials", "client_id": "client-1", "client_secret": SECRET}
+    # GET /identity/oauth/token?grant_type=client_credentials&client_id=…&client_secret=…
+    assert request.method == "GET" and request.content == b""
+    assert dict(request.url.params) == {
+        "grant_type": "client_credentials",
+        "client_id": "client-1",
+        "client_secret": SECRET,
+    }
     assert token.expires_in == 3599 and token.scope == "api@acme.com"
     assert "tok-1" not in repr(token)
+    assert "oauth/token" in caplog.text  # httpx logged the call...
+    assert SECRET not in caplog.text  # ...without the secret in its URL
 
 
 async def test_the_token_travels_only_in_the_authorization_header(mock, client) -> None:
@@ -158,6 +166,43 @@ async def test_browsing_folders_sends_root_as_json_and_dedupes_by_id_and_type(mo
     assert params["maxDepth"] == "5"
 
 
+async def test_without_a_root_folders_are_browsed_from_the_roots_adobe_documents(mock, client) -> None:
+    def root(ident: int, name: str) -> dict:
+        return {**folder(ident), "name": name, "parent": None, "path": f"/{name}", "folderType": "Zone"}
+
+    # A user's folder may bear an area's name: the root is the one without a parent.
+    namesake = {**folder(77), "name": "Design Studio"}
+    roots = {
+        "Marketing Activities": [root(14, "Marketing Activities")],
+        "Design Studio": [namesake, root(26, "Design Studio")],
+    }
+    by_name = mock.get(f"{ASSET}/folder/byName.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(roots[request.url.params["name"]]))
+    )
+    trees = {
+        14: [root(14, "Marketing Activities"), folder(15), folder(16)],
+        26: [root(26, "Design Studio"), folder(27)],
+    }
+
+    def page(request: httpx.Request) -> httpx.Response:
+        offset, tree = int(request.url.params["offset"]), trees[json.loads(request.url.params["root"])["id"]]
+        return httpx.Response(200, json=ok(tree[offset : offset + 2]))
+
+    browse = mock.get(f"{ASSET}/folders.json").mock(side_effect=page)
+    folders = await client.browse_folders(max_depth=20)
+    assert [f.id for f in folders] == [14, 15, 16, 26, 27]
+    assert sorted(call.request.url.params["name"] for call in by_name.calls) == [
+        "Design Studio",
+        "Marketing Activities",
+    ]
+    assert all(call.request.url.params["type"] == "Folder" for call in by_name.calls) and len(by_name.calls) == 2
+    assert all(call.request.url.params["maxDepth"] == "20" for call in browse.calls)
+    first_pages = [
+        json.loads(c.request.url.params["root"])["id"] for c in browse.calls if c.request.url.params["offset"] == "0"
+    ]
+    assert first_pages == [14, 26]  # each tree from its root, Marketing Activities first
+
+
 async def test_create_folder_posts_a_form_with_parent_as_json(mock, client) -> None:
     route = mock.post(f"{ASSET}/folders.json").respond(json=ok([folder(30)]))
     created = await client.create_folder("Q3 Webinars", FolderRef(14, "Folder"), description="why")
@@ -188,7 +233,7 @@ async def test_not_found_lookups_return_none(mock, client) -> None:
 
 
 async def test_a_refused_token_is_refreshed_and_the_call_replayed_once(mock, client) -> None:
-    identity = mock.post(f"{HOST}/identity/oauth/token").mock(
+    identity = mock.get(f"{HOST}/identity/oauth/token").mock(
         side_effect=[httpx.Response(200, json=token_body("old")), httpx.Response(200, json=token_body("new"))]
     )
     route = mock.get(f"{ASSET}/program/byName.json").mock(
@@ -211,7 +256,7 @@ async def test_a_token_refused_twice_surfaces_as_an_error(mock, client) -> None:
 
 
 async def test_a_dying_token_from_identity_is_not_used(mock, make_pool) -> None:
-    identity = mock.post(f"{HOST}/identity/oauth/token").mock(
+    identity = mock.get(f"{HOST}/identity/oauth/token").mock(
         side_effect=[
             httpx.Response(200, json=token_body("dying", 0)),
             httpx.Response(200, json=token_body("fresh", 3600)),
@@ -246,7 +291,7 @@ async def test_quota_and_permission_errors_are_not_retried(mock, client, code, e
     ],
 )
 async def test_bad_credentials_are_a_typed_error_without_the_secret(mock, client, status, body) -> None:
-    identity = mock.post(f"{HOST}/identity/oauth/token").respond(status, json=body)
+    identity = mock.get(f"{HOST}/identity/oauth/token").respond(status, json=body)
     with pytest.raises(InvalidCredentials) as caught:
         await client.get_token()
     assert len(identity.calls) == 1
@@ -312,15 +357,39 @@ async def test_a_change_that_may_have_been_made_is_not_repeated_but_reported_as_
     assert "may have" in str(caught.value)
 
 
-async def test_changes_wait_longer_for_an_answer_than_reads(mock, make_pool) -> None:
-    # Marketo's asset API can take up to 300 s to clone a program.
-    client = make_pool(timeout=httpx.Timeout(60.0, connect=10.0)).client(CREDENTIALS)
+async def test_reads_and_changes_wait_as_long_as_marketo_may_take_identity_does_not(mock, make_pool) -> None:
+    # Adobe: "Asset APIs have a timeout of 300s". A read cut at 60 s was cut again on each of its retries.
+    client = make_pool().client(CREDENTIALS)
     read = mock.get(f"{ASSET}/program/byName.json").respond(json=ok(None))
     write = mock.post(f"{ASSET}/program/1107/clone.json").respond(json=ok([program(1200)]))
     await client.get_program_by_name("x")
     await client.clone_program(1107, "Copy", FolderRef(40, "Folder"))
-    assert read.calls.last.request.extensions["timeout"]["read"] == 60.0
+    assert read.calls.last.request.extensions["timeout"]["read"] > 300
     assert write.calls.last.request.extensions["timeout"]["read"] > 300
+    identity = mock.calls[0].request
+    assert identity.url.path.endswith("/oauth/token") and identity.extensions["timeout"]["read"] == 60
+
+
+async def test_within_a_deadline_a_call_waits_only_what_is_left_and_is_not_retried_past_it(mock, make_pool) -> None:
+    from marketo import RetryPolicy, deadline
+
+    pool = make_pool(retry=RetryPolicy(max_attempts=6, base_delay=2.0, max_delay=4.0))
+    client = pool.client(CREDENTIALS)
+    await client.get_token()
+    route = mock.get(f"{ASSET}/program/byName.json").mock(
+        side_effect=[httpx.Response(200, json=fail("604", "Request timed out")), httpx.Response(200, json=ok(None))]
+    )
+    with deadline(0.5):
+        with pytest.raises(MarketoUnreachable) as caught:
+            await client.get_program_by_name("x")
+    # The only retry would have slept past the deadline (backoff of at least 1 s): it was not made.
+    assert len(route.calls) == 1 and caught.value.code == "604" and caught.value.retryable
+    assert route.calls[0].request.extensions["timeout"]["read"] <= 0.5
+    with deadline(30):
+        with deadline(0.5):  # the earlier of two deadlines holds
+            mock.get(f"{ASSET}/program/1.json").respond(json=ok([program(1)]))
+            await client.get_program(1)
+    assert mock.calls.last.request.extensions["timeout"]["read"] <= 0.5
 
 
 async def test_retries_give_up_with_a_retryable_typed_error(mock, make_pool) -> None:
@@ -446,7 +515,7 @@ async def test_pages_are_read_as_leniently_as_marketo_writes_them(mock, client) 
             json=ok({0: [{**folder(9), "folderId": None, "isSystem": None}]}.get(int(request.url.params["offset"]))),
         )
     )
-    (nine,) = await client.browse_folders()
+    (nine,) = await client.browse_folders(root=FolderRef(9))
     assert (nine.id, nine.type, nine.is_system, nine.parent) == (9, "Folder", False, FolderRef(14, "Folder"))
 
 
@@ -468,3 +537,32 @@ async def test_a_body_that_is_not_an_envelope_is_retried_then_reported(mock, mak
         await pool.client(CREDENTIALS).get_program_by_name("x")
     assert len(route.calls) == 2
     assert caught.value.code == "invalid-json" and words in str(caught.value)
+
+
+async def test_folder_kinds_compare_without_regard_to_case(mock, client) -> None:
+    """Adobe's examples answer "FOLDER" in some calls (by name, create, update) and "Folder" in others."""
+    shouted = {**folder(30), "folderId": {"id": 30, "type": "FOLDER"}, "parent": {"id": 15, "type": "FOLDER"}}
+    mock.get(f"{ASSET}/folder/byName.json").respond(json=ok([shouted]))
+    mock.get(f"{ASSET}/folder/30/content.json").mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json=ok(
+                {0: [{"id": 31, "type": "PROGRAM"}, {"id": 32, "type": "folder"}]}.get(
+                    int(request.url.params["offset"])
+                )
+            ),
+        )
+    )
+    pages = {0: [folder(30), shouted], 2: [{**folder(33), "parent": {"id": 30, "type": "FOLDER"}}]}
+    mock.get(f"{ASSET}/folders.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
+    )
+    found = await client.get_folder_by_name("F30")
+    assert found is not None and found.type == "Folder" and found.ref == FolderRef(30, "Folder")
+    assert found.parent == FolderRef(15, "Folder")
+    content = await client.folder_content(found.ref)
+    assert content == [FolderRef(31, "Program"), FolderRef(32, "Folder")] and content[0].is_program
+    # One folder, however its kind is spelled: listed once, and its child's parent is that folder.
+    listed = await client.browse_folders(root=FolderRef(30), max_depth=1)
+    assert [(f.id, f.type) for f in listed] == [(30, "Folder"), (33, "Folder")]
+    assert listed[1].parent == listed[0].ref

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
@@ -13,37 +12,14 @@ import pytest
 from marketo import MarketoCredentials
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.simulator.app import munchkin_id
+from tests.marketo.simulator_calls import MID, auth, token_of
 
-MID = "100-AAA-001"
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\+0000$")
 
 
 @pytest.fixture
 def simulator() -> Simulator:
     return create_simulator(SimulatorConfig(instances=2, folders=12, programs=30, calls_per_window=5))
-
-
-@pytest.fixture
-async def http(simulator: Simulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app), base_url="http://sim") as client:
-        yield client
-
-
-async def token_of(http: httpx.AsyncClient, simulator: Simulator, mid: str = MID) -> str:
-    instance = simulator.instances[mid]
-    answer = await http.post(
-        f"/{mid}/identity/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": instance.client_id,
-            "client_secret": instance.client_secret,
-        },
-    )
-    return answer.json()["access_token"]
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_munchkin_ids_are_deterministic_and_shaped_like_marketos() -> None:
@@ -268,6 +244,10 @@ async def test_folder_browse_accepts_json_lenient_json_and_bare_ids(simulator, h
     assert folders[0]["name"] == "Marketing Activities" and folders[0]["folderType"] == "Zone"
     assert folders[0]["isSystem"] is True and folders[0]["parent"] is None and folders[0]["url"] is None
     assert all(f["parent"] == {"id": 14, "type": "Folder"} for f in folders[1:])
+    # One level down, the Default workspace's zone, as in Adobe's example of this very call.
+    assert [(f["id"], f["name"], f["folderType"], f["path"]) for f in folders[1:]] == [
+        (15, "Default", "Zone", "/Marketing Activities/Default")
+    ]
     assert {f["folderId"]["type"] for f in folders} <= {"Folder", "Program"}
     assert "type" not in folders[0]
 
@@ -278,15 +258,15 @@ async def test_create_folder_and_clone_program_from_form_bodies(simulator, http)
         await http.post(
             f"/{MID}/rest/asset/v1/folders.json",
             headers=auth(token),
-            data={"name": "Launch", "parent": '{"id":14,"type":"Folder"}'},
+            data={"name": "Launch", "parent": '{"id":15,"type":"Folder"}'},
         )
     ).json()["result"][0]
-    assert created["path"] == "/Marketing Activities/Launch" and created["folderType"] == "Marketing Folder"
+    assert created["path"] == "/Marketing Activities/Default/Launch" and created["folderType"] == "Marketing Folder"
     again = (
         await http.post(
             f"/{MID}/rest/asset/v1/folders.json",
             headers=auth(token),
-            data={"name": "Launch", "parent": '{"id":14,"type":"Folder"}'},
+            data={"name": "Launch", "parent": '{"id":15,"type":"Folder"}'},
         )
     ).json()
     assert again["success"] is False and again["errors"][0]["code"] == "709"
@@ -325,10 +305,15 @@ def test_seeded_data_is_deterministic_and_realistic() -> None:
     assert {p.type for p in one.programs.values()} == {"Default", "Email", "Event", "Event with Webinar", "Engagement"}
     roots = {f.name for f in one.folders.values() if f.parent is None}
     assert roots == {"Marketing Activities", "Design Studio", "Lead Database"}
-    marketing = [f for f in one.folders.values() if one.path_of(f.ref).startswith("/Marketing Activities/")]
-    assert len(marketing) == 15
-    assert max(one.path_of(f.ref).count("/") for f in marketing) >= 3  # nested, not flat
-    assert all(one.path_of(p.folder).startswith("/Marketing Activities/") for p in one.programs.values())
+    # Adobe's tree: each area's root, the Default workspace a Zone under it, the user's folders under that.
+    zones = {one.path_of(f.ref): f for f in one.folders.values() if f.folder_type == "Zone"}
+    assert set(zones) == {f"/{root}{workspace}" for root in roots for workspace in ("", "/Default")}
+    assert all(zone.is_system and zone.workspace == "Default" for zone in zones.values())
+    marketing = [f for f in one.folders.values() if one.path_of(f.ref).startswith("/Marketing Activities/Default/")]
+    assert len(marketing) == 15 and {f.folder_type for f in marketing} == {"Marketing Folder"}
+    assert max(one.path_of(f.ref).count("/") for f in marketing) >= 4  # nested, not flat
+    assert all(one.path_of(p.folder).startswith("/Marketing Activities/Default/") for p in one.programs.values())
+    assert one.path_of((27, "Folder")) == "/Design Studio/Default/Images and Files"
 
 
 async def test_admin_endpoints_report_stats_and_change_faults(simulator, http) -> None:

@@ -378,6 +378,57 @@ async def test_marketo_refusals_say_what_to_do(world, simulator, break_it, messa
     assert (await Campaign.get(id=factories.pk(campaign))).clone_requested_at is None  # refused: nothing was made
 
 
+@pytest.mark.parametrize(
+    ("meanwhile", "message"),
+    [
+        (
+            "template deleted",
+            "The launcher's template program no longer exists in EMEA: "
+            "choose another template in the launcher, then retry the campaign.",
+        ),
+        (
+            "name taken",
+            'A program named "Spring" already exists in EMEA (a name is used once in a Marketo instance): '
+            "rename the campaign, then retry it.",
+        ),
+        (
+            "template not clonable",
+            "Marketo (EMEA) refused: Programs containing push notifications cannot be cloned (Marketo code 709). "
+            "Marketo rejected the request's parameters; check the names, ids and folder chosen.",
+        ),
+    ],
+)
+async def test_a_clone_refused_with_709_says_the_reason_marketo_confirms(world, simulator, meanwhile, message):
+    """709 answers a deleted template as it answers a name in use: Marketo is asked which it is."""
+    from marketo.simulator.envelopes import AssetError
+
+    admin, launcher, folder, pis = await two_instances(world, simulator)
+    instance = simulator.instances[pis["EMEA"][1]]
+    template = (await MarketoProgram.get(template_of__id=factories.pk(launcher))).marketo_id
+
+    async def between_check_and_clone(operation, params):
+        """What happens in Marketo after the worker found the name free and before its clone arrives."""
+        if operation != "clone_program":
+            return
+        if meanwhile == "template deleted":
+            instance.store.delete_program(template)
+        elif meanwhile == "name taken":
+            instance.store.clone_program(template, "Spring", (folder.marketo_id, "Folder"), "someone's", utc_now())
+        else:
+            raise AssetError("709", "Programs containing push notifications cannot be cloned")
+
+    instance.faults.before_answer = between_check_and_clone
+    campaign = await submit(admin, launcher, "Spring")
+    await world.worker().run_until_idle()
+    node = (await admin(CAMPAIGN, {"id": campaign}))["node"]
+    assert node["status"] == "FAILED" and node["marketoProgram"] is None
+    assert node["error"] == message
+    asked = calls(simulator, pis["EMEA"][1])
+    # The name was asked for again only while the template was there to clone.
+    assert asked["clone_program"] == 1
+    assert asked["program_by_name"] == (1 if meanwhile == "template deleted" else 2)
+
+
 async def test_a_launcher_without_assets_folder_gets_its_instance_jeto_folder(world, simulator):
     _, admin = await world.account(limit=2)
     (us, us_mid), (emea, emea_mid) = [await connect(admin, simulator, i, name) for i, name in enumerate(("US", "EMEA"))]
@@ -446,7 +497,7 @@ async def test_a_launcher_left_without_assets_folder_tries_again_after_its_integ
     assert synced["userErrors"] == []
     await world.worker().run_until_idle()
     folder = await assets_folder_of(admin, launcher)
-    assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Images and Files/Jeto"
+    assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Default/Images and Files/Jeto"
     assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # nobody left without one
 
 
@@ -472,9 +523,10 @@ async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destinat
         record = FolderRecord(store.new_folder_id(), name, parent, kind, kind == "Zone", now, now, None, "Partners")
         return store.add_folder(record)
 
-    activities = folder("Partner activities", None, "Zone")
+    # A second workspace: a Zone of its own under each area's root, as the Default workspace has.
+    activities = folder("Partners", (14, "Folder"), "Zone")  # under Marketing Activities
     destination = folder("Partner webinars", activities.ref, "Marketing Folder")
-    images = folder("Images and Files", folder("Partner studio", None, "Zone").ref, "Image")
+    images = folder("Images and Files", folder("Partners", (26, "Folder"), "Zone").ref, "Image")  # Design Studio
     await world.worker().run_until_idle()
     row = await MarketoFolder.get(
         platform_integration_id=factories.pk(emea), marketo_id=destination.id, marketo_type="Folder"
@@ -482,7 +534,7 @@ async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destinat
     launcher = await launcher_without_assets_folder(admin, emea, destinationFolderId=encode_id("MarketoFolder", row.id))
     await world.worker().run_until_idle()
     made = await assets_folder_of(admin, launcher)
-    assert made["path"] == "/Partner studio/Images and Files/Jeto"
+    assert made["path"] == "/Design Studio/Partners/Images and Files/Jeto"
     record = store.folders[made["marketoId"]]
     assert record.parent == images.ref and record.workspace == "Partners"
 

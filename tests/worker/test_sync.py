@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise.exceptions import OperationalError
 
-from domain.models import Job, JobKind, JobState, MarketoProgram, Notification, PlatformIntegration, SyncRun
+from domain.models import (
+    Job,
+    JobKind,
+    JobState,
+    MarketoFolder,
+    MarketoProgram,
+    Notification,
+    PlatformIntegration,
+    SyncRun,
+)
 from domain.sync_state import SyncState
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 from marketo.worker import queue, schedule
@@ -70,6 +79,11 @@ async def test_integrations_sync_in_parallel_into_their_own_rows(world, simulato
         assert runs[0]["node"]["state"] == "COMPLETED" and runs[0]["node"]["attempts"] == 1
         stats = simulator.instances[munchkin].stats
         assert stats.identity_calls == 1 and stats.rate_limited == 0 and stats.concurrency_limited == 0
+        # Every folder (and program) of the two trees browsed from their roots, found by name as Adobe says.
+        trees = {ref for root in (14, 26) for ref in store.browse((root, "Folder"), 100, None)}
+        synced = await MarketoFolder.filter(platform_integration_id=pk).values_list("marketo_id", "marketo_type")
+        assert set(synced) == trees and len(synced) == len(trees)
+        assert stats.by_operation["folder_by_name"] == 2
     # Program folders resolve to the integration's own folder rows.
     linked = await MarketoProgram.filter(folder_id__not_isnull=True).prefetch_related("folder")
     assert linked and all(p.folder.platform_integration_id == p.platform_integration_id for p in linked)
