@@ -31,6 +31,7 @@ _VISIBLE: dict[str, tuple[Callable[[Viewer], Any], Callable[[Any], nodes.Node]]]
     "User": (Viewer.users, lambda m: nodes.User(model=m)),
     "PlatformIntegration": (Viewer.integrations, nodes.PlatformIntegration.wrap),
     "SyncRun": (Viewer.sync_runs, nodes.SyncRun.wrap),
+    "SyncStatus": (Viewer.integrations, nodes.SyncStatus.of),
     "MarketoFolder": (Viewer.folders, nodes.MarketoFolder.wrap),
     "MarketoProgram": (Viewer.programs, nodes.MarketoProgram.wrap),
     "Launcher": (lambda v: v.launchers(include_deleted=True), nodes.Launcher.wrap),

@@ -84,8 +84,13 @@ class MarketoCredentials:
     client_secret_hint: str
 
 
-@strawberry.type
-class SyncStatus:
+@strawberry.type(
+    description="An integration's sync status. Its `id` is the same in every payload and query result about one "
+    "integration (and differs from the integration's own), so a client cache keeps one SyncStatus per integration "
+    "and updates it from each subscription payload."
+)
+class SyncStatus(Node):
+    id: strawberry.ID
     platform_integration_id: strawberry.ID
     state: SyncState
     started_at: datetime | None
@@ -103,6 +108,7 @@ class SyncStatus:
     @classmethod
     def of(cls, pi: models.PlatformIntegration) -> SyncStatus:
         return cls(
+            id=_gid("SyncStatus", pi.id),
             platform_integration_id=_gid("PlatformIntegration", pi.id),
             state=pi.sync_state,
             started_at=pi.sync_started_at,
