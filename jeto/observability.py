@@ -83,6 +83,8 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    # httpx writes a line per request (every Marketo call) at INFO: routine, so shown only at DEBUG (`jeto --debug`).
+    logging.getLogger("httpx").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
 
 
 class RequestIdMiddleware:

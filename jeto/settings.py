@@ -19,6 +19,8 @@ DEV_SECRET_KEY = "jeto-development-secret-key-change-me"
 DEFAULT_ALLOWED_HOSTS = ("*.mktorest.com",)
 LOOPBACK_PATTERNS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_WORKER_METRICS_PORT = 8001
+DEFAULT_DATABASE_URL = "sqlite://jeto.sqlite3"
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
 
 
 class InvalidSetting(ValueError):
@@ -36,9 +38,22 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type, least: 
     return value
 
 
+def _database_url(env: Mapping[str, str]) -> str:
+    """A URL Jeto can open; a wrong one is named with the forms it takes (never echoed: it may hold a password)."""
+    url = env.get("JETO_DATABASE_URL", DEFAULT_DATABASE_URL)
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        found = f"a {scheme}:// URL" if scheme else "not a URL"
+        raise InvalidSetting(
+            f"JETO_DATABASE_URL is {found}: give sqlite://FILE (e.g. sqlite://jeto.sqlite3, or sqlite:///var/jeto.db "
+            "for an absolute path) or postgres://USER:PASSWORD@HOST:5432/DATABASE"
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite://jeto.sqlite3"
+    database_url: str = DEFAULT_DATABASE_URL
     broadcast_url: str = "memory://"
     worker: bool = True
     jwt_secret: Secret = field(default_factory=lambda: Secret(DEV_JWT_SECRET))
@@ -75,7 +90,7 @@ class Settings:
                 "JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)"
             )
         return cls(
-            database_url=env.get("JETO_DATABASE_URL", "sqlite://jeto.sqlite3"),
+            database_url=_database_url(env),
             broadcast_url=broadcast_url,
             worker=env.get("JETO_WORKER", "on").lower() not in ("off", "0", "false", "no"),
             jwt_secret=Secret(env.get("JETO_JWT_SECRET") or DEV_JWT_SECRET),
