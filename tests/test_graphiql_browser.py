@@ -25,6 +25,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Browser, Page, async_playwright  # noqa: E402
 
+from tests.guide import blocks  # noqa: E402
 from tests.jeto_process import running_demo  # noqa: E402
 
 # Debian's Chromium as root in a container, with nothing that reaches for the internet.
@@ -55,9 +56,9 @@ def demo_server(tmp_path):
 
 
 @contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(*flags: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_FLAGS)
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=[*LAUNCH_FLAGS, *flags])
         try:
             yield browser
         finally:
@@ -207,3 +208,27 @@ async def test_the_status_page_follows_a_sync_run_from_graphiql(tmp_path):
             seen = await status.evaluate("window.seenStates")
             assert [state for state in seen if state != "QUEUED"] == ["COMPLETED", "SYNCING", "COMPLETED"], seen
             assert await north_america.locator(".last").inner_text() != last_sync
+
+
+async def test_the_partner_guide_s_embedding_example_shows_the_statuses(demo_server):
+    """docs/partners.md's <jeto-sync-status> in a page of the partner's own (on the API's origin, as it says)."""
+    base_url, token = demo_server
+    (example,) = [block.code for block in blocks("docs/partners.md") if block.language == "html"]
+    html = (
+        example.replace("ws://127.0.0.1:8000", base_url.replace("http", "ws", 1))
+        .replace("http://127.0.0.1:8000", base_url)
+        .replace("JETO_TOKEN", token)
+    )
+    # A page the test serves itself has no address, so Chromium's Local Network Access would treat it as public and
+    # keep it from opening a socket to 127.0.0.1; a partner's page served from their server is not in that case.
+    async with (
+        chromium("--disable-features=LocalNetworkAccessChecks") as browser,
+        offline_page(browser, base_url, "embedded") as (page, snap),
+    ):
+        await page.route(f"{base_url}/partner-page", lambda route: route.fulfill(body=html, content_type="text/html"))
+        await page.goto(f"{base_url}/partner-page", wait_until="networkidle")
+        await page.locator("jeto-sync-status li").nth(1).wait_for()
+        assert await page.locator("jeto-sync-status .line").inner_text() == "Live"
+        names = await page.locator("jeto-sync-status .name").all_inner_texts()
+        assert sorted(names) == ["EMEA", "North America"]
+        await snap("widget")

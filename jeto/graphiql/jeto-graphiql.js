@@ -32,7 +32,7 @@
       defaultHeaders: headers,
       defaultEditorToolsVisibility: true,
       shouldPersistHeaders: false,
-      // The Explorer (the compass icon in the sidebar): build a query by ticking fields.
+      // The Explorer (the folder icon in the sidebar): build a query by ticking fields.
       plugins: [GraphiQLPluginExplorer.explorerPlugin()],
     })
   );
