@@ -45,8 +45,8 @@ async def only_demo_of_its_database(database_url: str, url: str) -> AsyncIterato
     simulator, and the first one's syncs would then fail. SQLite: an flock on a file beside the database (released
     when the process ends, however it ends); PostgreSQL: an advisory lock on a connection of its own."""
     elsewhere = (
-        f"stop it first, or give this one a database of its own, e.g. "
-        f"JETO_DATABASE_URL=sqlite://demo-2.sqlite3 jeto serve --demo --port {_another_port(url)}"
+        "stop it first, or give this one a database of its own, e.g. "
+        f"JETO_DATABASE_URL=sqlite://demo-2.sqlite3 jeto serve --demo --port {urlsplit(url).port}"
     )
     if urlsplit(database_url).scheme != "sqlite":
         connection = await database.connect_postgres(database_url)
@@ -82,11 +82,6 @@ async def only_demo_of_its_database(database_url: str, url: str) -> AsyncIterato
             yield
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
-def _another_port(url: str) -> int:
-    port = urlsplit(url).port or 8000
-    return port + 1 if port < 65535 else 8001
 
 
 @dataclass(frozen=True)
