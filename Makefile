@@ -1,5 +1,8 @@
 # `make serve` runs Jeto; `make test` runs the tests. Both make the virtual environment on first use.
 PYTHON ?= python3
+# `make serve PORT=8123 HOST=0.0.0.0`: where the demo listens.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 VENV ?= .venv
 BIN := $(VENV)/bin
 ASSETS := jeto/graphiql/node_modules/graphiql/graphiql.min.js
@@ -19,7 +22,7 @@ $(ASSETS): jeto/graphiql/package-lock.json
 assets: $(ASSETS)
 
 serve: $(BIN)/.installed $(ASSETS)
-	$(BIN)/jeto serve --demo
+	$(BIN)/jeto serve --demo --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed $(ASSETS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

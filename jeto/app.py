@@ -166,6 +166,7 @@ def create_app(
             Route("/graphql", endpoint),  # every method: Strawberry answers others with a coded 405
             WebSocketRoute("/graphql", endpoint),
             Route("/graphiql/assets/{name}", graphiql.asset),
+            Route("/status", graphiql.status_page),
             Route("/favicon.ico", lambda _: Response(status_code=204)),
             *probes.routes(settings, metrics_open=False),
         ],

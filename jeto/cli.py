@@ -69,6 +69,8 @@ def _number(kind: type, *, least: float, most: float | None = None) -> Callable[
 
 
 PORT = _number(int, least=0, most=65535)
+# How long the demo's simulated Marketo takes to answer each call: a sync lasts a few seconds, long enough to watch.
+DEMO_LATENCY = 1.0
 # The simulator's options (marketo/simulator/command.py declares them), with the ranges it can run with.
 SIMULATOR_RANGES: dict[str, tuple[float, float | None]] = {
     "port": (0, 65535),
@@ -169,7 +171,7 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     settings.check_serving()  # before the port, the database or the migrations
     from jeto import processes  # the app and the worker: only the two long-running commands load them
 
-    processes.run(processes.serve(settings, args.host, args.port, demo=args.demo))
+    processes.run(processes.serve(settings, args.host, args.port, demo=args.demo, demo_latency=args.demo_latency))
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -249,6 +251,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=PORT, default=8000, help="0 picks a free port")
     serve.add_argument("--demo", action="store_true", help="also run the Marketo simulator and seed a demo account")
+    serve.add_argument(
+        "--demo-latency",
+        type=_number(float, least=0, most=30),
+        default=DEMO_LATENCY,
+        metavar="SECONDS",
+        help="with --demo: how long the simulated Marketo takes to answer each call once serving, so a sync lasts "
+        "long enough to watch (default: %(default)g)",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     worker = commands.add_parser("worker", help="run only the Marketo worker (beside API processes)")
@@ -289,7 +299,13 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--full", action="store_true", help="fetch every program again, removing those deleted in Marketo"
     )
-    sync.add_argument("--timeout", type=_number(float, least=0.001), default=1800.0, metavar="SECONDS")
+    sync.add_argument(
+        "--timeout",
+        type=_number(float, least=0.001),
+        default=1800.0,
+        metavar="SECONDS",
+        help="how long --wait follows the sync before giving up (default: %(default)g)",
+    )
     sync.set_defaults(run=_cmd_sync)
 
     health = commands.add_parser("healthcheck", help="exit 0 if this machine's jeto process (API or worker) answers")
@@ -319,7 +335,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("serve", "worker"):
-        configure_logging(logging.INFO)  # JSON lines, for the log pipeline
+        configure_logging(logging.DEBUG if args.debug else logging.INFO)  # JSON lines, for the log pipeline
     else:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -41,7 +41,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-def _sqlite_path(database_url: str) -> str:
+def sqlite_path(database_url: str) -> str:
     """The file of a sqlite:// URL, as Tortoise opens it (":memory:" for none); raises Tortoise's
     ConfigurationError when the URL names no file."""
     return expand_db_url(database_url)["credentials"]["file_path"]
@@ -60,7 +60,7 @@ def _sqlite_folder_problem(database_url: str) -> str | None:
     if urlsplit(database_url).scheme != "sqlite":
         return None
     try:
-        path = _sqlite_path(database_url)
+        path = sqlite_path(database_url)
     except Exception as error:  # tortoise's ConfigurationError: no path
         return f"JETO_DATABASE_URL is not a SQLite URL Jeto can use ({error})"
     if path == ":memory:":
@@ -119,7 +119,7 @@ async def _one_migrator_at_a_time(database_url: str) -> AsyncIterator[None]:
     an exclusive flock on the database file (SQLite's own locks are fcntl's, which flock does not touch)."""
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
-        path = _sqlite_path(database_url)
+        path = sqlite_path(database_url)
         if path == ":memory:":
             yield
             return
@@ -130,8 +130,18 @@ async def _one_migrator_at_a_time(database_url: str) -> AsyncIterator[None]:
             finally:
                 fcntl.flock(file.fileno(), fcntl.LOCK_UN)
         return
+    connection = await connect_postgres(database_url)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        yield
+    finally:
+        await connection.close()  # releases the lock
+
+
+async def connect_postgres(database_url: str) -> asyncpg.Connection:
+    """A connection of its own (not Tortoise's), for a lock that lasts as long as it: closing it releases the lock."""
     credentials = expand_db_url(database_url)["credentials"]
-    connection = await asyncpg.connect(
+    return await asyncpg.connect(
         host=credentials.get("host"),
         port=credentials.get("port"),
         user=credentials.get("user"),
@@ -140,11 +150,6 @@ async def _one_migrator_at_a_time(database_url: str) -> AsyncIterator[None]:
         ssl=credentials.get("ssl"),
         timeout=CONNECT_TIMEOUT,
     )
-    try:
-        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-        yield
-    finally:
-        await connection.close()  # releases the lock
 
 
 async def check_migrated(database_url: str) -> None:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import inspect
+import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 
-from domain import accounts, launchers, platform_integrations
-from domain.models import Launcher, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
+from domain import accounts, campaigns, launchers, platform_integrations
+from domain.models import Campaign, Launcher, MarketoFolder, MarketoProgram, PlatformIntegration, Role, User
 from domain.viewer import Viewer
+from jeto import database, http_server
 from jeto.database import close_connections, tortoise_config
+from jeto.mailer import Mailer
 from jeto.services import Services
 from jeto.settings import Settings
 from marketo.worker.runner import Worker
@@ -17,6 +26,62 @@ from marketo.worker.runner import Worker
 ADMIN_EMAIL = "admin@demo.jeto.test"
 COLLABORATOR_EMAIL = "collaborator@demo.jeto.test"
 INSTANCE_NAMES = ("North America", "EMEA")
+# The launcher's campaigns, oldest first, and who submitted each (the collaborator may: the launcher is theirs too).
+CAMPAIGNS = (
+    ("Spring product webinar", ADMIN_EMAIL),
+    ("Partner summit invitations", COLLABORATOR_EMAIL),
+    ("Autumn customer roundtable", ADMIN_EMAIL),
+)
+DEMO_LOCK = 0x4A45_5444  # "JETD": the PostgreSQL advisory lock a demo holds on its database
+
+
+class DemoRunning(http_server.ServerFailed):
+    """Another demo serves from this database; the message says which, and how to run a second one."""
+
+
+@contextlib.asynccontextmanager
+async def only_demo_of_its_database(database_url: str, url: str) -> AsyncIterator[None]:
+    """One demo per database, held while it serves: a second would point the first one's integrations at its own
+    simulator, and the first one's syncs would then fail. SQLite: an flock on a file beside the database (released
+    when the process ends, however it ends); PostgreSQL: an advisory lock on a connection of its own."""
+    elsewhere = (
+        "stop it first, or give this one a database of its own, e.g. "
+        f"JETO_DATABASE_URL=sqlite://demo-2.sqlite3 jeto serve --demo --port {urlsplit(url).port}"
+    )
+    if urlsplit(database_url).scheme != "sqlite":
+        connection = await database.connect_postgres(database_url)
+        try:
+            if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", DEMO_LOCK):
+                raise DemoRunning(
+                    f"another `jeto serve --demo` serves from the database at {database.location(database_url)}: "
+                    f"{elsewhere}"
+                )
+            yield
+        finally:
+            await connection.close()  # releases the lock
+        return
+    path = database.sqlite_path(database_url)
+    if path == ":memory:":  # a database no other process can open
+        yield
+        return
+    with open(f"{path}.demo-lock", "a+") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise DemoRunning(
+                f"another `jeto serve --demo` ({holder}) serves from {database.location(database_url)}: {elsewhere}"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()}, at {url}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -73,16 +138,33 @@ async def seed(settings: Settings, services: Services, instances: list[dict[str,
             collaborator = await User.get(email=COLLABORATOR_EMAIL)
             await launchers.set_collaborators(viewer, launcher.id, [collaborator.id])
             await _sync_now(services)  # the launcher's "Jeto" assets folder
+        if not await Campaign.filter(account_id=admin.account_id).exists():
+            await _campaigns(settings, services, admin.account_id)
         default = await PlatformIntegration.get(account_id=admin.account_id, is_default=True, deleted_at=None)
         return Demo(ADMIN_EMAIL, COLLABORATOR_EMAIL, default.id)
     finally:
         await close_connections()
 
 
+async def _campaigns(settings: Settings, services: Services, account_id: int) -> None:
+    """The launcher's campaigns, their programs made in Marketo, and the admins' emails about them sent (logged,
+    without JETO_SMTP_URL) before the demo serves: the dashboard shows launchers with their latest campaigns."""
+    launcher = await Launcher.filter(account_id=account_id, deleted_at=None).order_by("id").first()
+    if launcher is None:
+        return
+    for name, email in CAMPAIGNS:
+        user = await User.get(email=email)
+        submitter = Viewer(user_id=user.id, account_id=account_id, role=user.role)
+        await campaigns.create(submitter, launcher_id=launcher.id, name=name, email_hold=settings.campaign_email_hold)
+    await _sync_now(services)
+    await Mailer(settings.smtp_url).send_due()
+
+
 async def _sync_now(services: Services) -> None:
     """Both instances synced before the server starts, so the demo shows real folders and programs."""
 
     async def publish(account_id: int, event: object) -> None:
-        return None  # nobody subscribes before the server starts
+        if inspect.isawaitable(event):
+            await event  # the read that would make the event; nobody subscribes before the server starts
 
     await Worker(pool=services.marketo, credentials=services.credentials, publish=publish).run_until_idle()

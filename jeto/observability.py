@@ -91,6 +91,16 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    if level > logging.DEBUG:
+        handler.addFilter(_RoutineLines())
+
+
+class _RoutineLines(logging.Filter):
+    """httpx writes a line per request (every Marketo call) at INFO: routine, so this handler shows them only when
+    it shows DEBUG (`jeto --debug`). A filter of the handler's, not a level of httpx's logger: others still get them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.startswith("httpx") and record.levelno < logging.WARNING)
 
 
 class RequestIdMiddleware:

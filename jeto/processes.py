@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
 import uvloop
@@ -34,8 +34,9 @@ def run(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
-async def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> None:
-    """`jeto serve`: the API (and, unless JETO_WORKER=off, the worker) until SIGINT or SIGTERM.
+async def serve(settings: Settings, host: str, port: int, *, demo: bool = False, demo_latency: float = 0.0) -> None:
+    """`jeto serve`: the API (and, unless JETO_WORKER=off, the worker) until SIGINT or SIGTERM. With `demo`, the
+    simulated Marketo answers each call in `demo_latency` seconds once serving (seeding runs without it).
 
     Every start-up check comes before serving: the port, the database, the settings, the event bus.
     """
@@ -44,18 +45,22 @@ async def serve(settings: Settings, host: str, port: int, *, demo: bool = False)
         metrics_sock = None
         if settings.metrics_port is not None:
             metrics_sock = sockets.enter_context(http_server.listening_socket(host, settings.metrics_port))
-        await database.migrate(settings.database_url)
+        url = http_server.local_url(sock)
         async with contextlib.AsyncExitStack() as stack:
+            if demo:
+                await stack.enter_async_context(demo_account.only_demo_of_its_database(settings.database_url, url))
+            await database.migrate(settings.database_url)
             services = await stack.enter_async_context(open_services(settings))
-            url = http_server.local_url(sock)
             access, banner = None, ""
             if demo:
                 simulator = create_simulator(SimulatorConfig(instances=2, folders=12, programs=60))
-                simulator_url = await stack.enter_async_context(running_simulator(simulator))
+                with _quiet("uvicorn.error"):  # the simulator's server: one "Started server process" is enough
+                    simulator_url = await stack.enter_async_context(running_simulator(simulator))
                 seeded = await demo_account.seed(settings, services, simulator.endpoints(simulator_url))
-                token = issue_development_token(settings, seeded.admin_email, DEMO_TOKEN_HOURS * 3600)
+                for instance in simulator.instances.values():
+                    instance.faults.latency = demo_latency
                 access = DemoAccess(integration_id=encode_id("PlatformIntegration", seeded.integration_id))
-                banner = _demo_banner(host, url, simulator_url, seeded, token)
+                banner = _demo_banner(settings, host, url, simulator_url, seeded, demo_latency)
 
             def started() -> None:
                 healthcheck.record(settings.health_file, url)
@@ -87,22 +92,40 @@ async def _probes_on(sock: Any, settings: Settings, services: Any, documents: An
         await asyncio.gather(serving, return_exceptions=True)
 
 
-def _demo_banner(host: str, url: str, simulator_url: str, seeded: Any, token: str) -> str:
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _demo_banner(settings: Settings, host: str, url: str, simulator_url: str, seeded: Any, latency: float) -> str:
+    """The last thing the demo prints as it starts: where to go, signed in as whom."""
+    admin = issue_development_token(settings, seeded.admin_email, DEMO_TOKEN_HOURS * 3600)
+    collaborator = issue_development_token(settings, seeded.collaborator_email, DEMO_TOKEN_HOURS * 3600)
     everywhere = host in http_server.ANY_ADDRESS
     return "\n".join(
         [
             "",
-            "Jeto demo is ready. Open GraphiQL at this address (it carries the admin token: keep it to yourself):",
-            f"  {url}/graphql#token={token}",
+            "Jeto demo is ready. These addresses carry a token for "
+            f"{DEMO_TOKEN_HOURS} h in their fragment: keep them to yourself.",
+            f"  GraphiQL, as the admin ({seeded.admin_email}):",
+            f"    {url}/graphql#token={admin}",
+            "  The live status of the Marketo instances: open it beside GraphiQL, then run the Sync tab:",
+            f"    {url}/status#token={admin}",
+            f"  GraphiQL, as the collaborator ({seeded.collaborator_email}), who sees only the launcher granted to them:",
+            f"    {url}/graphql#token={collaborator}",
             *(
                 ["  (listening on every interface: from another machine, use this machine's address)"]
                 if everywhere
                 else []
             ),
-            f"Marketo simulator at {simulator_url}",
-            f"Admin token ({seeded.admin_email}, {DEMO_TOKEN_HOURS} h):",
-            f"  Authorization: Bearer {token}",
-            f"Collaborator: `jeto token {seeded.collaborator_email}`",
+            f"Admin header for other clients: Authorization: Bearer {admin}",
+            f"Simulated Marketo at {simulator_url}, answering each call in {latency:g} s (--demo-latency).",
             "",
         ]
     )

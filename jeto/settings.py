@@ -31,6 +31,8 @@ DOCUMENT_LIMITS = {
     "JETO_DOCUMENT_CACHE_ENTRIES": "cache_entries",
     "JETO_DOCUMENT_CACHE_BYTES": "cache_bytes",
 }
+DEFAULT_DATABASE_URL = "sqlite://jeto.sqlite3"
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
 
 
 class InvalidSetting(ValueError):
@@ -58,9 +60,22 @@ def _document_limits(env: Mapping[str, str]) -> DocumentLimits:
     )
 
 
+def _database_url(env: Mapping[str, str]) -> str:
+    """A URL Jeto can open; a wrong one is named with the forms it takes (never echoed: it may hold a password)."""
+    url = env.get("JETO_DATABASE_URL", DEFAULT_DATABASE_URL)
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        found = f"a {scheme}:// URL" if scheme else "not a URL"
+        raise InvalidSetting(
+            f"JETO_DATABASE_URL is {found}: give sqlite://FILE (e.g. sqlite://jeto.sqlite3, or sqlite:///var/jeto.db "
+            "for an absolute path) or postgres://USER:PASSWORD@HOST:5432/DATABASE"
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite://jeto.sqlite3"
+    database_url: str = DEFAULT_DATABASE_URL
     broadcast_url: str = "memory://"
     worker: bool = True
     jwt_secret: Secret = field(default_factory=lambda: Secret(DEV_JWT_SECRET))
@@ -105,7 +120,7 @@ class Settings:
                 "JETO_SECRET_KEY holds no key: give one, or several separated by commas (the first encrypts)"
             )
         return cls(
-            database_url=env.get("JETO_DATABASE_URL", "sqlite://jeto.sqlite3"),
+            database_url=_database_url(env),
             broadcast_url=broadcast_url,
             worker=env.get("JETO_WORKER", "on").lower() not in ("off", "0", "false", "no"),
             jwt_secret=Secret(env.get("JETO_JWT_SECRET") or DEV_JWT_SECRET),

@@ -66,12 +66,20 @@ def share_done(run: SyncRun, expected: Totals | None) -> float | None:
 def progress_line(run: SyncRun, expected: Totals | None, width: int = BAR_WIDTH) -> str:
     share = share_done(run, expected)
     if share is None or expected is None:
-        return f"{run.state.value:<9} folders {run.folders_synced:,}  programs {run.programs_synced:,}"
+        return f"{run.state.value:<9} folders {run.folders_synced:,}  programs {run.programs_synced:,}" + _trouble(run)
     filled = round(share * width)
     return (
         f"[{'#' * filled}{'-' * (width - filled)}] {share:>4.0%} {run.state.value:<9} "
         f"folders {run.folders_synced:,}/{expected.folders:,}  programs {run.programs_synced:,}/{expected.programs:,}"
-    )
+    ) + _trouble(run)
+
+
+def _trouble(run: SyncRun) -> str:
+    """Why a run in ERROR failed, in the words the API gives (SyncRun.error), and when it is tried again."""
+    if run.state is not SyncState.ERROR or not run.error:
+        return ""
+    again = f"; next attempt at {run.next_attempt_at.astimezone():%H:%M:%S}" if run.next_attempt_at else ""
+    return f"  ({run.error}{again})"
 
 
 def summary(integration: PlatformIntegration, run: SyncRun, now_held: Totals, seconds: float) -> str:

@@ -31,6 +31,8 @@ WIDTH = len(_COLUMN_NAMES)
 
 @dataclass(slots=True, eq=False)
 class SyncStatusRecord(Record):
+    TYPE: ClassVar[str] = "SyncStatus"
+    id: str  # its own, stable for the integration: client caches keep one status per integration
     platform_integration_id: str
     state: SyncState
     started_at: datetime | None
@@ -49,6 +51,7 @@ def sync_status_of(pk: int, version: int, values: Mapping[str, Any]) -> SyncStat
     """From the status columns (events.SYNC_STATUS_FIELDS), as read or as an event carries them."""
     state = SyncState(values["sync_state"])
     return SyncStatusRecord(
+        id=encode_id("SyncStatus", pk),
         platform_integration_id=encode_id("PlatformIntegration", pk),
         state=state,
         started_at=sql.when(values["sync_started_at"]),
@@ -151,6 +154,12 @@ async def visible_pk(batch: Batch, value: str, argument: str) -> int:
 async def node(pk: int, batch: Batch) -> IntegrationRecord | None:
     [found] = await sql.by_ids(TABLE, COLUMNS, integration_of, [pk], batch.context.viewer.integration_scope())
     return found
+
+
+async def sync_status_node(pk: int, batch: Batch) -> SyncStatusRecord | None:
+    """A sync status by its own id: the status of the integration of that id, if the viewer sees it."""
+    found = await node(pk, batch)
+    return found.sync_status if found is not None else None
 
 
 async def _credentials(parents: Sequence[IntegrationRecord], _: Any, batch: Batch) -> list[Any]:

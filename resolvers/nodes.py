@@ -17,6 +17,7 @@ _VISIBLE: dict[str, Callable[[int, Batch], Awaitable[Any]]] = {
     "User": accounts.user_node,
     "PlatformIntegration": integrations.node,
     "SyncRun": sync_runs.node,
+    "SyncStatus": integrations.sync_status_node,
     "MarketoFolder": marketo_assets.folder_node,
     "MarketoProgram": marketo_assets.program_node,
     "Launcher": launchers.node,

@@ -10,7 +10,7 @@ import strawberry
 
 from resolvers import integrations as resolve
 from resolvers import marketo_assets, sync_runs
-from resolvers.integrations import IntegrationRecord
+from resolvers.integrations import IntegrationRecord, SyncStatusRecord
 from schema.connections import Connection
 from schema.enums import ConnectionStatus, SyncState, Vendor
 from schema.nodes import Info, Node, related, shown_as
@@ -33,8 +33,12 @@ class MarketoCredentials:
     client_secret_hint: str
 
 
-@strawberry.type
-class SyncStatus:
+@strawberry.type(
+    description="An integration's sync status. Its `id` is the same in every payload and query result about one "
+    "integration (and differs from the integration's own), so a client cache keeps one SyncStatus per integration "
+    "and updates it from each subscription payload."
+)
+class SyncStatus(Node):
     platform_integration_id: strawberry.ID
     state: SyncState
     started_at: datetime | None
@@ -48,6 +52,8 @@ class SyncStatus:
     next_attempt_at: datetime | None = strawberry.field(
         description="In ERROR between retries: when the next attempt starts."
     )
+
+    is_type_of = shown_as(SyncStatusRecord)
 
 
 def _folders(  # noqa: ANN202 - the field's type is the annotation in the class

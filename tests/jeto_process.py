@@ -70,11 +70,14 @@ def running_jeto(tmp_path: Path, *args: str, env: dict[str, str], name: str = "j
 
 @contextlib.contextmanager
 def running_demo(
-    tmp_path: Path, *extra: str, env: dict[str, str] | None = None
+    tmp_path: Path, *extra: str, env: dict[str, str] | None = None, latency: float = 0, name: str = "demo"
 ) -> Iterator[tuple[JetoProcess, str, str]]:
-    """`jeto serve --demo --port 0`; yields the process, the base URL and the admin token its banner printed."""
+    """`jeto serve --demo --port 0`; yields the process, the base URL and the admin token its banner printed.
+
+    Its simulated Marketo answers at once unless the test asks for `latency` (a sync then lasts a while)."""
     settings = {"JETO_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}", **(env or {})}
-    with running_jeto(tmp_path, "serve", "--demo", "--port", "0", *extra, env=settings, name="demo") as demo:
+    args = ("serve", "--demo", "--port", "0", "--demo-latency", str(latency), *extra)
+    with running_jeto(tmp_path, *args, env=settings, name=name) as demo:
         found = demo.wait_for_output(BANNER_URL)
         base_url, token = found.group(1), found.group(2)
         demo.wait_until_healthy(base_url)

@@ -2,10 +2,13 @@
 
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx
 import jwt
@@ -13,7 +16,10 @@ import pytest
 
 from jeto.secret_box import SecretBox
 from jeto.settings import DEV_JWT_SECRET, Secret
-from tests.jeto_process import add_integration, running_demo
+from tests.conftest import free_port
+from tests.jeto_process import BANNER_URL, add_integration, running_demo, running_jeto
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -172,12 +178,15 @@ def test_serve_on_a_port_in_use_fails_before_doing_anything(run, tmp_path):
         ("JETO_BROADCAST_URL", "kafka://127.0.0.1:9", "JETO_BROADCAST_URL"),
         ("JETO_SECRET_KEY", ",", "JETO_SECRET_KEY"),
         ("JETO_SYNC_INTERVAL_MINUTES", "often", "JETO_SYNC_INTERVAL_MINUTES"),
+        ("JETO_DATABASE_URL", "notaurl", "JETO_DATABASE_URL is not a URL: give sqlite://FILE"),
+        ("JETO_DATABASE_URL", "mysql://u:secret@db/jeto", "postgres://USER:PASSWORD@HOST:5432/DATABASE"),
     ],
 )
 def test_serve_with_a_bad_setting_fails_with_one_line(run, setting, value, words):
     result = run("serve", "--port", "0", timeout=30, **{setting: value})
     assert result.returncode == 1
     assert words in last_line(result)
+    assert "secret" not in result.stderr  # a URL's password is never echoed
 
 
 def test_sso_without_an_audience_refuses_to_serve_in_one_line_before_anything_runs(run, tmp_path):
@@ -347,3 +356,104 @@ async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world
     over = (await admin(CREATE_PI, {"input": factories.pi_input("LATAM", "444-DDD-444")}))["createPlatformIntegration"]
     assert over["platformIntegration"] is None
     assert (over["trialConfirmation"]["limit"], over["trialConfirmation"]["used"]) == (3, 3)
+
+
+def test_sync_help_gives_the_wait_timeout_default(run):
+    help_text = run("sync", "--help").stdout
+    assert "--timeout SECONDS" in help_text and "(default: 1800)" in " ".join(help_text.split())
+
+
+PLATFORM_INTEGRATIONS = "{ account { platformIntegrations { id name credentials { restEndpoint } } } }"
+
+
+def graphql(base_url: str, token: str, query: str) -> dict:
+    response = httpx.post(
+        f"{base_url}/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    return response.json()["data"]
+
+
+async def test_a_second_demo_on_the_same_database_is_refused_and_the_first_keeps_working(run, tmp_path, blank_database):
+    """Two `jeto serve --demo` in one checkout share its database: the second would re-point the first one's
+    integrations at its own simulator. It is refused, in one line that says what to do instead."""
+    with running_demo(tmp_path, env={"JETO_DATABASE_URL": blank_database}) as (demo, base_url, token):
+        before = graphql(base_url, token, PLATFORM_INTEGRATIONS)
+        second = run("serve", "--demo", "--port", "0", "--demo-latency", "0", JETO_DATABASE_URL=blank_database)
+        assert second.returncode == 1
+        refusal = last_line(second)
+        assert refusal.startswith("jeto: another `jeto serve --demo` ") and "JETO_DATABASE_URL=" in refusal
+        if blank_database.startswith("sqlite"):
+            assert f"pid {demo.process.pid}, at {base_url}" in refusal  # which one, and where to find it
+        assert graphql(base_url, token, PLATFORM_INTEGRATIONS) == before  # nothing re-pointed
+        integration = before["account"]["platformIntegrations"][0]["id"]
+        synced = run("sync", integration, "--wait", "--timeout", "60", JETO_DATABASE_URL=blank_database)
+        assert synced.returncode == 0, synced.stderr
+    with running_demo(tmp_path, env={"JETO_DATABASE_URL": blank_database}, name="again") as (_, base_url, token):
+        assert graphql(base_url, token, PLATFORM_INTEGRATIONS)  # once the first has stopped, a demo starts again
+
+
+def test_make_serve_takes_a_port_and_its_banner_is_the_last_thing_it_prints(run, tmp_path):
+    """What a newcomer sees in their terminal (both streams in one): few lines, then the banner, last; routine
+    lines such as each Marketo request are left to `jeto --debug`, even while a sync runs."""
+    port, database = free_port(), tmp_path / "make.sqlite3"
+    terminal = tmp_path / "terminal.txt"
+    with terminal.open("wb") as out:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "-s", "serve", f"PORT={port}"],
+            cwd=REPO,
+            env={**os.environ, "JETO_DATABASE_URL": f"sqlite://{database}"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make and the jeto it starts: stopped together below
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not (found := BANNER_URL.search(text := terminal.read_text())):
+            assert make.poll() is None and time.monotonic() < deadline, text[-3000:]
+            time.sleep(0.1)
+        base_url, token = found.group(1), found.group(2)
+        assert base_url == f"http://127.0.0.1:{port}"
+        banner_starts = text.index("Jeto demo is ready.")
+        assert text[banner_starts:].rstrip().endswith("(--demo-latency).")  # printed whole, and nothing after it
+        before = text[:banner_starts].splitlines()
+        assert len(before) <= 20, before
+        assert sum("Started server process" in line for line in before) == 1
+        integration = graphql(base_url, token, PLATFORM_INTEGRATIONS)["account"]["platformIntegrations"][0]["id"]
+        synced = run("sync", integration, "--wait", "--timeout", "60", JETO_DATABASE_URL=f"sqlite://{database}")
+        assert synced.returncode == 0, synced.stderr
+        assert "HTTP Request:" not in terminal.read_text()  # the demo's worker made its Marketo calls quietly
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
+
+
+def test_sync_wait_says_why_a_failing_sync_fails(run, tmp_path):
+    """An instance that does not answer: `--wait` shows ERROR with the reason and the next attempt, as the API
+    does, and the worker logs the failure."""
+    assert run("migrate").returncode == 0
+    database = f"sqlite://{tmp_path / 'cli.sqlite3'}"
+    nowhere = {
+        "clientId": "client",
+        "clientSecret": "secret",
+        "restEndpoint": "http://127.0.0.1:9/111-AAA-111/rest",  # nothing listens on port 9
+        "identityEndpoint": "http://127.0.0.1:9/111-AAA-111/identity",
+    }
+    integration = add_integration(database, nowhere, "key")
+    env = {"JETO_DATABASE_URL": database, "JETO_SECRET_KEY": "key", "JETO_MARKETO_ALLOWED_HOSTS": "127.0.0.1"}
+    with running_jeto(tmp_path, "serve", "--port", "0", env=env, name="serve") as server:
+        with subprocess.Popen(
+            [sys.executable, "-m", "jeto.cli", "sync", str(integration), "--wait"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as waiting:
+            lines = []
+            for line in waiting.stdout:  # one line per state: QUEUED or SYNCING first, then ERROR
+                lines.append(line)
+                if line.startswith("ERROR"):
+                    break
+            assert lines and lines[-1].startswith("ERROR"), lines
+            waiting.terminate()
+        assert "Marketo code" in lines[-1] and "; next attempt at " in lines[-1], lines[-1]
+        assert re.search(rf"sync of integration {integration} failed \(next attempt at [^)]+\): ", server.logs())

@@ -78,7 +78,9 @@ def test_graphiql_assets_come_from_the_assets_stage_where_the_app_looks_for_them
     node_modules = graphiql.NODE_MODULES
     for asset in graphiql.ASSETS.values():
         if node_modules in asset.parents:
-            assert asset.relative_to(node_modules).parts[0] in dependencies
+            parts = asset.relative_to(node_modules).parts
+            package = "/".join(parts[:2]) if parts[0].startswith("@") else parts[0]  # @scope/name
+            assert package in dependencies
     assert "COPY --from=assets /assets/node_modules /opt/graphiql/node_modules" in [
         f"COPY {a}" for n, a in FINAL if n == "COPY"
     ]

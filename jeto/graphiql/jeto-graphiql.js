@@ -32,6 +32,8 @@
       defaultHeaders: headers,
       defaultEditorToolsVisibility: true,
       shouldPersistHeaders: false,
+      // The Explorer (the folder icon in the sidebar): build a query by ticking fields.
+      plugins: [GraphiQLPluginExplorer.explorerPlugin()],
     })
   );
 })();

@@ -78,6 +78,8 @@ async def sync_failed(
     """ERROR on the run and the integration, the job retried or failed, and the admins' email when it
     ends there: all in one transaction, under the lease."""
     integration = await PlatformIntegration.get(id=job.platform_integration_id)
+    again = f"next attempt at {next_attempt_at:%Y-%m-%d %H:%M:%S} UTC" if next_attempt_at else "not retried"
+    log.warning("sync of integration %s failed (%s): %s", integration.id, again, message)
     async with queue.lease_of(job).held():
         if next_attempt_at is not None:
             await queue.retry_later(job, message, at=next_attempt_at)

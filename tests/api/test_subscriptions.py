@@ -242,3 +242,54 @@ async def test_a_campaign_subscriber_never_sees_an_older_status_after_a_newer_on
         with contextlib.suppress(TimeoutError):
             extra = await receive(ws, timeout=0.3)
             raise AssertionError(f"nothing more was expected, got {extra}")
+
+
+def normalised(cache: dict[str, dict], value: object) -> object:
+    """What Apollo's and urql's caches do with a result: every object with __typename and id is stored once under
+    `Type:id` and referred to from where it appeared; an object without an id stays inside its parent."""
+    if isinstance(value, list):
+        return [normalised(cache, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    fields = {name: normalised(cache, item) for name, item in value.items()}
+    if "id" not in value:
+        return fields
+    key = f"{value['__typename']}:{value['id']}"
+    cache.setdefault(key, {}).update(fields)
+    return {"__ref": key}
+
+
+def read(cache: dict[str, dict], value: object) -> object:
+    if isinstance(value, list):
+        return [read(cache, item) for item in value]
+    if isinstance(value, dict):
+        if "__ref" in value:
+            return read(cache, cache[value["__ref"]])
+        return {name: read(cache, item) for name, item in value.items()}
+    return value
+
+
+async def test_a_normalised_client_cache_shows_each_subscription_payload_on_the_dashboard(world):
+    """A dashboard query and the subscription's payloads name one SyncStatus per integration with the same id, so a
+    client cache updates the dashboard from each payload; the id is not the integration's, and `node` fetches it."""
+    _, admin = await world.account()
+    pi = await factories.integration(admin, "US", "111-AAA-111")
+    status = "__typename id platformIntegrationId state"
+    dashboard = await admin(f"{{ account {{ platformIntegrations {{ __typename id syncStatus {{ {status} }} }} }} }}")
+    cache: dict[str, dict] = {}
+    root = normalised(cache, dashboard)
+    status_id = dashboard["account"]["platformIntegrations"][0]["syncStatus"]["id"]
+    assert status_id != pi
+    async with socket(world.app, admin.token, ack=True) as ws:
+        subscription = f"subscription {{ accountSyncStatus {{ {status} }} }}"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
+        normalised(cache, await next_payload(ws))
+        await PlatformIntegration.filter(id=factories.pk(pi)).update(sync_state="SYNCING")
+        await world.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
+        payload = (await next_payload(ws))["accountSyncStatus"]
+        assert payload["id"] == status_id and payload["state"] == "SYNCING"
+        normalised(cache, {"accountSyncStatus": payload})
+    shown = read(cache, root)["account"]["platformIntegrations"][0]["syncStatus"]
+    assert shown["state"] == "SYNCING"  # the dashboard's own query said COMPLETED
+    fetched = await admin(f'{{ node(id: "{status_id}") {{ ... on SyncStatus {{ platformIntegrationId state }} }} }}')
+    assert fetched["node"] == {"platformIntegrationId": pi, "state": "SYNCING"}
