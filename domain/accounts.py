@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
 from domain import entitlements
+from domain.changes import changing
 from domain.errors import Rejected, UserError, UserErrorCode
 from domain.models import Account, PlatformIntegration, Role, User
 from domain.names import clean_name, name_error
@@ -89,7 +88,7 @@ async def create_account(
         raise Rejected([error])
     if limit_problem:
         raise Rejected([UserError(UserErrorCode.INVALID_INPUT, limit_problem, ("platformIntegrationsLimit",))])
-    async with in_transaction():
+    async with changing():
         account = await Account.create(
             name=name.strip(), plan_limits=entitlements.PlanLimits(platform_integrations=integrations_limit).to_data()
         )
@@ -103,7 +102,7 @@ async def add_user(
     account = await Account.get_or_none(id=account_id)
     if account is None:
         raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No account with this id.", ("accountId",))])
-    async with in_transaction():
+    async with changing():
         return await _add_user(account, email, role, name, subject)
 
 
@@ -120,7 +119,7 @@ async def set_integrations_limit(account_id: int, limit: int) -> Account:
     problem = entitlements.limit_error(limit)
     if problem:
         raise Rejected([UserError(UserErrorCode.INVALID_INPUT, problem, ("platformIntegrations",))])
-    async with in_transaction():
+    async with changing():
         account = await Account.filter(id=account_id).select_for_update(no_key=True).first()
         if account is None:
             raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No account with this id.", ("accountId",))])

@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
-from tortoise.transactions import in_transaction
-
-from domain import jobs, notifications, outbox
+from domain import changes, jobs, notifications, outbox
+from domain.changes import changing
 from domain.errors import Rejected, UserError, UserErrorCode, not_found, reject_if_any
 from domain.models import (
     Account,
@@ -43,7 +42,7 @@ async def create(viewer: Viewer, *, launcher_id: int, name: str, email_hold: tim
     launcher = await viewer.launchers().filter(id=launcher_id).first()
     if launcher is None:
         raise Rejected([not_found("launcher", ("input", "launcherId"))])
-    async with in_transaction():
+    async with changing():
         campaign = await Campaign.create(
             account_id=viewer.account_id,
             launcher_id=launcher.id,
@@ -52,6 +51,7 @@ async def create(viewer: Viewer, *, launcher_id: int, name: str, email_hold: tim
             submitted_by_id=viewer.user_id,
             admins_notified_at=datetime.now(UTC),  # their email is queued below, in this transaction
         )
+        changes.campaign_changed(campaign.id)
         await jobs.enqueue(
             JobKind.PROVISION_CAMPAIGN,
             launcher.platform_integration_id,
@@ -124,14 +124,14 @@ async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campa
     reject_if_any([name_error(name, ("input", "name")) if name is not None else None])
     if name is None or clean_name(name) == campaign.name:
         return campaign
-    async with in_transaction():
+    async with changing():
         # Read again under the row's lock: the worker may have recorded the program since the read above, and
         # the decision to rename it must be taken on what is committed, not on what was.
         campaign = await _locked(campaign.id)
-        changes: dict[str, object] = {"name": clean_name(name)}
+        renamed: dict[str, object] = {"name": clean_name(name)}
         if campaign.marketo_program_id is not None:
             # The program is renamed in the launcher's instance; until then the campaign shows PROVISIONING.
-            changes.update(status=CampaignStatus.PROVISIONING, error=None)
+            renamed.update(status=CampaignStatus.PROVISIONING, error=None)
             launcher = await Launcher.get(id=campaign.launcher_id)
             await jobs.enqueue(
                 JobKind.RENAME_PROGRAM,
@@ -139,7 +139,8 @@ async def update(viewer: Viewer, campaign_id: int, *, name: str | None) -> Campa
                 priority=jobs.INTERACTIVE,
                 campaign_id=campaign.id,
             )
-        await Campaign.filter(id=campaign.id).update(**changes)
+        await Campaign.filter(id=campaign.id).update(**renamed)
+        changes.campaign_changed(campaign.id)
     await campaign.refresh_from_db()
     return campaign
 
@@ -152,9 +153,10 @@ async def retry(viewer: Viewer, campaign_id: int) -> Campaign:
     if campaign.status is not CampaignStatus.FAILED:
         raise Rejected([UserError(UserErrorCode.INVALID_INPUT, "Only a FAILED campaign can be retried.", ("id",))])
     launcher = await Launcher.get(id=campaign.launcher_id)
-    async with in_transaction():
+    async with changing():
         kind = JobKind.RENAME_PROGRAM if campaign.marketo_program_id else JobKind.PROVISION_CAMPAIGN
         await Campaign.filter(id=campaign.id).update(status=CampaignStatus.PROVISIONING, error=None)
+        changes.campaign_changed(campaign.id)
         await jobs.enqueue(kind, launcher.platform_integration_id, priority=jobs.INTERACTIVE, campaign_id=campaign.id)
     await campaign.refresh_from_db()
     return campaign

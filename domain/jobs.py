@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
 from domain.models import Job, JobKind
 
-INTERACTIVE = 0  # a user is waiting (a campaign's program)
-BULK = 10  # a sync
+
+class Priority(enum.IntEnum):
+    """Whose work goes first, on every level: a worker runs an integration's jobs in one lane per priority
+    (a campaign need not wait for a sync), and the Marketo client sends a bulk job's calls after the waiting
+    interactive ones, leaving them a reserve of the instance's limits. Stored as the job's priority."""
+
+    INTERACTIVE = 0  # a user is waiting: a campaign's program, a rename, a connection test, an assets folder
+    BULK = 10  # a sync's pages
+
+
+INTERACTIVE, BULK = Priority.INTERACTIVE, Priority.BULK
 
 
 async def enqueue(
     kind: JobKind,
     integration_id: int,
     *,
-    priority: int = BULK,
+    priority: Priority = Priority.BULK,
     sync_run_id: int | None = None,
     campaign_id: int | None = None,
     launcher_id: int | None = None,

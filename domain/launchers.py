@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tortoise.transactions import in_transaction
-
 from domain import jobs, launcher_rules
 from domain.accounts import lock_account
+from domain.changes import changing
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.models import (
     JobKind,
@@ -93,7 +92,7 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
     if not viewer.is_admin:
         raise forbidden()
     reject_if_any([name_error(name, ("input", "name"))])
-    async with in_transaction():
+    async with changing():
         # Under the account lock, no integration can be deleted between our read and our insert.
         await lock_account(viewer.account_id)
         reject_if_any([await creation_check(viewer.account_id, lock=True)])
@@ -140,7 +139,7 @@ async def update(
             launcher_rules.integration_change_error(launcher.platform_integration_id, integration_id),
         ]
     )
-    async with in_transaction():
+    async with changing():
         await _lock_live(launcher.id, ("input", "id"))  # a launcher deleted meanwhile is not changed after it
         assets = await _assets(viewer.account_id, launcher.platform_integration_id, choice)
         changes: dict[str, object] = {f"{attribute}_id": row.id for attribute, row in assets.items()}
@@ -154,7 +153,7 @@ async def update(
 
 async def delete(viewer: Viewer, launcher_id: int) -> int:
     launcher = await get_for_admin(viewer, launcher_id, ("id",))
-    async with in_transaction():
+    async with changing():
         await _lock_live(launcher.id, ("id",))  # waits for an update holding the row, rather than deleting under it
         await Launcher.filter(id=launcher.id).update(deleted_at=datetime.now(UTC))
     return launcher.id
@@ -177,7 +176,7 @@ async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int
                 )
             ]
         )
-    async with in_transaction():
+    async with changing():
         # Simultaneous replacements run one after the other (not both inserting the same grants), and a
         # launcher deleted meanwhile gets no grants.
         await _lock_live(launcher.id, ("launcherId",))

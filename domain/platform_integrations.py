@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
-from domain import defaults, entitlements, syncs
+from domain import changes, defaults, entitlements, syncs
 from domain.accounts import lock_account, update_trial_flags
+from domain.changes import changing
 from domain.endpoints import Endpoints, resolve_endpoints
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
 from domain.launcher_rules import deletion_error
@@ -107,7 +107,7 @@ async def create(
     endpoints = _endpoints(credentials.rest_endpoint or "", credentials.identity_endpoint, allowed_hosts, field)
     name = clean_name(name)
     try:
-        async with in_transaction():
+        async with changing():
             account = await lock_account(viewer.account_id)
             used = await PlatformIntegration.filter(account_id=account.id, deleted_at=None).count()
             limits = entitlements.PlanLimits.from_data(account.plan_limits)
@@ -201,7 +201,7 @@ async def update(
         errors += _credentials_errors(credentials, ("input", "credentials"))
     reject_if_any(errors)
     try:
-        async with in_transaction():
+        async with changing():
             # Under the account lock a concurrent delete has either committed (and we see it) or waits for us.
             await lock_account(viewer.account_id)
             integration = await _still_there(viewer, integration_id, ("input", "id"))
@@ -233,7 +233,7 @@ async def _still_there(viewer: Viewer, integration_id: int, field: tuple[str, ..
 
 async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegration:
     integration = await get_for_admin(viewer, integration_id, ("id",))
-    async with in_transaction():
+    async with changing():
         await lock_account(viewer.account_id)
         integration = await _still_there(viewer, integration.id)
         live = await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
@@ -250,13 +250,14 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
 
 async def delete(viewer: Viewer, integration_id: int) -> int:
     integration = await get_for_admin(viewer, integration_id, ("id",))
-    async with in_transaction():
+    async with changing():
         account = await lock_account(viewer.account_id)
         integration = await _still_there(viewer, integration.id)
         in_use = await Launcher.filter(platform_integration_id=integration.id, deleted_at=None).count()
         reject_if_any([deletion_error(in_use)])
         now = datetime.now(UTC)
         await PlatformIntegration.filter(id=integration.id).update(deleted_at=now, is_default=False)
+        changes.sync_status_changed(integration.id)  # its subscribers learn it is gone
         # Nothing is left waiting for an integration no worker will claim again.
         await Job.filter(platform_integration_id=integration.id, state=JobState.PENDING).update(
             state=JobState.FAILED, last_error="The integration was deleted.", finished_at=now
@@ -276,6 +277,19 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
             remaining, entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations
         )
     return integration.id
+
+
+async def test_connection(
+    viewer: Viewer, integration_id: int, tester: Callable[[PlatformIntegration], Awaitable[ConnectionStatus]]
+) -> PlatformIntegration:
+    """Admins: the connection is tested now (by `tester`, outside any transaction: a slow instance holds no lock)
+    and its status recorded; returns the integration as it is then."""
+    integration = await get_for_admin(viewer, integration_id, ("id",))
+    status = await tester(integration)
+    async with changing():
+        await record_connection(integration.id, status)
+    await integration.refresh_from_db()
+    return integration
 
 
 async def record_connection(integration_id: int, status: ConnectionStatus) -> None:

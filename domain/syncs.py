@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q, Subquery
-from tortoise.transactions import in_transaction
 
-from domain import jobs, sync_policy
+from domain import changes, jobs, sync_policy
+from domain.changes import changing
 from domain.errors import Rejected, not_found
 from domain.models import (
     Job,
@@ -76,7 +76,7 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
     ones, so another run is queued behind it, and a connection test goes before any sync.
     Rejected (NOT_FOUND) if the integration is deleted, even by a request that committed meanwhile.
     """
-    async with in_transaction():
+    async with changing():
         # Locking the integration row makes two simultaneous requests agree on one run, and waits for a
         # concurrent deletion: PostgreSQL checks deleted_at again on the row it committed.
         locked = PlatformIntegration.filter(id=integration_id, deleted_at=None).select_for_update(no_key=True)
@@ -94,7 +94,17 @@ async def queue_sync(integration_id: int, trigger: SyncTrigger) -> SyncRun:
             await PlatformIntegration.filter(id=integration_id).update(
                 sync_state=SyncState.QUEUED, sync_error=None, next_sync_attempt_at=None
             )
+            changes.sync_status_changed(integration_id)
         return run
+
+
+async def request_sync(integration_id: int, *, full: bool) -> SyncRun:
+    """The operator's request (`jeto sync`): a sync queued now, as an admin's is, and with `full` the next run
+    fetches every program (and so removes those deleted in Marketo), in the same transaction."""
+    async with changing():
+        if full:
+            await PlatformIntegration.filter(id=integration_id, deleted_at=None).update(needs_full_sync=True)
+        return await queue_sync(integration_id, SyncTrigger.MANUAL)
 
 
 async def put_back(integration_id: int, run_ids: list[int]) -> bool:
@@ -110,6 +120,8 @@ async def put_back(integration_id: int, run_ids: list[int]) -> bool:
     changed = await PlatformIntegration.filter(id=integration_id, sync_state=SyncState.SYNCING).update(
         sync_state=SyncState.QUEUED
     )
+    if changed:
+        changes.sync_status_changed(integration_id)
     return bool(changed)
 
 
@@ -155,7 +167,7 @@ async def settle_stranded_runs(now: datetime) -> set[int]:
 
 async def _settle(integration_id: int, now: datetime) -> bool:
     """One integration's runs, checked again under its row lock (a worker's status writes take it too)."""
-    async with in_transaction():
+    async with changing():
         integration = await PlatformIntegration.filter(id=integration_id).select_for_update(no_key=True).first()
         if integration is None:
             return False
@@ -182,8 +194,12 @@ async def _settle(integration_id: int, now: datetime) -> bool:
             await PlatformIntegration.filter(id=integration_id).update(
                 sync_state=SyncState.ERROR, sync_error=INTERRUPTED, next_sync_attempt_at=None, sync_finished_at=now
             )
+            changes.sync_status_changed(integration_id)
             return True
         if current is not None and current.state is SyncState.QUEUED and integration.sync_state is SyncState.SYNCING:
             await PlatformIntegration.filter(id=integration_id).update(sync_state=SyncState.QUEUED)
+            changes.sync_status_changed(integration_id)
             return True
+        if changed:
+            changes.sync_status_changed(integration_id)
         return changed

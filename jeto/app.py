@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from domain import changes
 from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
@@ -66,6 +67,11 @@ class GraphQLEndpoint:
         self._allowed_origins = allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The changes a request (or a websocket's operations) commits are announced on this process's bus."""
+        with changes.publishing_to(scope["app"].state.services.publish):
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             origin = _other_scheme(scope, self._allowed_origins)
             if origin is not None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from broadcaster import Broadcast
 
-from domain import events, platform_integrations
+import marketo
+from domain import events
 from domain.endpoints import endpoint_not_allowed, host_allowed
 from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
@@ -22,8 +22,9 @@ from jeto.mailer import Mailer
 from jeto.observability import ACTIVE_SUBSCRIPTIONS, MarketoMetrics
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
+from marketo import connection
 from marketo.credentials import MarketoCredentials
-from marketo.errors import EndpointNotAllowed, InvalidCredentials, MarketoError
+from marketo.errors import EndpointNotAllowed
 from marketo.pool import MarketoPool
 from marketo.transport import PerInstanceTransport
 from marketo.worker.runner import Worker, WorkerSettings
@@ -53,31 +54,13 @@ class Services:
         )
 
     async def test_connection(self, integration: PlatformIntegration) -> ConnectionStatus:
-        """The one Marketo call the API process makes itself: ask the instance for a token."""
-        try:
-            async with asyncio.timeout(CONNECTION_TEST_TIMEOUT):
-                await self.marketo.client(self.credentials(integration)).get_token()
-            status = ConnectionStatus.CONNECTED
-        except InvalidCredentials:
-            status = ConnectionStatus.INVALID_CREDENTIALS
-        except EndpointNotAllowed:
-            status = ConnectionStatus.ENDPOINT_NOT_ALLOWED
-        except (MarketoError, TimeoutError, httpx.HTTPError) as error:
+        """The one Marketo call the API process makes itself (the use case records what it says): a token
+        request, within CONNECTION_TEST_TIMEOUT, so that a slow instance never holds a request long."""
+        with marketo.deadline(CONNECTION_TEST_TIMEOUT):
+            status, error = await connection.test(self.marketo.client(self.credentials(integration)))
+        if error is not None:
             log.info("connection test of integration %s failed: %s", integration.id, type(error).__name__)
-            status = ConnectionStatus.UNREACHABLE
-        await platform_integrations.record_connection(integration.id, status)
-        await self.publish(integration.account_id, events.sync_status_changed(integration.id))
         return status
-
-    async def sync_queued(self, integration: PlatformIntegration) -> None:
-        """After a sync was queued and committed: tell subscribers, and this process's worker if it has one."""
-        await self.publish(integration.account_id, events.sync_status_changed(integration.id))
-        self.wake_worker()
-
-    async def campaign_changed(self, campaign: Any) -> None:
-        """After a campaign change was committed: tell its subscribers, and wake the worker for its job."""
-        await self.publish(campaign.account_id, events.campaign_changed(campaign.id))
-        self.wake_worker()
 
     @contextlib.asynccontextmanager
     async def account_events(self, account_id: int) -> AsyncIterator[AsyncIterator[str | None]]:
@@ -100,11 +83,9 @@ class Services:
         if self.worker is not None:
             self.worker.wake()
 
-    async def publish(self, account_id: int, event: events.Event | Awaitable[events.Event]) -> None:
-        """Called after the commit, never inside a transaction, with the event or the read that makes it."""
+    async def publish(self, account_id: int, event: events.Event) -> None:
+        """The process's publisher of changes (domain/changes.py): after the commit, never inside a transaction."""
         try:
-            if not isinstance(event, events.Event):
-                event = await event
             await self.broadcast.publish(channel=events.account_channel(account_id), message=event.encode())
         except Exception as error:  # a lost event must not fail the change that was committed
             log.warning("could not publish an event of account %s: %s", account_id, type(error).__name__)

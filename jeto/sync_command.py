@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from domain import events, syncs
-from domain.models import PlatformIntegration, SyncRun, SyncTrigger
+from domain import changes, events, syncs
+from domain.errors import Rejected
+from domain.models import PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from jeto.bus import open_broadcast
 from jeto.settings import Settings
@@ -128,26 +129,26 @@ async def sync(
     integration = await PlatformIntegration.get_or_none(id=integration_id, deleted_at=None)
     if integration is None:
         raise SyncFailed(f"No platform integration with id {integration_id}.")
-    if full:
-        await PlatformIntegration.filter(id=integration.id).update(needs_full_sync=True)
-        await integration.refresh_from_db()
     before = await held(integration.id)
-    expected = measured_against(integration, before, datetime.now(UTC), settings.full_sync_every)
-    run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
-    if full and run.state is not SyncState.QUEUED:
-        expected = None  # a run that started before the request: its own kind, not necessarily a full one
     live = not settings.broadcast_url.startswith("memory://")
     async with contextlib.AsyncExitStack() as stack:
-        changes = None
-        if live:
+        seen = None
+        if live:  # the run's changes are announced to the API's subscribers, and wake us here
             broadcast = await stack.enter_async_context(open_broadcast(settings.broadcast_url))
-            changes = await stack.enter_async_context(
-                broadcast.subscribe(events.account_channel(integration.account_id))
-            )
-            await broadcast.publish(
-                events.account_channel(integration.account_id),
-                (await events.sync_status_changed(integration.id)).encode(),
-            )
+            seen = await stack.enter_async_context(broadcast.subscribe(events.account_channel(integration.account_id)))
+
+            async def publish(account_id: int, event: events.Event) -> None:
+                await broadcast.publish(events.account_channel(account_id), event.encode())
+
+            stack.enter_context(changes.publishing_to(publish))
+        try:
+            run = await syncs.request_sync(integration.id, full=full)
+        except Rejected:
+            raise SyncFailed(f"No platform integration with id {integration_id}.") from None
+        await integration.refresh_from_db()
+        expected = measured_against(integration, before, datetime.now(UTC), settings.full_sync_every)
+        if full and run.state is not SyncState.QUEUED:
+            expected = None  # a run that started before the request: its own kind, not necessarily a full one
         if not wait:
             return f"Sync {run.id} of {integration.name} is {run.state.value}."
         started = time.monotonic()
@@ -165,7 +166,7 @@ async def sync(
                 # Live events wake us at once; the short timeout keeps the counts moving between them.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.25):
-                        if changes is not None:
-                            await changes.get()
+                        if seen is not None:
+                            await seen.get()
                         else:
                             await asyncio.sleep(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import math
 import time
 from collections import deque
@@ -11,17 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from domain.jobs import Priority  # whose calls go first when an instance's limits make calls wait
+
+__all__ = ["InstanceLimiter", "InstanceLimits", "Priority"]
+
 # Marketo's own limits per instance, shared by every integration on it.
 MARKETO_CALLS_PER_WINDOW = 100
 MARKETO_WINDOW_SECONDS = 20.0
 MARKETO_MAX_CONCURRENT = 10
-
-
-class Priority(enum.Enum):
-    """Whose calls go first when an instance's limits make calls wait."""
-
-    INTERACTIVE = "interactive"  # someone waits for the answer: a campaign, a rename, a connection test
-    BULK = "bulk"  # a sync's pages: they go after waiting interactive calls and leave them a reserve
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ async def create(info: Any, input: Any) -> Payload:
         name=input.name,
         email_hold=info.context.services.settings.campaign_email_hold,
     )
-    await info.context.services.campaign_changed(campaign)
+    info.context.services.wake_worker()  # its job; its change is announced once committed
     return await prefetch(info, Payload(campaign=campaign_of_model(campaign)))
 
 
@@ -141,14 +141,14 @@ async def create(info: Any, input: Any) -> Payload:
 async def update(info: Any, input: Any) -> Payload:
     pk = pk_input_or_reject(input.id, "Campaign", "input", "id")
     campaign = await campaigns.update(info.context.viewer, pk, name=input.name)
-    await info.context.services.campaign_changed(campaign)
+    info.context.services.wake_worker()  # its job; its change is announced once committed
     return await prefetch(info, Payload(campaign=campaign_of_model(campaign)))
 
 
 @user_errors_as
 async def retry(info: Any, id: str) -> Payload:
     campaign = await campaigns.retry(info.context.viewer, pk_input_or_reject(id, "Campaign", "id"))
-    await info.context.services.campaign_changed(campaign)
+    info.context.services.wake_worker()  # its job; its change is announced once committed
     return await prefetch(info, Payload(campaign=campaign_of_model(campaign)))
 
 

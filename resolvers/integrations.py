@@ -42,6 +42,7 @@ class SyncStatusRecord(Record):
     programs_synced: int
     error: str | None
     next_attempt_at: datetime | None
+    deleted_at: datetime | None
     version: int  # the row's status_version this status is of
     pk: int = 0
     loaded: dict = field(default_factory=dict, repr=False)
@@ -61,6 +62,7 @@ def sync_status_of(pk: int, version: int, values: Mapping[str, Any]) -> SyncStat
         programs_synced=values["programs_synced"],
         error=values["sync_error"] if state is SyncState.ERROR else None,
         next_attempt_at=sql.when(values["next_sync_attempt_at"]),
+        deleted_at=sql.when(values["deleted_at"]),
         version=version,
         pk=pk,
     )
@@ -218,7 +220,7 @@ async def create(info: Any, input: Any) -> Payload:
     if created.integration is None:
         assert created.trial_confirmation is not None
         return Payload(trial_confirmation=TrialConfirmationRecord.of(created.trial_confirmation))
-    await services.sync_queued(created.integration)
+    services.wake_worker()
     return await prefetch(info, Payload(platform_integration=integration_of_model(created.integration)))
 
 
@@ -234,7 +236,7 @@ async def update(info: Any, input: Any) -> Payload:
         allowed_hosts=services.settings.marketo_allowed_hosts,
     )
     if updated.credentials_changed:
-        await services.sync_queued(updated.integration)
+        services.wake_worker()
     return await prefetch(info, Payload(platform_integration=integration_of_model(updated.integration)))
 
 
@@ -248,9 +250,9 @@ async def set_default(info: Any, id: str) -> Payload:
 @user_errors_as
 async def test_connection(info: Any, id: str) -> Payload:
     pk = pk_input_or_reject(id, "PlatformIntegration", "id")
-    integration = await platform_integrations.get_for_admin(info.context.viewer, pk, ("id",))
-    await info.context.services.test_connection(integration)
-    await integration.refresh_from_db()
+    integration = await platform_integrations.test_connection(
+        info.context.viewer, pk, info.context.services.test_connection
+    )
     return await prefetch(info, Payload(platform_integration=integration_of_model(integration)))
 
 
@@ -262,12 +264,16 @@ async def delete(info: Any, id: str) -> Payload:
     return Payload(deleted_id=encode_id("PlatformIntegration", deleted))
 
 
-# Subscriptions: the current status first, then each change of it, in order, never an older after a newer.
+# Subscriptions: the current status first, then each change of it, in order, never an older after a newer. The
+# last status sent about an integration that was deleted carries its deletedAt; a syncStatus subscription ends
+# after it, and accountSyncStatus stops following that integration.
 
 
 async def _status_now(batch: Batch, pk: int) -> SyncStatusRecord | None:
-    """The integration's status if the viewer may (still) see it."""
-    found = await node(pk, batch)
+    """The integration's status if the viewer may (still) see it; a deleted one's says when it was deleted."""
+    [found] = await sql.by_ids(
+        TABLE, COLUMNS, integration_of, [pk], batch.context.viewer.integration_scope(include_deleted=True)
+    )
     return found.sync_status if found is not None else None
 
 
@@ -275,8 +281,6 @@ async def _status_of_event(batch: Batch, event: events.Event) -> SyncStatusRecor
     """The event's snapshot, or None if the viewer may no longer see the integration."""
     if event.fields is None:  # too large for the bus: read the row (a newer version is as good)
         return await _status_now(batch, event.id)
-    if event.fields.get("deleted_at") is not None:
-        return None
     if not batch.context.viewer.is_admin and await _status_now(batch, event.id) is None:
         return None  # a collaborator's grants are read again: a revoked one ends what they see
     return sync_status_of(event.id, event.version, event.fields)
@@ -298,7 +302,7 @@ async def _account_status_events(info: Any) -> AsyncGenerator[events.Event | Non
 
 async def sync_status(info: Any, platform_integration_id: str) -> AsyncGenerator[SyncStatusRecord, None]:
     pk = pk_argument(platform_integration_id, "PlatformIntegration", "platformIntegrationId")
-    if await _status_now(Batch(info.context), pk) is None:
+    if await node(pk, Batch(info.context)) is None:
         raise NotFound("No platform integration with this id.")
     shown = -1
     async for event in _account_status_events(info):
@@ -310,10 +314,12 @@ async def sync_status(info: Any, platform_integration_id: str) -> AsyncGenerator
         else:
             continue
         if current is None:
-            return  # deleted, or no longer visible to the viewer
-        if current.version > shown:
+            return  # no longer visible to the viewer
+        if current.version > shown or current.deleted_at is not None:
             shown = current.version
             yield current
+        if current.deleted_at is not None:
+            return  # its last status said it is gone
 
 
 async def account_sync_status(info: Any) -> AsyncGenerator[SyncStatusRecord, None]:
@@ -321,11 +327,17 @@ async def account_sync_status(info: Any) -> AsyncGenerator[SyncStatusRecord, Non
     async for event in _account_status_events(info):
         batch = Batch(info.context)
         if event is None:
-            changes = [record.sync_status for record in await visible(batch, info.context.viewer.account_id)]
+            now_visible = await visible(batch, info.context.viewer.account_id)
+            statuses = [record.sync_status for record in now_visible]
+            gone = set(shown) - {record.pk for record in now_visible}  # deleted while the bus was away
+            statuses += [status for pk in sorted(gone) if (status := await _status_now(batch, pk)) is not None]
         else:
             current = await _status_of_event(batch, event)
-            changes = [current] if current is not None else []
-        for current in changes:
-            if current.version > shown.get(current.pk, -1):
+            statuses = [current] if current is not None else []
+        for current in statuses:
+            if current.deleted_at is not None:
+                if shown.pop(current.pk, None) is not None:  # only to those who were shown it
+                    yield current
+            elif current.version > shown.get(current.pk, -1):
                 shown[current.pk] = current.version
                 yield current

@@ -52,6 +52,10 @@ class SyncStatus(Node):
     next_attempt_at: datetime | None = strawberry.field(
         description="In ERROR between retries: when the next attempt starts."
     )
+    deleted_at: datetime | None = strawberry.field(
+        description="Set in the last status a subscription sends about an integration that was deleted: "
+        "`syncStatus` then completes, and `accountSyncStatus` stops sending the integration's changes."
+    )
 
     is_type_of = shown_as(SyncStatusRecord)
 

@@ -31,6 +31,7 @@ from marketo.credentials import Secret
 from marketo.pool import MarketoPool
 from marketo.simulator import Simulator, SimulatorConfig, create_simulator
 from marketo.worker.runner import Worker, WorkerSettings
+from marketo.worker.store import RowStore
 from tests.redis_server import RedisServer
 
 METRICS_TOKEN = "metrics-token-for-tests"
@@ -230,15 +231,16 @@ class World:
     def services(self) -> Any:
         return self.app.state.services
 
-    def worker(self, pool: MarketoPool | None = None, **settings: Any) -> Worker:
-        """A worker of this app's services (its own Marketo `pool` if given); retries come at once unless told
-        otherwise."""
+    def worker(self, pool: MarketoPool | None = None, store: RowStore | None = None, **settings: Any) -> Worker:
+        """A worker of this app's services (its own Marketo `pool`, or `store` of rows, if given); retries come at
+        once unless told otherwise."""
         settings.setdefault("retry_delay", lambda attempt: timedelta(0))
         return Worker(
             pool=pool or self.services.marketo,
             credentials=self.services.credentials,
             publish=self.services.publish,
             settings=WorkerSettings(**settings),
+            store=store or RowStore(),
         )
 
 

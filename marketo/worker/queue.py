@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
-from domain import jobs
+from domain.changes import changing
+from domain.jobs import Priority
 from domain.models import Job, JobState, PlatformIntegration
 from marketo.worker.stopping import transaction_section
 
@@ -33,19 +34,10 @@ class LeaseLost(Exception):
     """Another worker owns the integration now: stop touching it."""
 
 
-class Lane:
-    """A worker runs one job per lane of an integration at a time: a campaign need not wait for a sync."""
-
-    INTERACTIVE = "interactive"  # a user is waiting
-    BULK = "bulk"  # syncs
-
-    @staticmethod
-    def of_priority(priority: int) -> str:
-        return Lane.INTERACTIVE if priority < jobs.BULK else Lane.BULK
-
-
-def _in_lane(lane: str) -> Q:
-    return Q(priority__lt=jobs.BULK) if lane == Lane.INTERACTIVE else Q(priority__gte=jobs.BULK)
+def _in_lane(lane: Priority) -> Q:
+    """A worker runs one job per priority (its lane) of an integration at a time: a campaign need not wait for a
+    sync."""
+    return Q(priority__lt=Priority.BULK) if lane is Priority.INTERACTIVE else Q(priority__gte=Priority.BULK)
 
 
 def now() -> datetime:
@@ -59,11 +51,12 @@ class Lease:
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
-        """A transaction in which the lease is still ours; raises LeaseLost if it is not.
+        """A transaction in which the lease is still ours; raises LeaseLost if it is not. The statuses it changes
+        are announced once it commits (domain/changes.py).
 
         On PostgreSQL the integration row stays locked until the commit, so no claim comes in between.
         """
-        async with transaction_section(), in_transaction():
+        async with transaction_section(), changing():
             mine = (
                 await PlatformIntegration.filter(id=self.integration_id, lease_owner=self.owner)
                 .select_for_update(no_key=True)  # rows inserted meanwhile that refer to it need only a KEY SHARE
@@ -91,7 +84,7 @@ async def claim_integration(
     free = PlatformIntegration.filter(deleted_at=None).filter(Q(lease_expires_at=None) | Q(lease_expires_at__lt=moment))
     due = Job.filter(state__in=ACTIVE, run_after__lte=moment, platform_integration_id__in=Subquery(free.values("id")))
     if interactive_only:
-        due = due.filter(_in_lane(Lane.INTERACTIVE))
+        due = due.filter(_in_lane(Priority.INTERACTIVE))
     if exclude:
         due = due.exclude(platform_integration_id__in=list(exclude))
     candidates = (
@@ -127,7 +120,7 @@ async def release(owner: str, integration_id: int) -> None:
     )
 
 
-async def next_job(owner: str, integration_id: int, lane: str | None = None) -> Job | None:
+async def next_job(owner: str, integration_id: int, lane: Priority | None = None) -> Job | None:
     """The integration's most urgent due job (of `lane`, or any), marked RUNNING and ours, while the lease is ours."""
     lease = Lease(owner, integration_id)
     try:

@@ -6,8 +6,10 @@ same token and limiter: a campaign submitted mid-sync starts at once instead of 
 `capacity` bounds the syncs running at once; `interactive_capacity` more integrations may be owned
 only for their interactive jobs, so a campaign never waits behind other integrations' syncs.
 
-What each kind of job does is its handler's: `sync_jobs` (syncs, connection tests) and `provisioning`
-(campaign programs, assets folders); `schedule` queues the recurring syncs.
+What each kind of job does, and what happens when it gives up, is its module's (marketo/worker/jobs/): a
+handler is given a JobContext (its lease, its client, the settings, its checkpoint), never the worker.
+`schedule` queues the recurring syncs. Statuses the jobs change are announced by domain/changes.py once
+committed, to the publisher the worker installs for its tasks.
 """
 
 from __future__ import annotations
@@ -17,32 +19,26 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from domain import campaigns, events, sync_policy, syncs
-from domain.models import (
-    Campaign,
-    CampaignStatus,
-    Job,
-    JobKind,
-    PlatformIntegration,
-)
+from domain import changes, syncs
+from domain.jobs import Priority
+from domain.models import Job, JobKind, PlatformIntegration
 from marketo.client import MarketoClient
 from marketo.credentials import MarketoCredentials
-from marketo.limits import Priority
 from marketo.pool import MarketoPool
-from marketo.worker import provisioning, queue, schedule, sync, sync_jobs
-from marketo.worker.queue import Lane, LeaseLost
+from marketo.worker import queue, schedule
+from marketo.worker.context import JobContext, WorkerSettings
+from marketo.worker.jobs import HANDLERS, JobHandler
+from marketo.worker.queue import LeaseLost
 from marketo.worker.stopping import Stopping, StopSignal, cancel_outside_transactions
+from marketo.worker.store import RowStore
 
 log = logging.getLogger("jeto.worker")
 
-Publish = Callable[[int, "events.Event | Awaitable[events.Event]"], Awaitable[None]]
-Handler = Callable[["Worker", Job], Awaitable[None]]
+__all__ = ["Worker", "WorkerSettings"]
 
 INTERNAL_ERROR = "Jeto could not finish this because of an internal error: try again, or contact support."
 GIVEN_UP = (
@@ -50,20 +46,6 @@ GIVEN_UP = (
     "Try again, or contact support."
 )
 RENEW_RETRY_DELAY = 0.5  # seconds between two tries of a failed lease renewal
-
-
-@dataclass
-class WorkerSettings:
-    capacity: int = 20  # syncs run at once by one process
-    interactive_capacity: int = 5  # more integrations owned at once for their interactive jobs only
-    poll_interval: float = 1.0
-    sync_cadence: timedelta = timedelta(minutes=60)
-    full_sync_every: timedelta = sync_policy.FULL_SYNC_EVERY
-    schedule_interval: float = 30.0  # recurring syncs and stranded runs are looked for this often
-    retry_delay: Callable[[int], timedelta] = sync_policy.retry_delay
-    lease: timedelta = queue.LEASE  # a dead worker's integrations are taken over once this lapses
-    clock: Callable[[], float] = time.monotonic  # paces progress events
-    stop_grace: float = 5.0  # seconds a stopping worker gives jobs to reach a checkpoint before cancelling them
 
 
 @dataclass
@@ -83,32 +65,32 @@ class _Owned:
 class Worker:
     pool: MarketoPool
     credentials: Callable[[PlatformIntegration], MarketoCredentials]
-    publish: Publish
+    publish: changes.Publish  # where the statuses its jobs change are announced
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
-    handlers: dict[JobKind, Handler] = field(default_factory=dict)
+    handlers: dict[JobKind, JobHandler] = field(default_factory=lambda: dict(HANDLERS))
+    store: RowStore = field(default_factory=RowStore)  # how Marketo records become rows
     _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     _owned: dict[int, _Owned] = field(default_factory=dict)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _syncs_running: int = 0
 
-    def __post_init__(self) -> None:
-        self.handlers.setdefault(JobKind.SYNC, sync_jobs.run_sync)
-        self.handlers.setdefault(JobKind.TEST_CONNECTION, sync_jobs.test_connection)
-        self.handlers.setdefault(JobKind.PROVISION_CAMPAIGN, provisioning.provision_campaign)
-        self.handlers.setdefault(JobKind.RENAME_PROGRAM, provisioning.rename_program)
-        self.handlers.setdefault(JobKind.ASSETS_FOLDER, provisioning.assets_folder)
-
-    def client_for(self, integration: PlatformIntegration, priority: Priority = Priority.INTERACTIVE) -> MarketoClient:
-        """Every Marketo call of an integration goes through this process's token cache and limiter;
-        a sync's (BULK) go after those of the jobs a user waits for, and leave them a reserve."""
+    def _client(self, integration: PlatformIntegration, priority: Priority) -> MarketoClient:
         return self.pool.client(self.credentials(integration), priority=priority)
 
-    def checkpoint_of(self, integration_id: int) -> sync.Checkpoint:
-        """Raises at a job's checkpoint once the work on the integration must stop (lease lost, worker stopping)."""
-        owned = self._owned.get(integration_id)
-        return owned.signal.check if owned else sync.no_checkpoint
+    def context_of(self, job: Job) -> JobContext:
+        """What the job's handler is given: its checkpoint raises once the work on the integration must stop
+        (lease lost, worker stopping)."""
+        owned = self._owned.get(job.platform_integration_id)
+        return JobContext(
+            lease=queue.lease_of(job),
+            settings=self.settings,
+            clients=self._client,
+            checkpoint=owned.signal.check if owned else lambda: None,
+            wake=self.wake,
+            store=self.store,
+        )
 
     def wake(self) -> None:
         """New work was queued by this process: look now rather than at the next poll."""
@@ -119,7 +101,8 @@ class Worker:
     async def run(self) -> None:
         """Claims and works until cancelled, then stops gracefully (see `_stop`)."""
         log.info("worker %s started", self.owner)
-        background = [asyncio.create_task(self._keep_house()), asyncio.create_task(self._claim_until_stopped())]
+        with changes.publishing_to(self.publish):  # every task started below announces through it
+            background = [asyncio.create_task(self._keep_house()), asyncio.create_task(self._claim_until_stopped())]
         try:
             await asyncio.shield(background[1])  # a cancellation stops the worker, never a claim midway
         finally:
@@ -130,7 +113,8 @@ class Worker:
         claim: asyncio.Future[None] | None = None
         try:
             while True:
-                claim = asyncio.ensure_future(self._claim_what_is_due())
+                with changes.publishing_to(self.publish):
+                    claim = asyncio.ensure_future(self._claim_what_is_due())
                 await asyncio.shield(claim)
                 if not self._tasks:
                     return
@@ -191,7 +175,7 @@ class Worker:
         if self._stopping.is_set():
             owned.stop(Stopping())
         keeper = asyncio.create_task(self._keep_lease(lease, owned))
-        idle = {Lane.INTERACTIVE: False, Lane.BULK: False}
+        idle = {Priority.INTERACTIVE: False, Priority.BULK: False}
         owned.lanes = [asyncio.create_task(self._lane(lease, lane, idle, owned)) for lane in idle]
         try:
             # A lane that fails leaves the other to finish its job: cancelling a task inside a database
@@ -222,15 +206,13 @@ class Worker:
         try:
             async with lease.held():
                 handed = await queue.hand_back(lease)
-                changed = await syncs.put_back(lease.integration_id, [j.sync_run_id for j in handed if j.sync_run_id])
-            if changed:
-                await self.publish_status(lease.integration_id)
+                await syncs.put_back(lease.integration_id, [j.sync_run_id for j in handed if j.sync_run_id])
         except LeaseLost:
             pass  # another worker owns it already
         except Exception:  # the lease then lapses, and the next worker takes the jobs over
             log.exception("worker %s could not hand back integration %s", self.owner, lease.integration_id)
 
-    async def _lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], owned: _Owned) -> None:
+    async def _lane(self, lease: queue.Lease, lane: Priority, idle: dict[Priority, bool], owned: _Owned) -> None:
         """Runs the lane's jobs one at a time; ends when no lane of the integration has work left, or at the
         checkpoint after a reason to stop (between two jobs, or between two pages of a sync)."""
         try:
@@ -239,7 +221,7 @@ class Worker:
             idle[lane] = True
             owned.nudge.set()  # the other lane may be waiting for new work: let it see whether any is left
 
-    async def _run_lane(self, lease: queue.Lease, lane: str, idle: dict[str, bool], owned: _Owned) -> None:
+    async def _run_lane(self, lease: queue.Lease, lane: Priority, idle: dict[Priority, bool], owned: _Owned) -> None:
         nudge = owned.nudge
         while True:
             owned.signal.check()
@@ -249,7 +231,7 @@ class Worker:
                 try:
                     await self._run(job)
                 finally:
-                    if lane == Lane.BULK:
+                    if lane is Priority.BULK:
                         self._syncs_running -= 1
                 continue
             idle[lane] = True
@@ -261,9 +243,9 @@ class Worker:
                 async with asyncio.timeout(self.settings.poll_interval):
                     await nudge.wait()
 
-    async def _next_job(self, lease: queue.Lease, lane: str) -> Job | None:
+    async def _next_job(self, lease: queue.Lease, lane: Priority) -> Job | None:
         """The lane's next job; a bulk one only while fewer than `capacity` syncs run (it then holds a slot)."""
-        if lane == Lane.BULK:
+        if lane is Priority.BULK:
             if self._syncs_running >= self.settings.capacity:
                 return None  # this integration's sync waits for another claim
             self._syncs_running += 1
@@ -271,7 +253,7 @@ class Worker:
         try:
             job = await queue.next_job(lease.owner, lease.integration_id, lane)
         finally:
-            if job is None and lane == Lane.BULK:
+            if job is None and lane is Priority.BULK:
                 self._syncs_running -= 1
         return job
 
@@ -309,37 +291,21 @@ class Worker:
                 break
 
     async def _run(self, job: Job) -> None:
-        if queue.given_up(job):
-            await self._give_up(job, GIVEN_UP.format(n=job.takeovers))
-            return
         handler = self.handlers.get(job.kind)
         if handler is None:
             await queue.fail(job, f"no handler for {job.kind.value} jobs in this worker")
             return
+        context = self.context_of(job)
+        if queue.given_up(job):
+            await handler.give_up(context, job, GIVEN_UP.format(n=job.takeovers))
+            return
         try:
-            await handler(self, job)
+            await handler.handle(context, job)
         except (asyncio.CancelledError, LeaseLost, Stopping):
             raise  # the job stays RUNNING: handed back on a graceful stop, else taken over by the next owner
         except Exception:  # a bug must not stop the other jobs; the cause stays in our logs only
             log.exception("job %s (%s) failed unexpectedly", job.id, job.kind.value)
-            await self._give_up(job, INTERNAL_ERROR)
-
-    async def _give_up(self, job: Job, message: str) -> None:
-        """FAILED, and whatever shows the job's progress says so, in one transaction (emails included)."""
-        if job.kind is JobKind.SYNC and job.sync_run_id is not None:
-            await sync_jobs.sync_failed(self, job, message, next_attempt_at=None)
-            return
-        changed = None
-        async with queue.lease_of(job).held():
-            await queue.fail(job, message)
-            if job.campaign_id is not None:
-                if await Campaign.filter(id=job.campaign_id, status=CampaignStatus.PROVISIONING).update(
-                    status=CampaignStatus.FAILED, error=message
-                ):
-                    await campaigns.notify_first_outcome(job.campaign_id)
-                changed = await Campaign.get_or_none(id=job.campaign_id)
-        if changed is not None:
-            await self.publish(changed.account_id, events.campaign(changed))
+            await handler.give_up(context, job, INTERNAL_ERROR)
 
     async def _keep_house(self) -> None:
         while not self._stopping.is_set():
@@ -347,7 +313,3 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.schedule_interval):
                     await self._stopping.wait()
-
-    async def publish_status(self, integration_id: int) -> None:
-        integration = await PlatformIntegration.get(id=integration_id)
-        await self.publish(integration.account_id, events.sync_status(integration))

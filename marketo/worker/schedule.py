@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.expressions import Subquery
 
-from domain import sync_policy, syncs
+from domain import changes, sync_policy, syncs
 from domain.errors import Rejected
 from domain.models import ConnectionStatus, PlatformIntegration, SyncRun, SyncTrigger
 from marketo.worker import queue
@@ -36,6 +36,11 @@ async def queue_due_syncs(worker: Worker) -> int:
     Only integrations whose credentials were rejected are skipped (their admins were told, and must
     act first); any other failure is tried again on the cadence.
     """
+    with changes.publishing_to(worker.publish):
+        return await _queue_due_syncs(worker)
+
+
+async def _queue_due_syncs(worker: Worker) -> int:
     cutoff = sync_policy.recurring_sync_cutoff(queue.now(), worker.settings.sync_cadence)
     queued_since = SyncRun.filter(queued_at__gt=cutoff).values("platform_integration_id")
     due = (
@@ -51,7 +56,6 @@ async def queue_due_syncs(worker: Worker) -> int:
             await syncs.queue_sync(integration_id, SyncTrigger.SCHEDULED)
         except Rejected:
             continue  # deleted meanwhile
-        await worker.publish_status(integration_id)
         queued += 1
     if queued:
         worker.wake()
@@ -60,7 +64,5 @@ async def queue_due_syncs(worker: Worker) -> int:
 
 async def settle_stranded_runs(worker: Worker) -> int:
     """Runs left QUEUED or SYNCING by a dead worker, or by a failure that skipped recording, are put right."""
-    changed = await syncs.settle_stranded_runs(queue.now())
-    for integration_id in changed:
-        await worker.publish_status(integration_id)
-    return len(changed)
+    with changes.publishing_to(worker.publish):
+        return len(await syncs.settle_stranded_runs(queue.now()))

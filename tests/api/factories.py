@@ -58,3 +58,20 @@ async def program(integration_id: str, name: str = "Template", folder_id: str | 
 
 async def set_sync_state(integration_id: str, state: str) -> None:
     await PlatformIntegration.filter(id=pk(integration_id)).update(sync_state=state)
+
+
+def announcing(world):
+    """Changes made within are announced on the app's bus once committed, as a request's or a worker's are."""
+    from domain import changes
+
+    return changes.publishing_to(world.services.publish)
+
+
+async def change_sync_state(world, integration_id: str, state: str) -> None:
+    """The integration's sync state changed, as a worker changes it: in a transaction that declares it."""
+    from domain import changes
+
+    with announcing(world):
+        async with changes.changing():
+            await PlatformIntegration.filter(id=pk(integration_id)).update(sync_state=state)
+            changes.sync_status_changed(pk(integration_id))

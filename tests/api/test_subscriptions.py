@@ -8,8 +8,8 @@ import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect
 
-from domain import syncs
-from domain.models import PlatformIntegration, SyncTrigger
+from domain import changes, syncs
+from domain.models import SyncTrigger
 from tests.api import factories
 from tests.api.websocket import next_payload, receive, socket
 
@@ -25,10 +25,8 @@ async def test_sync_status_sends_the_current_state_then_every_change_in_order(wo
         await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}})
         first = await next_payload(ws)
         assert first["syncStatus"] == {"platformIntegrationId": pi, "state": "QUEUED", "error": None}
-        integration = await PlatformIntegration.get(id=factories.pk(pi))
         for state in ("SYNCING", "COMPLETED"):
-            await PlatformIntegration.filter(id=integration.id).update(sync_state=state)
-            await world.services.sync_queued(integration)
+            await factories.change_sync_state(world, pi, state)
             assert (await next_payload(ws))["syncStatus"]["state"] == state
         await ws.send_json({"id": "1", "type": "complete"})
 
@@ -52,13 +50,12 @@ async def test_the_legacy_graphql_ws_protocol_works_too(world):
         assert (await receive(ws))["type"] == "connection_ack"
         await ws.send_json({"id": "7", "type": "start", "payload": {"query": SYNC_STATUS, "variables": {"id": pi}}})
         assert (await next_payload(ws))["syncStatus"]["state"] == "COMPLETED"
-        run = await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)
+        with factories.announcing(world):
+            run = await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)
         assert run.state.value == "QUEUED"
-        await world.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
         assert (await next_payload(ws))["syncStatus"]["state"] == "QUEUED"
         for state in ("SYNCING", "ERROR", "COMPLETED"):  # every later change, in order
-            await PlatformIntegration.filter(id=factories.pk(pi)).update(sync_state=state)
-            await world.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
+            await factories.change_sync_state(world, pi, state)
             assert (await next_payload(ws))["syncStatus"]["state"] == state
         await ws.send_json({"id": "7", "type": "stop"})
         assert (await receive(ws)) == {"id": "7", "type": "complete"}
@@ -73,13 +70,9 @@ async def test_a_subscriber_only_ever_receives_its_own_account_events(world):
         await receive(ws)
         await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": ACCOUNT_SYNC_STATUS}})
         assert (await next_payload(ws))["accountSyncStatus"]["platformIntegrationId"] == globex_pi
-        acme_row = await PlatformIntegration.get(id=factories.pk(acme_pi))
         for state in ("QUEUED", "SYNCING", "COMPLETED"):
-            await PlatformIntegration.filter(id=acme_row.id).update(sync_state=state)
-            await world.services.sync_queued(acme_row)
-        globex_row = await PlatformIntegration.get(id=factories.pk(globex_pi))
-        await PlatformIntegration.filter(id=globex_row.id).update(sync_state="QUEUED")
-        await world.services.sync_queued(globex_row)
+            await factories.change_sync_state(world, acme_pi, state)
+        await factories.change_sync_state(world, globex_pi, "QUEUED")
         assert (await next_payload(ws))["accountSyncStatus"] == {"platformIntegrationId": globex_pi, "state": "QUEUED"}
         # Nor by asking for another account's integration by id.
         await ws.send_json(
@@ -190,9 +183,9 @@ async def test_after_a_redis_restart_a_subscriber_is_sent_the_change_it_missed(s
                 assert (await next_payload(ws))["syncStatus"]["state"] == "COMPLETED"
                 redis.stop()
                 # Queued while Redis is down: its event is lost (pub/sub keeps nothing).
-                run = await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)
+                with changes.publishing_to(app.state.services.publish):
+                    run = await syncs.queue_sync(factories.pk(pi), SyncTrigger.MANUAL)
                 assert run.state.value == "QUEUED"
-                await app.state.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
                 redis.start()
                 await redis.answering()
                 changed = await ws.receive_json(timeout=20)  # the bus reconnects, then the subscription reads again
@@ -284,8 +277,7 @@ async def test_a_normalised_client_cache_shows_each_subscription_payload_on_the_
         subscription = f"subscription {{ accountSyncStatus {{ {status} }} }}"
         await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
         normalised(cache, await next_payload(ws))
-        await PlatformIntegration.filter(id=factories.pk(pi)).update(sync_state="SYNCING")
-        await world.services.sync_queued(await PlatformIntegration.get(id=factories.pk(pi)))
+        await factories.change_sync_state(world, pi, "SYNCING")
         payload = (await next_payload(ws))["accountSyncStatus"]
         assert payload["id"] == status_id and payload["state"] == "SYNCING"
         normalised(cache, {"accountSyncStatus": payload})

@@ -22,7 +22,9 @@ from marketo.client import MarketoClient
 from marketo.errors import MarketoUnreachable
 from marketo.simulator import SimulatorConfig, create_simulator
 from marketo.simulator.assets import FolderRecord, utc_now
-from marketo.worker import provisioning, queue
+from marketo.worker import queue
+from marketo.worker.jobs import assets_folder
+from marketo.worker.store import RowStore
 from resolvers.ids import encode_id
 from tests.api import factories
 from tests.api.operations import (
@@ -112,22 +114,25 @@ async def rename(admin, campaign, name):
     return payload["campaign"]
 
 
+class DyingBeforeSaving(RowStore):
+    """A worker's rows, which die (as a process would) after Marketo answered and before the answer is saved."""
+
+    def __init__(self, when) -> None:
+        self.when = when
+
+    async def save_program(self, integration_id, program):
+        if self.when(program):
+            raise asyncio.CancelledError
+        return await super().save_program(integration_id, program)
+
+
 async def die_once_marketo_answered(world, monkeypatch, integration_pk, when=lambda program: True):
     """Runs the integration's jobs in a worker that dies (as a process would) after Marketo answered a call
     and before the database recorded the answer; the dead worker's lease then lapses."""
-    real_save = provisioning._save_program
-
-    async def save_or_die(integration_id, program):
-        if when(program):
-            raise asyncio.CancelledError
-        return await real_save(integration_id, program)
-
-    monkeypatch.setattr(provisioning, "_save_program", save_or_die)
-    doomed = world.worker()
+    doomed = world.worker(store=DyingBeforeSaving(when))
     assert await queue.claim_integration(doomed.owner, set()) == integration_pk
     with pytest.raises(asyncio.CancelledError):
         await doomed._work_on(integration_pk)
-    monkeypatch.setattr(provisioning, "_save_program", real_save)
     await PlatformIntegration.all().update(lease_expires_at=None)
 
 
@@ -498,7 +503,7 @@ async def test_a_launcher_left_without_assets_folder_tries_again_after_its_integ
     await world.worker().run_until_idle()
     folder = await assets_folder_of(admin, launcher)
     assert folder["name"] == "Jeto" and folder["path"] == "/Design Studio/Default/Images and Files/Jeto"
-    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # nobody left without one
+    assert await assets_folder.queue_missing(factories.pk(emea)) == 0  # nobody left without one
 
 
 async def test_a_launcher_waiting_for_its_assets_folder_is_queued_once(world, simulator):
@@ -509,8 +514,8 @@ async def test_a_launcher_waiting_for_its_assets_folder_is_queued_once(world, si
     await launcher_without_assets_folder(admin, emea)
     await world.worker().run_until_idle()
     simulator.instances[mid].store.add_folder(images)
-    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 1
-    assert await provisioning.queue_missing_assets_folders(factories.pk(emea)) == 0  # queued already
+    assert await assets_folder.queue_missing(factories.pk(emea)) == 1
+    assert await assets_folder.queue_missing(factories.pk(emea)) == 0  # queued already
 
 
 async def test_the_jeto_folder_is_made_in_the_workspace_of_the_launcher_destination(world, simulator):
@@ -680,7 +685,7 @@ async def test_a_rename_sees_a_program_recorded_after_the_campaign_was_read(worl
     campaign = created["createCampaign"]["campaign"]["id"]
     campaign_id = factories.pk(campaign)
     program_id = factories.pk(await factories.program(pi, "Alpha"))
-    transaction = use_cases.in_transaction
+    transaction = use_cases.changing
 
     @contextlib.asynccontextmanager
     async def worker_commits_first():
@@ -688,7 +693,7 @@ async def test_a_rename_sees_a_program_recorded_after_the_campaign_was_read(worl
         async with transaction():
             yield
 
-    monkeypatch.setattr(use_cases, "in_transaction", worker_commits_first)
+    monkeypatch.setattr(use_cases, "changing", worker_commits_first)
     renamed = await admin(UPDATE_CAMPAIGN, {"input": {"id": campaign, "name": "Beta"}})
     assert renamed["updateCampaign"]["userErrors"] == []
     stored = await Campaign.get(id=campaign_id)

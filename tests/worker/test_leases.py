@@ -5,12 +5,14 @@ from datetime import timedelta
 
 from tortoise.exceptions import OperationalError
 
+from domain.jobs import Priority
 from domain.models import Campaign, CampaignStatus, Job, JobKind, JobState, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.worker import queue, schedule, sync
 from tests.api import factories
 from tests.api.operations import ACCOUNT, SYNC_PI
 from tests.waiting import wait_until
+from tests.worker.handlers import handled_by
 from tests.worker.test_campaigns import submit, two_instances
 from tests.worker.test_sync import connect, status, until_syncing
 
@@ -38,10 +40,10 @@ async def test_a_renewal_that_fails_once_keeps_the_lease_and_the_job_finishes(wo
     async def long_job(w, job):
         await renewed_after_the_failure.wait()  # well past the lease the claim took
         row = await PlatformIntegration.get(id=job.platform_integration_id)
-        held.append(row.lease_owner == w.owner and row.lease_expires_at > queue.now())
+        held.append(row.lease_owner == w.lease.owner and row.lease_expires_at > queue.now())
         await queue.finish(job)
 
-    worker.handlers[JobKind.SYNC] = long_job
+    worker.handlers[JobKind.SYNC] = handled_by(long_job)
     async with asyncio.timeout(30):
         await worker.run_until_idle()
     assert held == [True]
@@ -91,7 +93,7 @@ async def test_a_lease_that_lapsed_is_taken_over_and_the_job_finished(world, sim
     pi, _ = await connect(admin, simulator, 0, "Main")
     dead = world.worker()
     assert await queue.claim_integration(dead.owner, set()) == factories.pk(pi)
-    assert (await queue.next_job(dead.owner, factories.pk(pi), queue.Lane.BULK)).kind is JobKind.SYNC
+    assert (await queue.next_job(dead.owner, factories.pk(pi), Priority.BULK)).kind is JobKind.SYNC
     await PlatformIntegration.all().update(lease_expires_at=queue.now() - timedelta(seconds=1))  # it lapsed
     survivor = world.worker()
     await survivor.run_until_idle()
@@ -165,7 +167,7 @@ async def test_a_live_sync_is_left_alone_by_the_sweep(world, simulator):
         await sync.start(queue.lease_of(job), await SyncRun.get(id=job.sync_run_id))
         await held_sync(started, release)(w, job)
 
-    worker.handlers[JobKind.SYNC] = syncing
+    worker.handlers[JobKind.SYNC] = handled_by(syncing)
     running = asyncio.create_task(worker.run_until_idle())
     await asyncio.wait_for(started.wait(), 10)
     assert await schedule.settle_stranded_runs(world.worker()) == 0
@@ -178,7 +180,7 @@ async def test_a_campaign_submitted_mid_sync_is_provisioned_while_the_sync_runs(
     admin, launcher, _, pis = await two_instances(world, simulator)
     started, release = asyncio.Event(), asyncio.Event()
     worker = world.worker(poll_interval=0.05)
-    worker.handlers[JobKind.SYNC] = held_sync(started, release)
+    worker.handlers[JobKind.SYNC] = handled_by(held_sync(started, release))
     await admin(SYNC_PI, {"id": pis["EMEA"][0]})
     running = asyncio.create_task(worker.run_until_idle())
     await asyncio.wait_for(started.wait(), 10)
@@ -198,7 +200,7 @@ async def test_a_campaign_does_not_wait_behind_other_integrations_syncs(world, s
     admin, launcher, _, pis = await two_instances(world, simulator)
     started, release = asyncio.Event(), asyncio.Event()
     worker = world.worker(poll_interval=0.05, capacity=1)
-    worker.handlers[JobKind.SYNC] = held_sync(started, release)
+    worker.handlers[JobKind.SYNC] = handled_by(held_sync(started, release))
     await admin(SYNC_PI, {"id": pis["US"][0]})  # holds the only sync slot
     running = asyncio.create_task(worker.run())
     try:

@@ -14,6 +14,7 @@ from marketo.worker import queue
 from marketo.worker.stopping import cancel_outside_transactions, transaction_section
 from tests.api import factories
 from tests.waiting import wait_until
+from tests.worker.handlers import handled_by
 from tests.worker.test_sync import connect, status
 
 
@@ -106,7 +107,7 @@ async def test_a_lost_lease_leaves_the_sqlite_database_usable(world, simulator, 
     pi, _ = await connect(admin, simulator, 0, "Main")
     armed, entered, release = begin_held(monkeypatch)
     worker = world.worker(lease=timedelta(seconds=1.2))
-    worker.handlers[JobKind.SYNC] = transaction_job(armed)
+    worker.handlers[JobKind.SYNC] = handled_by(transaction_job(armed))
     caplog.set_level(logging.WARNING, "jeto.worker")
     running = asyncio.create_task(worker.run_until_idle())
     await asyncio.wait_for(entered.wait(), 10)
@@ -128,7 +129,7 @@ async def test_a_worker_stopped_inside_a_transaction_leaves_the_sqlite_database_
     await connect(admin, simulator, 0, "Main")
     armed, entered, release = begin_held(monkeypatch)
     worker = world.worker(stop_grace=0.0)
-    worker.handlers[JobKind.SYNC] = transaction_job(armed)
+    worker.handlers[JobKind.SYNC] = handled_by(transaction_job(armed))
     running = asyncio.create_task(worker.run())
     await asyncio.wait_for(entered.wait(), 10)
     running.cancel()  # as SIGTERM does

@@ -19,9 +19,11 @@ from domain.models import (
 from domain.sync_state import SyncState
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 from marketo.worker import queue, schedule
+from marketo.worker.store import RowStore
 from tests.api import factories
 from tests.api.operations import ACCOUNT, CREATE_LAUNCHER, CREATE_PI, SYNC_PI
 from tests.waiting import wait_until
+from tests.worker.handlers import handled_by
 
 STATUS = """query($id: ID!) { node(id: $id) { ... on PlatformIntegration {
   connectionStatus syncStatus { state error foldersSynced programsSynced nextAttemptAt lastSucceededAt }
@@ -303,17 +305,17 @@ async def test_credentials_changed_during_a_sync_keep_the_next_sync_full(world, 
     assert not (await PlatformIntegration.get(id=factories.pk(pi))).needs_full_sync
 
 
-async def test_an_unexpected_failure_never_leaves_the_integration_syncing(world, simulator, monkeypatch):
-    from marketo.worker import sync as sync_module
+class BrokenProgramRows(RowStore):
+    """A bug where a sync writes programs."""
 
-    _, admin = await world.account()
-    pi, _ = await connect(admin, simulator, 0, "Main")
-
-    async def broken(*args, **kwargs):
+    async def upsert_programs(self, *args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(sync_module, "_upsert_programs", broken)
-    await world.worker().run_until_idle()
+
+async def test_an_unexpected_failure_never_leaves_the_integration_syncing(world, simulator):
+    _, admin = await world.account()
+    pi, _ = await connect(admin, simulator, 0, "Main")
+    await world.worker(store=BrokenProgramRows()).run_until_idle()
     node = await status(admin, pi)
     assert node["syncStatus"]["state"] == "ERROR" and "internal error" in node["syncStatus"]["error"]
     assert (await admin(ACCOUNT))["account"]["launcherCreation"]["allowed"] is True
@@ -432,14 +434,9 @@ async def test_an_internal_error_emails_the_admins_in_the_transaction_that_recor
     from tortoise.backends.base.client import TransactionalDBClient
 
     from domain import outbox
-    from marketo.worker import sync as sync_module
 
     _, admin = await world.account()
     await connect(admin, simulator, 0, "Main")
-
-    async def broken(*args, **kwargs):
-        raise RuntimeError("a bug")
-
     real_notify = outbox.notify_admins
     seen = []
 
@@ -448,9 +445,8 @@ async def test_an_internal_error_emails_the_admins_in_the_transaction_that_recor
         seen.append((isinstance(connections.get("default"), TransactionalDBClient), run.state))
         return await real_notify(*args, **kwargs)
 
-    monkeypatch.setattr(sync_module, "_upsert_programs", broken)
     monkeypatch.setattr(outbox, "notify_admins", notify)
-    await world.worker().run_until_idle()
+    await world.worker(store=BrokenProgramRows()).run_until_idle()
     assert seen == [(True, SyncState.ERROR)]
     mail = await Notification.get()
     assert "Main" in mail.body and "internal error" in mail.body
@@ -508,7 +504,7 @@ async def test_new_credentials_are_tested_even_while_a_sync_holds_the_integratio
 
     await admin(SYNC_PI, {"id": pi})
     worker = world.worker(poll_interval=0.05)
-    worker.handlers[JobKind.SYNC] = held
+    worker.handlers[JobKind.SYNC] = handled_by(held)
     running = asyncio.create_task(worker.run_until_idle())
     await asyncio.wait_for(started.wait(), 10)
     update = {"input": {"id": pi, "credentials": {"clientSecret": "a-wrong-new-secret"}}}
@@ -726,6 +722,5 @@ async def test_a_run_that_fails_while_another_is_queued_leaves_the_integration_q
     await PlatformIntegration.all().update(sync_state=SyncState.SYNCING)
     second = await syncs.queue_sync(factories.pk(pi), SyncTrigger.CREDENTIALS_CHANGED)
     assert second.id != first.id
-    event = await sync_module.record_failure(factories.pk(pi), first.id, "Access denied", next_attempt_at=None)
-    assert event.fields["sync_state"] == "QUEUED"
+    await sync_module.record_failure(factories.pk(pi), first.id, "Access denied", next_attempt_at=None)
     assert (await status(admin, pi))["syncStatus"]["state"] == "QUEUED"

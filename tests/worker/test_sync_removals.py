@@ -19,7 +19,7 @@ from marketo.client import MarketoClient
 from marketo.limits import InstanceLimits
 from marketo.pool import MarketoPool
 from marketo.simulator import SimulatorConfig, create_simulator
-from marketo.worker import provisioning
+from marketo.worker.jobs import assets_folder
 from marketo.worker.runner import Worker
 from marketo.worker.sync import FOLDER_DEPTH
 from resolvers.ids import encode_id
@@ -175,7 +175,7 @@ async def test_an_assets_folder_made_while_a_sync_runs_stays_the_launchers(world
         world, simulator, template_marketo_id=max(store.programs), folder_marketo_id=1000
     )
     # The launcher lost its "Jeto" folder (deleted in Marketo): a sync is running when the worker makes another.
-    jeto = next(f for f in store.folders.values() if f.name == provisioning.JETO_ASSETS_FOLDER)
+    jeto = next(f for f in store.folders.values() if f.name == assets_folder.JETO_ASSETS_FOLDER)
     del store.folders[jeto.id]
     await MarketoFolder.filter(marketo_id=jeto.id).delete()
     listed, resume = asyncio.Event(), asyncio.Event()
@@ -202,4 +202,4 @@ async def test_an_assets_folder_made_while_a_sync_runs_stays_the_launchers(world
     resume.set()
     await asyncio.wait_for(running, 20)
     node = (await admin(LAUNCHER, {"id": launcher}))["node"]
-    assert node["assetsFolder"] == {"id": encode_id("MarketoFolder", made), "name": provisioning.JETO_ASSETS_FOLDER}
+    assert node["assetsFolder"] == {"id": encode_id("MarketoFolder", made), "name": assets_folder.JETO_ASSETS_FOLDER}
