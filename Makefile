@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ASSETS := jeto/graphiql/node_modules/graphiql/graphiql.min.js
 
-.PHONY: serve test assets schema lint bench clean
+.PHONY: serve test assets schema lint typecheck bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ schema: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check domain schema resolvers jeto marketo tests bench migrations
 	$(BIN)/ruff format --check .
+
+# mypy, strict, over domain/, marketo/ and the event bus ([tool.mypy] in pyproject.toml).
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/marketo_parallel.py

@@ -37,7 +37,7 @@ from domain.models import PlatformIntegration, Role  # noqa: E402
 from domain.viewer import Viewer  # noqa: E402
 from jeto import database  # noqa: E402
 from jeto.auth import issue_development_token  # noqa: E402
-from jeto.bus import open_broadcast  # noqa: E402
+from jeto.bus import open_bus  # noqa: E402
 from jeto.secret_box import SecretBox  # noqa: E402
 from jeto.settings import Settings  # noqa: E402
 from resolvers.ids import encode_id  # noqa: E402
@@ -159,7 +159,7 @@ async def run(n: int, changes: int, rate: float, redis_url: str) -> dict:
             ]
             await asyncio.wait_for(ready.wait(), 120)
             after = rss_kib(server.pid)
-            async with open_broadcast(redis_url) as bus:
+            async with open_bus(redis_url) as bus:
                 for seq in range(1, changes + 1):
                     sent[seq] = time.perf_counter()
                     await PlatformIntegration.filter(id=pi_pk).update(folders_synced=seq)

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
+from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -25,6 +26,7 @@ from domain.models import Campaign, PlatformIntegration
 
 log = logging.getLogger("jeto.changes")
 
+Announced = TypeVar("Announced", PlatformIntegration, Campaign)  # what has a status subscribers follow
 Publish = Callable[[int, events.Event], Awaitable[None]]  # (account id, event), after the commit
 
 
@@ -101,7 +103,9 @@ async def _announce(declared: _Declared) -> None:
         await _send(publish, Campaign, campaign_id, events.campaign)
 
 
-async def _send(publish: Publish, model: type, pk: int, snapshot: Callable[[object], events.Event]) -> None:
+async def _send(
+    publish: Publish, model: type[Announced], pk: int, snapshot: Callable[[Announced], events.Event]
+) -> None:
     """A lost event must not fail the change that was committed: subscribers read the state again on reconnect."""
     try:
         row = await model.get_or_none(id=pk)

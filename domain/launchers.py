@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from domain import jobs, launcher_rules
 from domain.accounts import lock_account
@@ -20,6 +21,7 @@ from domain.models import (
     User,
 )
 from domain.names import clean_name, name_error
+from domain.queries import column
 from domain.sync_state import launcher_creation
 from domain.viewer import Viewer
 
@@ -59,10 +61,9 @@ class _Chosen:
     row: MarketoFolder | MarketoProgram
 
 
-async def _assets(
-    account_id: int, integration_id: int, choice: AssetChoice
-) -> dict[str, MarketoFolder | MarketoProgram]:
-    """The chosen rows, each of this account and of the launcher's integration, by launcher attribute."""
+async def _assets(account_id: int, integration_id: int, choice: AssetChoice) -> dict[str, Any]:
+    """The chosen rows, each of this account and of the launcher's integration, by launcher attribute (Any:
+    they are `Launcher.create`'s keyword arguments)."""
     wanted = (
         ("destinationFolderId", "destination_folder", MarketoFolder, choice.destination_folder_id, "folder"),
         ("templateProgramId", "template_program", MarketoProgram, choice.template_program_id, "program"),
@@ -82,7 +83,7 @@ async def _assets(
     reject_if_any(
         launcher_rules.ownership_errors(
             integration_id,
-            [launcher_rules.ChosenAsset(c.field, c.row.platform_integration_id) for c in chosen],  # type: ignore[attr-defined]
+            [launcher_rules.ChosenAsset(c.field, c.row.platform_integration_id) for c in chosen],
         )
     )
     return {c.attribute: c.row for c in chosen}
@@ -96,10 +97,8 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
         # Under the account lock, no integration can be deleted between our read and our insert.
         await lock_account(viewer.account_id)
         reject_if_any([await creation_check(viewer.account_id, lock=True)])
-        integrations = (
-            await PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None)
-            .order_by("id")
-            .values_list("id", flat=True)
+        integrations = await column(
+            PlatformIntegration.filter(account_id=viewer.account_id, deleted_at=None).order_by("id"), "id"
         )
         bound = launcher_rules.launcher_integration(integration_id, list(integrations))
         if isinstance(bound, UserError):

@@ -60,7 +60,7 @@ class Account(Model):
     name = fields.CharField(max_length=200)
     plan_name = fields.CharField(max_length=60, default=DEFAULT_PLAN_NAME)
     # Limits are data, so a new kind of limit needs no schema change: {"platform_integrations": 1, "users": null}
-    plan_limits: dict = fields.JSONField(default=dict)
+    plan_limits: dict[str, int | None] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +72,7 @@ class User(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="users", on_delete=fields.CASCADE
     )
+    account_id: int
     email = fields.CharField(max_length=254, unique=True)
     idp_subject = fields.CharField(max_length=255, null=True, unique=True)
     name = fields.CharField(max_length=200, null=True)
@@ -87,6 +88,7 @@ class PlatformIntegration(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="platform_integrations", on_delete=fields.CASCADE
     )
+    account_id: int
     vendor = fields.CharEnumField(Vendor, max_length=20, default=Vendor.MARKETO)
     name = fields.CharField(max_length=200)
     client_id = fields.CharField(max_length=200)
@@ -127,6 +129,7 @@ class MarketoFolder(Model):
     platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
         "models.PlatformIntegration", related_name="folders", on_delete=fields.CASCADE
     )
+    platform_integration_id: int
     marketo_id = fields.IntField()
     marketo_type = fields.CharField(max_length=20)  # Folder or Program
     name = fields.CharField(max_length=255)
@@ -150,6 +153,7 @@ class MarketoProgram(Model):
     platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
         "models.PlatformIntegration", related_name="programs", on_delete=fields.CASCADE
     )
+    platform_integration_id: int
     marketo_id = fields.IntField()
     name = fields.CharField(max_length=255)
     type = fields.CharField(max_length=40)
@@ -158,6 +162,7 @@ class MarketoProgram(Model):
     folder: fields.ForeignKeyNullableRelation[MarketoFolder] = fields.ForeignKeyField(
         "models.MarketoFolder", related_name="programs", null=True, on_delete=fields.SET_NULL
     )
+    folder_id: int | None
     url = fields.CharField(max_length=500, null=True)
     marketo_updated_at = fields.DatetimeField(null=True)
     seen_at = fields.DatetimeField(null=True)  # as MarketoFolder.seen_at
@@ -172,20 +177,25 @@ class Launcher(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="launchers", on_delete=fields.CASCADE
     )
+    account_id: int
     # Never changes once set; a database trigger refuses the change too.
     platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
         "models.PlatformIntegration", related_name="launchers", on_delete=fields.RESTRICT
     )
+    platform_integration_id: int
     name = fields.CharField(max_length=200)
     destination_folder: fields.ForeignKeyNullableRelation[MarketoFolder] = fields.ForeignKeyField(
         "models.MarketoFolder", related_name="destination_of", null=True, on_delete=fields.SET_NULL
     )
+    destination_folder_id: int | None
     template_program: fields.ForeignKeyNullableRelation[MarketoProgram] = fields.ForeignKeyField(
         "models.MarketoProgram", related_name="template_of", null=True, on_delete=fields.SET_NULL
     )
+    template_program_id: int | None
     assets_folder: fields.ForeignKeyNullableRelation[MarketoFolder] = fields.ForeignKeyField(
         "models.MarketoFolder", related_name="assets_of", null=True, on_delete=fields.SET_NULL
     )
+    assets_folder_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     deleted_at = fields.DatetimeField(null=True)
 
@@ -198,9 +208,11 @@ class LauncherCollaborator(Model):
     launcher: fields.ForeignKeyRelation[Launcher] = fields.ForeignKeyField(
         "models.Launcher", related_name="grants", on_delete=fields.CASCADE
     )
+    launcher_id: int
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="grants", on_delete=fields.CASCADE
     )
+    user_id: int
 
     class Meta:
         table = "launcher_collaborator"
@@ -212,14 +224,17 @@ class Campaign(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="campaigns", on_delete=fields.CASCADE
     )
+    account_id: int
     launcher: fields.ForeignKeyRelation[Launcher] = fields.ForeignKeyField(
         "models.Launcher", related_name="campaigns", on_delete=fields.CASCADE
     )
+    launcher_id: int
     name = fields.CharField(max_length=200)
     status = fields.CharEnumField(CampaignStatus, max_length=20, default=CampaignStatus.PROVISIONING)
     marketo_program: fields.ForeignKeyNullableRelation[MarketoProgram] = fields.ForeignKeyField(
         "models.MarketoProgram", related_name="campaigns", null=True, on_delete=fields.SET_NULL
     )
+    marketo_program_id: int | None
     error = fields.TextField(null=True)
     # Written before the clone call, cleared once its outcome is known: while set, a retry looks in the
     # destination folder for the program whose description carries this campaign's marker, and adopts it.
@@ -231,6 +246,7 @@ class Campaign(Model):
     submitted_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="campaigns", on_delete=fields.RESTRICT
     )
+    submitted_by_id: int
     updated_at = fields.DatetimeField(auto_now=True)
     # Raised by a database trigger in the UPDATE that changes its name, status, error or program (see above).
     status_version = fields.IntField(default=0, db_default=0)
@@ -244,6 +260,7 @@ class SyncRun(Model):
     platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
         "models.PlatformIntegration", related_name="sync_runs", on_delete=fields.CASCADE
     )
+    platform_integration_id: int
     trigger = fields.CharEnumField(SyncTrigger, max_length=30)
     state = fields.CharEnumField(SyncState, max_length=20, default=SyncState.QUEUED)
     queued_at = fields.DatetimeField(auto_now_add=True)
@@ -267,6 +284,7 @@ class Job(Model):
     platform_integration: fields.ForeignKeyRelation[PlatformIntegration] = fields.ForeignKeyField(
         "models.PlatformIntegration", related_name="jobs", on_delete=fields.CASCADE
     )
+    platform_integration_id: int
     # Lower runs first: a campaign waiting for its program goes before a bulk sync of the same integration.
     priority = fields.IntField(default=10)
     state = fields.CharEnumField(JobState, max_length=20, default=JobState.PENDING)
@@ -276,12 +294,15 @@ class Job(Model):
     sync_run: fields.ForeignKeyNullableRelation[SyncRun] = fields.ForeignKeyField(
         "models.SyncRun", related_name="jobs", null=True, on_delete=fields.CASCADE
     )
+    sync_run_id: int | None
     campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="jobs", null=True, on_delete=fields.CASCADE
     )
+    campaign_id: int | None
     launcher: fields.ForeignKeyNullableRelation[Launcher] = fields.ForeignKeyField(
         "models.Launcher", related_name="jobs", null=True, on_delete=fields.CASCADE
     )
+    launcher_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
     # The worker that runs it; its writes count only while that worker still holds the integration's lease.
@@ -306,11 +327,13 @@ class Notification(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE
     )
+    account_id: int
     # The campaign an admins' email tells of (one each, a unique index says): its first outcome rewrites it.
     campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
-    recipients: list = fields.JSONField()
+    campaign_id: int | None
+    recipients: list[str] = fields.JSONField()
     subject = fields.CharField(max_length=200)
     body = fields.TextField()
     state = fields.CharEnumField(NotificationState, max_length=20, default=NotificationState.PENDING)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from domain import notifications
 from domain.models import Account, Notification, PlatformIntegration, Role, User
+from domain.queries import column
 
 
 async def account_label(account: Account, integration: PlatformIntegration) -> str:
@@ -17,7 +18,7 @@ async def notify_admins(
     account_id: int, subject: str, body: str, *, campaign_id: int | None = None, send_after: datetime | None = None
 ) -> Notification | None:
     """Queues an email to the account's admins, due at `send_after` (now by default); None if it has none."""
-    admins = await User.filter(account_id=account_id, role=Role.ADMIN).order_by("id").values_list("email", flat=True)
+    admins = await column(User.filter(account_id=account_id, role=Role.ADMIN).order_by("id"), "email")
     if not admins:
         return None
     return await Notification.create(

@@ -30,10 +30,13 @@ def sync_is_full(
 
 def fetches_every_program(*, full: bool, last_succeeded_at: datetime | None) -> bool:
     """A run lists every program when it is full, or when no run succeeded before it (it has no "since")."""
-    return full or last_succeeded_at is None
+    return programs_updated_since(full=full, last_succeeded_at=last_succeeded_at) is None
 
 
-def incremental_since(last_succeeded_at: datetime) -> datetime:
+def programs_updated_since(*, full: bool, last_succeeded_at: datetime | None) -> datetime | None:
+    """The earliest update a run lists programs from; None: it lists every program."""
+    if full or last_succeeded_at is None:
+        return None
     return last_succeeded_at - INCREMENTAL_OVERLAP
 
 

@@ -19,6 +19,7 @@ from domain.models import (
     SyncRun,
     SyncTrigger,
 )
+from domain.queries import column
 from domain.sync_state import BUSY, SyncState
 
 INTERRUPTED = (
@@ -154,9 +155,9 @@ async def settle_stranded_runs(now: datetime) -> set[int]:
         .exclude(id__in=Subquery(with_a_run))
     )
     candidates = {
-        *await unbacked.values_list("platform_integration_id", flat=True),
-        *await orphaned.values_list("platform_integration_id", flat=True),
-        *await busy_without_a_run.values_list("id", flat=True),
+        *await column(unbacked, "platform_integration_id"),
+        *await column(orphaned, "platform_integration_id"),
+        *await column(busy_without_a_run, "id"),
     }
     changed = set()
     for integration_id in sorted(candidates):
@@ -180,7 +181,7 @@ async def _settle(integration_id: int, now: datetime) -> bool:
         for run in await SyncRun.filter(platform_integration_id=integration_id).filter(
             Q(state__in=[s.value for s in BUSY]) | _WAITING_FOR_RETRY
         ):
-            job_states = set(await Job.filter(sync_run_id=run.id).values_list("state", flat=True))
+            job_states = set(await column(Job.filter(sync_run_id=run.id), "state"))
             if not job_states & {JobState.PENDING, JobState.RUNNING}:
                 await SyncRun.filter(id=run.id).update(
                     state=SyncState.ERROR, error=INTERRUPTED, next_attempt_at=None, finished_at=now

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -25,7 +24,7 @@ from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
 from jeto.observability import RequestIdMiddleware
-from jeto.services import Services, open_services, run_background_work
+from jeto.services import BackgroundWork, Services, open_services
 from jeto.settings import Settings
 from jeto.strawberry_overrides import JetoGraphQL, build_schema
 from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
@@ -158,14 +157,12 @@ def create_app(
                 open_services(settings, marketo_transport=marketo_transport)
             )
             app.state.services = shared
-            background = asyncio.create_task(run_background_work(settings, shared)) if settings.worker else None
+            background = BackgroundWork(settings, shared).start() if settings.worker else None
             try:
                 yield
-            finally:
+            finally:  # in order, before the database and the bus close behind them
                 if background is not None:
-                    background.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await background
+                    await background.stop()
 
     app = Starlette(
         routes=[

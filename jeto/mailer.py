@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable
@@ -46,14 +47,22 @@ class Mailer:
         self._sender = sender
         self._tls_context = tls_context  # None: the system's trusted certificates
         self._now = clock
+        self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
+        """Sends what is due every `poll_interval` until `stop()`: it ends between two emails, never inside one."""
+        while not self._stopping.is_set():
             try:
                 await self.send_due()
             except Exception:  # the database may be away a moment
                 log.exception("could not send the notification emails")
-            await asyncio.sleep(self._poll_interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_interval):
+                    await self._stopping.wait()
+
+    def stop(self) -> None:
+        """`run` ends after the email it is sending, if any."""
+        self._stopping.set()
 
     async def send_due(self) -> int:
         """Sends every email due now; returns how many went out.
@@ -63,7 +72,7 @@ class Mailer:
         leaves the email claimed; it goes out again once IN_FLIGHT has passed.
         """
         sent = 0
-        while (notification := await asyncio.shield(self._claim())) is not None:
+        while not self._stopping.is_set() and (notification := await asyncio.shield(self._claim())) is not None:
             try:
                 await self._deliver(notification)
             except Exception as error:  # whatever it is, it is an attempt: MAX_ATTEMPTS ends the retries

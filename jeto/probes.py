@@ -15,7 +15,6 @@ from tortoise import Tortoise
 from tortoise.functions import Count
 
 from domain.models import Job
-from jeto.bus import bus_healthy
 from jeto.observability import DOCUMENT_CACHE_BYTES, DOCUMENT_CACHE_ENTRIES, JOBS, metrics_text
 from jeto.services import Services
 from jeto.settings import Settings
@@ -41,7 +40,7 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as error:  # any failure means not ready; the reason is the exception's type only
         checks["database"] = f"unavailable ({type(error).__name__})"
-    checks["broadcast"] = "ok" if bus_healthy(services.broadcast) else "unavailable"
+    checks["broadcast"] = "ok" if services.bus.healthy else "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 

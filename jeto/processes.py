@@ -17,7 +17,7 @@ from jeto import demo as demo_account
 from jeto.app import DemoAccess, create_app
 from jeto.auth import issue_development_token
 from jeto.probes import create_probe_app
-from jeto.services import open_services, run_background_work
+from jeto.services import BackgroundWork, open_services
 from jeto.settings import Settings
 from marketo.simulator import SimulatorConfig, create_simulator, running_simulator
 from resolvers.ids import encode_id
@@ -25,6 +25,15 @@ from resolvers.ids import encode_id
 log = logging.getLogger("jeto.processes")
 
 DEMO_TOKEN_HOURS = 12
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set by SIGTERM or SIGINT: the command then stops in order and exits 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:
@@ -69,13 +78,23 @@ async def serve(settings: Settings, host: str, port: int, *, demo: bool = False,
                     print(banner, flush=True)
 
             app = create_app(settings, demo=access, services=services)
-            server = http_server.make_server(app, ws_max_size=settings.max_websocket_message_bytes)
+            # SIGTERM or SIGINT: uvicorn stops serving, then the app's lifespan stops its worker in order
+            # (jobs handed back, leases released) before the database closes; the command exits 0.
+            server = http_server.make_server(app, own_signals=False, ws_max_size=settings.max_websocket_message_bytes)
+            stop = _stop_on_signals()
+            stopping = asyncio.ensure_future(_exit_on(stop, server))
             if metrics_sock is not None:
                 await stack.enter_async_context(_probes_on(metrics_sock, settings, services, app.state.documents))
             try:
                 await http_server.serve(server, sock, on_started=started)
             finally:
+                stopping.cancel()
                 healthcheck.forget(settings.health_file)
+
+
+async def _exit_on(stop: asyncio.Event, server: Any) -> None:
+    await stop.wait()
+    server.should_exit = True
 
 
 @contextlib.asynccontextmanager
@@ -149,18 +168,20 @@ async def work(settings: Settings, host: str, port: int | None) -> None:
                     log.info("worker probes at %s/healthz, /readyz and /metrics", url)
 
                 probes = asyncio.ensure_future(http_server.serve(server, sock, on_started=started))
-                jobs = asyncio.ensure_future(run_background_work(settings, services))
-                # SIGTERM ends the loop cleanly: leases are released now rather than left to lapse.
-                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, jobs.cancel)
+                background = BackgroundWork(settings, services).start()
+                stop = _stop_on_signals()
                 try:
-                    await asyncio.wait({probes, jobs}, return_when=asyncio.FIRST_COMPLETED)
+                    waits = {probes, asyncio.ensure_future(stop.wait()), asyncio.ensure_future(background.ended())}
+                    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    for waiting in pending - {probes}:
+                        waiting.cancel()
                 finally:
-                    jobs.cancel()
+                    # In order: the jobs handed back and the leases released, then the probes, then the database.
+                    await background.stop()
                     server.should_exit = True
-                    outcomes = await asyncio.gather(jobs, probes, return_exceptions=True)
-                for outcome in outcomes:
-                    if isinstance(outcome, Exception):
-                        raise outcome
+                    await asyncio.gather(probes, return_exceptions=True)
+                for finished in done:
+                    finished.result()  # a probe server or a worker that failed says so
         finally:
             healthcheck.forget(settings.health_file)
             await database.close_connections()

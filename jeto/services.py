@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from broadcaster import Broadcast
 
 import marketo
 from domain import events
 from domain.endpoints import endpoint_not_allowed, host_allowed
 from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
-from jeto.bus import RESYNC, open_broadcast
+from jeto.bus import RESYNC, Bus, open_bus
 from jeto.mailer import Mailer
 from jeto.observability import ACTIVE_SUBSCRIPTIONS, MarketoMetrics
 from jeto.secret_box import SecretBox
@@ -40,7 +39,7 @@ class Services:
     secret_box: SecretBox
     authenticator: Authenticator
     http: httpx.AsyncClient
-    broadcast: Broadcast
+    bus: Bus
     marketo: MarketoPool
     worker: Worker | None = None
 
@@ -68,7 +67,7 @@ class Services:
         (what was published meanwhile is lost: the subscriber reads the current state again)."""
         ACTIVE_SUBSCRIPTIONS.inc()
         try:
-            async with self.broadcast.subscribe(events.account_channel(account_id)) as subscriber:
+            async with self.bus.subscribe(events.account_channel(account_id)) as subscriber:
 
                 async def messages() -> AsyncIterator[str | None]:
                     async for event in subscriber:
@@ -86,7 +85,7 @@ class Services:
     async def publish(self, account_id: int, event: events.Event) -> None:
         """The process's publisher of changes (domain/changes.py): after the commit, never inside a transaction."""
         try:
-            await self.broadcast.publish(channel=events.account_channel(account_id), message=event.encode())
+            await self.bus.publish(events.account_channel(account_id), event.encode())
         except Exception as error:  # a lost event must not fail the change that was committed
             log.warning("could not publish an event of account %s: %s", account_id, type(error).__name__)
 
@@ -117,7 +116,7 @@ async def open_services(
     """The process's shared clients, opened together and closed in reverse (the ORM is opened by the caller)."""
     async with (
         httpx.AsyncClient() as http,
-        open_broadcast(settings.broadcast_url) as broadcast,
+        open_bus(settings.broadcast_url) as bus,
         MarketoPool(
             transport=AllowedHostsOnly(marketo_transport or PerInstanceTransport(), settings.marketo_allowed_hosts),
             observer=MarketoMetrics(),
@@ -128,7 +127,7 @@ async def open_services(
             secret_box=SecretBox(settings.secret_key),
             authenticator=Authenticator(settings, http),
             http=http,
-            broadcast=broadcast,
+            bus=bus,
             marketo=marketo,
         )
 
@@ -146,7 +145,31 @@ def make_worker(settings: Settings, services: Services) -> Worker:
     )
 
 
-async def run_background_work(settings: Settings, services: Services) -> None:
-    """The Marketo worker and the mailer, until cancelled."""
-    services.worker = make_worker(settings, services)
-    await asyncio.gather(services.worker.run(), Mailer(settings.smtp_url).run())
+class BackgroundWork:
+    """The Marketo worker and the mailer of a process: started together, stopped in order (`stop`) before what
+    they use (the database, the bus) closes."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        self.worker = services.worker = make_worker(settings, services)
+        self.mailer = Mailer(settings.smtp_url)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> BackgroundWork:
+        self._tasks = [asyncio.create_task(self.worker.run()), asyncio.create_task(self.mailer.run())]
+        return self
+
+    async def ended(self) -> None:
+        """Returns if either stops by itself (it should not: a bug), raising what ended it."""
+        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+
+    async def stop(self) -> None:
+        """The worker stops taking work, brings its jobs to their checkpoints, hands them back and releases its
+        leases; then the mailer ends after the email it is sending. Returns once both are done."""
+        await self.worker.stop()
+        self.mailer.stop()
+        outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                log.error("background work ended with %s", type(outcome).__name__)

@@ -22,7 +22,7 @@ from domain import changes, events, syncs
 from domain.errors import Rejected
 from domain.models import PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
-from jeto.bus import open_broadcast
+from jeto.bus import open_bus
 from jeto.settings import Settings
 
 BAR_WIDTH = 24
@@ -134,7 +134,7 @@ async def sync(
     async with contextlib.AsyncExitStack() as stack:
         seen = None
         if live:  # the run's changes are announced to the API's subscribers, and wake us here
-            broadcast = await stack.enter_async_context(open_broadcast(settings.broadcast_url))
+            broadcast = await stack.enter_async_context(open_bus(settings.broadcast_url))
             seen = await stack.enter_async_context(broadcast.subscribe(events.account_channel(integration.account_id)))
 
             async def publish(account_id: int, event: events.Event) -> None:

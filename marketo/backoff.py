@@ -14,6 +14,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Capped exponential backoff with jitter; ``attempt`` counts from 1."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         # Half fixed, half random: spreads retries of many callers without ever retrying at once.
-        return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+        uniform = rng.uniform if rng is not None else random.uniform
+        return ceiling / 2 + uniform(0, ceiling / 2)

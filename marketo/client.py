@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any, TypeVar
@@ -65,7 +65,7 @@ class MarketoClient:
 
     def iter_folder_pages(
         self, root: FolderRef | None = None, max_depth: int | None = None
-    ) -> AsyncIterator[list[Folder]]:
+    ) -> AsyncGenerator[list[Folder], None]:
         """Pages of folders under ``root`` (itself included); without one, under each root Adobe says to browse
         from (Marketing Activities, then Design Studio). ``max_depth`` None means Marketo's default, 2."""
         if root is None:
@@ -83,11 +83,11 @@ class MarketoClient:
                 return folder
         raise MarketoError("no-root-folder", f"Marketo did not return its {area} root folder", retryable=True)
 
-    def _folder_pages(self, root: FolderRef, max_depth: int | None) -> AsyncIterator[list[Folder]]:
+    def _folder_pages(self, root: FolderRef, max_depth: int | None) -> AsyncGenerator[list[Folder], None]:
         params: dict[str, Any] = {"root": root.to_param(), "maxDepth": max_depth}
         return self._distinct_pages("folders.json", params, FolderRecord, Folder.from_record, _folder_key)
 
-    async def _area_folder_pages(self, max_depth: int | None) -> AsyncIterator[list[Folder]]:
+    async def _area_folder_pages(self, max_depth: int | None) -> AsyncGenerator[list[Folder], None]:
         for area in BROWSED_AREAS:
             root = await self.area_root(area)
             async with aclosing(self._folder_pages(root.ref, max_depth)) as pages:
@@ -133,7 +133,7 @@ class MarketoClient:
 
     def iter_program_pages(
         self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
-    ) -> AsyncIterator[list[Program]]:
+    ) -> AsyncGenerator[list[Program], None]:
         """Pages of programs, optionally only those created or updated in a time range."""
         params: dict[str, Any] = {
             "earliestUpdatedAt": earliest_updated_at and format_query_datetime(earliest_updated_at),
@@ -178,7 +178,7 @@ class MarketoClient:
         )
         return Program.from_record(_single(envelope, "rename program"))
 
-    async def _pages(self, path: str, params: dict[str, Any], records: type = dict) -> AsyncIterator[list[Any]]:
+    async def _pages(self, path: str, params: dict[str, Any], records: type = dict) -> AsyncGenerator[list[Any], None]:
         async def fetch(offset: int) -> Envelope[Any]:
             page_params = {**params, "maxReturn": self._page_size, "offset": offset}
             return await self._caller.call("GET", f"{ASSET}/{path}", params=page_params, records=records)
@@ -194,7 +194,7 @@ class MarketoClient:
         records: type,
         convert: Callable[[Any], T],
         key: Callable[[T], Hashable],
-    ) -> AsyncIterator[list[T]]:
+    ) -> AsyncGenerator[list[T], None]:
         """Pages of converted items, each item once: pages are computed per request, so one can show up on two."""
         seen: set[Hashable] = set()
         async with aclosing(self._pages(path, params, records)) as pages:

@@ -44,8 +44,8 @@ class MarketoCredentials:
 
     def __post_init__(self) -> None:
         if not isinstance(self.client_secret, Secret):
-            # Accepting a bare str would put the secret in every repr of this object.
-            object.__setattr__(self, "client_secret", Secret(self.client_secret))
+            # An untyped caller may pass a bare str: kept so, it would put the secret in every repr of this object.
+            object.__setattr__(self, "client_secret", Secret(self.client_secret))  # type: ignore[unreachable]
         object.__setattr__(self, "rest_endpoint", self.rest_endpoint.rstrip("/"))
         object.__setattr__(self, "identity_endpoint", self.identity_endpoint.rstrip("/"))
 

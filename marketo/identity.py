@@ -6,6 +6,7 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -83,7 +84,7 @@ async def request_token(
     raise last
 
 
-def _json_or_none(response: httpx.Response) -> dict | None:
+def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
     try:
         body = response.json()
     except ValueError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from .records import Envelope, R
@@ -24,7 +24,7 @@ def is_last_page(envelope: Envelope[Any], page_size: int) -> bool:
     return len(envelope.result) < page_size
 
 
-async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> AsyncIterator[list[Any]]:
+async def iter_pages(fetch: FetchPage, *, page_size: int, concurrency: int) -> AsyncGenerator[list[Any], None]:
     """Yield pages in offset order; after the first, keep up to ``concurrency`` pages in flight.
 
     Pages past the end come back empty, so looking ahead costs at most ``concurrency`` - 1

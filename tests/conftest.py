@@ -120,6 +120,18 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def bus_url(request):
+    """A real event bus (the worker refuses memory://): JETO_TEST_BROADCAST_URL, else a Redis of our own."""
+    configured = os.environ.get("JETO_TEST_BROADCAST_URL", "")
+    if configured and not configured.startswith("memory"):
+        return configured
+    redis = request.getfixturevalue("redis_server")
+    redis.start()
+    asyncio.run(redis.answering())
+    return f"redis://127.0.0.1:{redis.port}"
+
+
+@pytest.fixture
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgres")
 

@@ -15,12 +15,11 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
-from broadcaster import Broadcast, Event
 from redis import asyncio as aioredis
 
-from jeto.bus import RESYNC, EventBusUnavailable, bus_healthy, open_broadcast
-from jeto.bus_postgres import PostgresNotifyBackend
-from jeto.bus_redis import RedisPubSubBackend
+from jeto.bus import RESYNC, Bus, Event, EventBusUnavailable, open_bus
+from jeto.bus.postgres_notify import PostgresNotifyBackend
+from jeto.bus.redis_pubsub import RedisPubSubBackend
 from tests.conftest import free_port
 from tests.redis_server import RedisServer, redis_answers
 
@@ -65,8 +64,8 @@ async def postgres_url() -> str:
 
 
 @pytest_asyncio.fixture
-async def redis_bus(redis_url: str) -> AsyncIterator[Broadcast]:
-    async with open_broadcast(redis_url) as broadcast:
+async def redis_bus(redis_url: str) -> AsyncIterator[Bus]:
+    async with open_bus(redis_url) as broadcast:
         yield broadcast
 
 
@@ -81,10 +80,10 @@ async def redis_raw(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 def test_the_url_scheme_picks_the_backend() -> None:
-    assert isinstance(open_broadcast("redis://127.0.0.1:6379/0")._backend, RedisPubSubBackend)
-    assert isinstance(open_broadcast("rediss://user:secret@example.test:6380")._backend, RedisPubSubBackend)
-    assert isinstance(open_broadcast("postgres://u@h/db")._backend, PostgresNotifyBackend)
-    assert isinstance(open_broadcast("postgresql://u@h/db")._backend, PostgresNotifyBackend)
+    assert isinstance(open_bus("redis://127.0.0.1:6379/0").backend, RedisPubSubBackend)
+    assert isinstance(open_bus("rediss://user:secret@example.test:6380").backend, RedisPubSubBackend)
+    assert isinstance(open_bus("postgres://u@h/db").backend, PostgresNotifyBackend)
+    assert isinstance(open_bus("postgresql://u@h/db").backend, PostgresNotifyBackend)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +91,7 @@ def test_the_url_scheme_picks_the_backend() -> None:
 )
 def test_an_unknown_scheme_is_refused_naming_the_supported_ones(url: str) -> None:
     with pytest.raises(ValueError, match="memory, redis, rediss, postgres, postgresql") as raised:
-        open_broadcast(url)
+        open_bus(url)
     assert "\n" not in str(raised.value)
 
 
@@ -100,8 +99,8 @@ def test_an_unknown_scheme_is_refused_naming_the_supported_ones(url: str) -> Non
 
 
 async def test_memory_roundtrip() -> None:
-    async with asyncio.timeout(5), open_broadcast("memory://") as broadcast:
-        assert bus_healthy(broadcast)
+    async with asyncio.timeout(5), open_bus("memory://") as broadcast:
+        assert broadcast.healthy
         async with broadcast.subscribe("room") as subscriber:
             await broadcast.publish("room", "hello")
             assert await receive(subscriber) == Event("room", "hello")
@@ -110,10 +109,10 @@ async def test_memory_roundtrip() -> None:
 # -- Redis ------------------------------------------------------------------------------------
 
 
-async def test_redis_roundtrip(redis_bus: Broadcast) -> None:
+async def test_redis_roundtrip(redis_bus: Bus) -> None:
     channel = channel_name("roundtrip")
     async with asyncio.timeout(10):
-        assert bus_healthy(redis_bus)
+        assert redis_bus.healthy
         async with redis_bus.subscribe(channel) as subscriber:
             await redis_bus.publish(channel, "hello")  # no sleep: subscribe() waits for Redis's confirmation
             assert await receive(subscriber) == Event(channel, "hello")
@@ -121,7 +120,7 @@ async def test_redis_roundtrip(redis_bus: Broadcast) -> None:
             assert (await receive(subscriber)).message == "é ✓"
 
 
-async def test_redis_delivers_50_concurrent_publishes_in_order_per_publisher(redis_bus: Broadcast) -> None:
+async def test_redis_delivers_50_concurrent_publishes_in_order_per_publisher(redis_bus: Bus) -> None:
     channel = channel_name("concurrent")
     publishers, each = 10, 5
 
@@ -137,7 +136,7 @@ async def test_redis_delivers_50_concurrent_publishes_in_order_per_publisher(red
         assert [m for m in received if m.startswith(f"{p}:")] == [f"{p}:{n}" for n in range(each)]
 
 
-async def test_redis_two_subscribers_of_one_channel_both_receive(redis_bus: Broadcast) -> None:
+async def test_redis_two_subscribers_of_one_channel_both_receive(redis_bus: Bus) -> None:
     channel = channel_name("fanout")
     async with asyncio.timeout(10):
         async with redis_bus.subscribe(channel) as first, redis_bus.subscribe(channel) as second:
@@ -168,7 +167,7 @@ async def test_redis_unsubscribing_the_last_subscriber_stops_delivery(
     finally:
         await backend.disconnect()
 
-    async with asyncio.timeout(10), open_broadcast(redis_url) as broadcast:
+    async with asyncio.timeout(10), open_bus(redis_url) as broadcast:
         channel = channel_name("last")
         async with broadcast.subscribe(channel), broadcast.subscribe(channel) as subscriber:
             await broadcast.publish(channel, "while subscribed")
@@ -178,11 +177,11 @@ async def test_redis_unsubscribing_the_last_subscriber_stops_delivery(
         assert (await redis_raw.pubsub_numsub(channel)) == [(channel.encode(), 0)]
 
 
-async def test_redis_still_delivers_after_6_seconds_idle(redis_bus: Broadcast) -> None:
+async def test_redis_still_delivers_after_6_seconds_idle(redis_bus: Bus) -> None:
     channel = channel_name("idle")
     async with asyncio.timeout(15), redis_bus.subscribe(channel) as subscriber:
         await asyncio.sleep(6)  # redis-py 8.0.0 killed an idle listener after 5 s
-        assert bus_healthy(redis_bus)
+        assert redis_bus.healthy
         await redis_bus.publish(channel, "still here")
         assert await receive(subscriber) == Event(channel, "still here")
 
@@ -202,7 +201,7 @@ async def test_redis_subscribers_receive_again_after_a_restart(redis_server: Red
     redis_server.start()
     await redis_server.answering()
     channel = channel_name("restart")
-    async with asyncio.timeout(30), open_broadcast(f"redis://127.0.0.1:{redis_server.port}") as broadcast:
+    async with asyncio.timeout(30), open_bus(f"redis://127.0.0.1:{redis_server.port}") as broadcast:
         async with broadcast.subscribe(channel) as subscriber:
             await broadcast.publish(channel, "before")
             assert await receive(subscriber) == Event(channel, "before")
@@ -211,7 +210,7 @@ async def test_redis_subscribers_receive_again_after_a_restart(redis_server: Red
             with pytest.raises(EventBusUnavailable):
                 await broadcast.publish(channel, "lost")
             await asyncio.sleep(0.5)
-            assert not bus_healthy(broadcast)
+            assert not broadcast.healthy
 
             redis_server.start()
             await redis_server.answering()
@@ -227,29 +226,28 @@ async def test_redis_subscribers_receive_again_after_a_restart(redis_server: Red
                 except (EventBusUnavailable, TimeoutError):
                     pass
             assert received == Event(channel, "after")
-            assert bus_healthy(broadcast)
-            assert not broadcast._listener_task.done()
+            assert broadcast.healthy  # its listener runs, and the backend is connected
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------
 
 
 @pytest_asyncio.fixture
-async def postgres_bus(postgres_url: str) -> AsyncIterator[Broadcast]:
-    async with open_broadcast(postgres_url) as broadcast:
+async def postgres_bus(postgres_url: str) -> AsyncIterator[Bus]:
+    async with open_bus(postgres_url) as broadcast:
         yield broadcast
 
 
-async def test_postgres_roundtrip(postgres_bus: Broadcast) -> None:
+async def test_postgres_roundtrip(postgres_bus: Bus) -> None:
     channel = channel_name("pg")
     async with asyncio.timeout(10):
-        assert bus_healthy(postgres_bus)
+        assert postgres_bus.healthy
         async with postgres_bus.subscribe(channel) as subscriber:
             await postgres_bus.publish(channel, "hello")
             assert await receive(subscriber) == Event(channel, "hello")
 
 
-async def test_postgres_delivers_20_concurrent_publishes(postgres_bus: Broadcast) -> None:
+async def test_postgres_delivers_20_concurrent_publishes(postgres_bus: Bus) -> None:
     channel = channel_name("pg-concurrent")
     async with asyncio.timeout(10), postgres_bus.subscribe(channel) as subscriber:
         await asyncio.gather(*(postgres_bus.publish(channel, str(n)) for n in range(20)))
@@ -257,7 +255,7 @@ async def test_postgres_delivers_20_concurrent_publishes(postgres_bus: Broadcast
     assert sorted(received, key=int) == [str(n) for n in range(20)]
 
 
-async def test_postgres_refuses_payloads_it_cannot_send(postgres_bus: Broadcast) -> None:
+async def test_postgres_refuses_payloads_it_cannot_send(postgres_bus: Bus) -> None:
     channel = channel_name("pg-big")
     async with asyncio.timeout(10), postgres_bus.subscribe(channel) as subscriber:
         with pytest.raises(ValueError, match="at most 7999"):
@@ -270,9 +268,9 @@ async def test_postgres_refuses_payloads_it_cannot_send(postgres_bus: Broadcast)
         assert (await receive(subscriber)).message == "x" * 7999
 
 
-async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgres_bus: Broadcast) -> None:
+async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgres_bus: Bus) -> None:
     channel = channel_name("pg-killed")
-    backend = postgres_bus._backend
+    backend = postgres_bus.backend
     async with asyncio.timeout(15), postgres_bus.subscribe(channel) as subscriber:
         pid = backend._listening.get_server_pid()  # type: ignore[attr-defined]
         killer = await asyncpg.connect(backend._url.reveal())  # type: ignore[attr-defined]
@@ -295,14 +293,12 @@ async def test_postgres_listener_reconnects_when_its_connection_is_killed(postgr
 # -- many first subscribers of one channel at once ----------------------------------------------
 
 
-async def _subscribe_at_once(
-    bus: Broadcast, channel: str, count: int, stack: contextlib.AsyncExitStack
-) -> list[object]:
+async def _subscribe_at_once(bus: Bus, channel: str, count: int, stack: contextlib.AsyncExitStack) -> list[object]:
     """`count` subscriptions of one channel opened concurrently, all closed when `stack` closes."""
     return list(await asyncio.gather(*(stack.enter_async_context(bus.subscribe(channel)) for _ in range(count))))
 
 
-async def _every_simultaneous_subscriber_receives(bus: Broadcast, channel: str, count: int = 8) -> None:
+async def _every_simultaneous_subscriber_receives(bus: Bus, channel: str, count: int = 8) -> None:
     async with asyncio.timeout(15):
         async with contextlib.AsyncExitStack() as stack:
             subscribers = await _subscribe_at_once(bus, channel, count, stack)
@@ -324,7 +320,7 @@ async def _every_simultaneous_subscriber_receives(bus: Broadcast, channel: str, 
 
 
 async def test_redis_simultaneous_first_subscribers_of_a_channel_all_receive(
-    redis_bus: Broadcast, redis_raw: aioredis.Redis
+    redis_bus: Bus, redis_raw: aioredis.Redis
 ) -> None:
     channel = channel_name("simultaneous")
     await _every_simultaneous_subscriber_receives(redis_bus, channel)
@@ -332,19 +328,19 @@ async def test_redis_simultaneous_first_subscribers_of_a_channel_all_receive(
     assert (await redis_raw.pubsub_numsub(channel)) == [(channel.encode(), 0)]
 
 
-async def test_postgres_simultaneous_first_subscribers_of_a_channel_all_receive(postgres_bus: Broadcast) -> None:
+async def test_postgres_simultaneous_first_subscribers_of_a_channel_all_receive(postgres_bus: Bus) -> None:
     channel = channel_name("pg-simultaneous")
     await _every_simultaneous_subscriber_receives(postgres_bus, channel)
-    assert channel not in postgres_bus._backend._channels  # type: ignore[attr-defined]
+    assert channel not in postgres_bus.backend._channels  # type: ignore[attr-defined]
 
 
 async def test_a_backend_that_fails_to_subscribe_leaves_nothing_behind_and_raises_its_own_error() -> None:
-    async with open_broadcast("memory://") as bus:
+    async with open_bus("memory://") as bus:
 
         async def refuse(channel: str) -> None:
             raise ConnectionError("backend down")
 
-        bus._backend.subscribe = refuse  # type: ignore[method-assign]
+        bus.backend.subscribe = refuse  # type: ignore[method-assign]
         with pytest.raises(ConnectionError, match="backend down"):
             async with bus.subscribe("room"):
                 pass
@@ -354,9 +350,7 @@ async def test_a_backend_that_fails_to_subscribe_leaves_nothing_behind_and_raise
 # -- a subscriber cancelled while subscribing; a slow subscriber --------------------------------
 
 
-async def _cancel_while_subscribing(
-    bus: Broadcast, channel: str, subscribing: asyncio.Event, settle: float = 0.0
-) -> None:
+async def _cancel_while_subscribing(bus: Bus, channel: str, subscribing: asyncio.Event, settle: float = 0.0) -> None:
     """A subscriber cancelled while the backend waits for the server to confirm its subscription (`settle`
     seconds after the backend started subscribing)."""
 
@@ -374,9 +368,9 @@ async def _cancel_while_subscribing(
 
 
 async def test_a_subscriber_cancelled_while_subscribing_unsubscribes_the_backend() -> None:
-    async with open_broadcast("memory://") as bus:
+    async with open_bus("memory://") as bus:
         subscribing, calls = asyncio.Event(), []
-        real_subscribe, real_unsubscribe = bus._backend.subscribe, bus._backend.unsubscribe
+        real_subscribe, real_unsubscribe = bus.backend.subscribe, bus.backend.unsubscribe
 
         async def slow_subscribe(channel: str) -> None:
             calls.append(("subscribe", channel))
@@ -388,7 +382,7 @@ async def test_a_subscriber_cancelled_while_subscribing_unsubscribes_the_backend
             calls.append(("unsubscribe", channel))
             await real_unsubscribe(channel)
 
-        bus._backend.subscribe, bus._backend.unsubscribe = slow_subscribe, unsubscribe  # type: ignore[method-assign]
+        bus.backend.subscribe, bus.backend.unsubscribe = slow_subscribe, unsubscribe  # type: ignore[method-assign]
         await _cancel_while_subscribing(bus, "room", subscribing)
         assert calls == [("subscribe", "room"), ("unsubscribe", "room")]
 
@@ -402,8 +396,8 @@ async def test_redis_a_subscriber_cancelled_before_redis_confirmed_leaves_nothin
     channel = channel_name("cancelled")
     raw = aioredis.Redis.from_url(url)
     try:
-        async with asyncio.timeout(20), open_broadcast(url) as bus:
-            backend = bus._backend
+        async with asyncio.timeout(20), open_bus(url) as bus:
+            backend = bus.backend
             subscribing = asyncio.Event()
             real_subscribe = backend.subscribe
 
@@ -427,10 +421,10 @@ async def test_redis_a_subscriber_cancelled_before_redis_confirmed_leaves_nothin
 
 
 async def test_postgres_a_subscriber_cancelled_before_listening_leaves_nothing_listened(
-    postgres_bus: Broadcast, monkeypatch: pytest.MonkeyPatch
+    postgres_bus: Bus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     channel = channel_name("pg-cancelled")
-    backend = postgres_bus._backend
+    backend = postgres_bus.backend
     listening = backend._listening  # type: ignore[attr-defined]
     subscribing = asyncio.Event()
     real_add_listener = type(listening).add_listener
@@ -454,7 +448,7 @@ async def test_a_slow_subscriber_holds_a_bounded_queue_and_is_told_to_read_the_s
     from jeto.bus import SUBSCRIBER_QUEUE_SIZE
 
     published = SUBSCRIBER_QUEUE_SIZE + 500
-    async with open_broadcast("memory://") as bus, bus.subscribe("room") as slow, bus.subscribe("room") as quick:
+    async with open_bus("memory://") as bus, bus.subscribe("room") as slow, bus.subscribe("room") as quick:
         received_quickly = []
 
         async def keep_up() -> None:
@@ -467,12 +461,12 @@ async def test_a_slow_subscriber_holds_a_bounded_queue_and_is_told_to_read_the_s
             await asyncio.sleep(0)  # the quick subscriber reads as they come
         async with asyncio.timeout(10):
             await keeping_up
-            while bus._backend._published.qsize():  # type: ignore[attr-defined]
+            while bus.backend._published.qsize():  # type: ignore[attr-defined]
                 await asyncio.sleep(0.01)
         assert received_quickly == [str(n) for n in range(published)]  # the slow one held up no one
-        assert slow._queue.qsize() <= SUBSCRIBER_QUEUE_SIZE
+        assert slow.waiting <= SUBSCRIBER_QUEUE_SIZE
         received = []
-        while slow._queue.qsize():
+        while slow.waiting:
             received.append((await receive(slow)).message)
     kept = [int(m) for m in received if m != RESYNC]
     dropped = set(range(published)) - set(kept)

@@ -11,22 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from jeto import database
 from tests.jeto_process import add_integration, running_jeto, running_simulator_process
-
-
-@pytest.fixture
-def bus_url(request):
-    """A real event bus (the worker refuses memory://): JETO_TEST_BROADCAST_URL, else a Redis of our own."""
-    configured = os.environ.get("JETO_TEST_BROADCAST_URL", "")
-    if configured and not configured.startswith("memory"):
-        return configured
-    redis = request.getfixturevalue("redis_server")
-    redis.start()
-    asyncio.run(redis.answering())
-    return f"redis://127.0.0.1:{redis.port}"
 
 
 def healthcheck(health_file: Path, *args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .assets import utc_now
+from .assets import FolderRecord, ProgramRecord, utc_now
 from .envelopes import AssetError, success
 from .instance import SimulatedInstance
 from .params import KINDS, bool_param, folder_ref_param, int_param, kind_param, page, path_id, searched_name
@@ -33,7 +33,7 @@ async def by_name(instance: SimulatedInstance, request: Request, params: dict[st
     kind = KINDS.get((params.get("type") or "").lower())
     root = folder_ref_param(params, "root")
     workspace = _workspace(params)
-    found = [f for f in store.folders.values() if f.name == name]
+    found: list[FolderRecord | ProgramRecord] = [f for f in store.folders.values() if f.name == name]
     found += [p for p in store.programs.values() if p.name == name]
     refs = [
         f.ref

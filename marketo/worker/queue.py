@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from domain.changes import changing
 from domain.jobs import Priority
 from domain.models import Job, JobState, PlatformIntegration
+from domain.queries import column
 from marketo.worker.stopping import transaction_section
 
 LEASE = timedelta(seconds=30)
@@ -87,10 +88,8 @@ async def claim_integration(
         due = due.filter(_in_lane(Priority.INTERACTIVE))
     if exclude:
         due = due.exclude(platform_integration_id__in=list(exclude))
-    candidates = (
-        await due.order_by("priority", "run_after", "id")
-        .limit(CLAIM_CANDIDATES)
-        .values_list("platform_integration_id", flat=True)
+    candidates: list[int] = await column(
+        due.order_by("priority", "run_after", "id").limit(CLAIM_CANDIDATES), "platform_integration_id"
     )
     for integration_id in dict.fromkeys(candidates):  # distinct, most urgent first
         async with in_transaction():

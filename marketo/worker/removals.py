@@ -16,15 +16,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q, Subquery
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesQuery
 
 from domain.models import Campaign, Launcher, MarketoFolder, MarketoProgram
 from marketo.client import MarketoClient
 from marketo.models import Folder, FolderRef, Program
 
 log = logging.getLogger("jeto.worker")
+
+Row = TypeVar("Row", MarketoFolder, MarketoProgram)
+Referrers = list[ValuesQuery[Any]]  # subqueries of the ids something refers to
 
 CONFIRM_LIMIT = 100  # rows asked for by id per run; any more wait for a later run (a mass deletion, not a shift)
 
@@ -39,23 +43,23 @@ class Confirmed:
     gone_programs: list[int] = field(default_factory=list)
 
 
-def unseen(model: type[MarketoFolder] | type[MarketoProgram], integration_id: int, since: datetime) -> QuerySet:
+def unseen(model: type[Row], integration_id: int, since: datetime) -> QuerySet[Row]:
     """The integration's rows no sync or write stamped since `since`."""
     return model.filter(platform_integration_id=integration_id).filter(Q(seen_at__lt=since) | Q(seen_at=None))
 
 
-def _launchers(integration_id: int) -> QuerySet:
+def _launchers(integration_id: int) -> QuerySet[Launcher]:
     return Launcher.filter(platform_integration_id=integration_id, deleted_at=None)
 
 
-def _programs_referred_to(integration_id: int) -> list[QuerySet]:
+def _programs_referred_to(integration_id: int) -> Referrers:
     return [
         _launchers(integration_id).filter(template_program_id__not_isnull=True).values("template_program_id"),
         Campaign.filter(marketo_program_id__not_isnull=True).values("marketo_program_id"),
     ]
 
 
-def _folders_referred_to(integration_id: int, since: datetime, *, full: bool) -> list[QuerySet]:
+def _folders_referred_to(integration_id: int, since: datetime, *, full: bool) -> Referrers:
     """Launchers' folders, and the folders of the programs this run keeps (on a full sync, those it saw
     or something refers to; otherwise all of them, since an incremental run removes no program)."""
     programs = MarketoProgram.filter(platform_integration_id=integration_id, folder_id__not_isnull=True)
@@ -71,14 +75,14 @@ def _folders_referred_to(integration_id: int, since: datetime, *, full: bool) ->
     ]
 
 
-def _referred(query: QuerySet, referrers: list[QuerySet]) -> QuerySet:
+def _referred(query: QuerySet[Row], referrers: Referrers) -> QuerySet[Row]:
     condition = Q()
     for referrer in referrers:
         condition |= Q(id__in=Subquery(referrer))
     return query.filter(condition)
 
 
-def _unreferred(query: QuerySet, referrers: list[QuerySet]) -> QuerySet:
+def _unreferred(query: QuerySet[Row], referrers: Referrers) -> QuerySet[Row]:
     for referrer in referrers:
         query = query.exclude(id__in=Subquery(referrer))
     return query
@@ -89,22 +93,22 @@ async def confirm(client: MarketoClient, integration_id: int, since: datetime, *
     confirmed = Confirmed()
     budget = CONFIRM_LIMIT
     if full:
-        rows = await _referred(
+        programs = await _referred(
             unseen(MarketoProgram, integration_id, since), _programs_referred_to(integration_id)
         ).order_by("id")
-        for row in rows[:budget]:
-            program = await client.get_program(row.marketo_id)
+        for program_row in programs[:budget]:
+            program = await client.get_program(program_row.marketo_id)
             if program is None:
-                confirmed.gone_programs.append(row.id)
+                confirmed.gone_programs.append(program_row.id)
             else:
                 confirmed.programs.append(program)
-        budget -= min(budget, len(rows))
+        budget -= min(budget, len(programs))
     referrers = _folders_referred_to(integration_id, since, full=full)
-    rows = await _referred(unseen(MarketoFolder, integration_id, since), referrers).order_by("id")
-    for row in rows[:budget]:
-        folder = await client.get_folder(FolderRef(row.marketo_id, row.marketo_type))
+    folders = await _referred(unseen(MarketoFolder, integration_id, since), referrers).order_by("id")
+    for folder_row in folders[:budget]:
+        folder = await client.get_folder(FolderRef(folder_row.marketo_id, folder_row.marketo_type))
         if folder is None:
-            confirmed.gone_folders.append(row.id)
+            confirmed.gone_folders.append(folder_row.id)
         else:
             confirmed.folders.append(folder)
     return confirmed

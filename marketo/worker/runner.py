@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -74,6 +75,8 @@ class Worker:
     _owned: dict[int, _Owned] = field(default_factory=dict)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    _running: bool = False
     _syncs_running: int = 0
 
     def _client(self, integration: PlatformIntegration, priority: Priority) -> MarketoClient:
@@ -99,14 +102,28 @@ class Worker:
             owned.nudge.set()
 
     async def run(self) -> None:
-        """Claims and works until cancelled, then stops gracefully (see `_stop`)."""
+        """Claims and works until `stop()` (or a cancellation), then stops gracefully (see `_stop`)."""
         log.info("worker %s started", self.owner)
+        self._running = True
         with changes.publishing_to(self.publish):  # every task started below announces through it
             background = [asyncio.create_task(self._keep_house()), asyncio.create_task(self._claim_until_stopped())]
         try:
             await asyncio.shield(background[1])  # a cancellation stops the worker, never a claim midway
         finally:
-            await asyncio.shield(self._stop(*background))
+            try:
+                await asyncio.shield(self._stop(*background))
+            finally:
+                self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stops in order and returns once done: no new claim; every job at its next checkpoint (or cancelled
+        outside any transaction after `stop_grace`); its integration's running jobs handed back (PENDING, a sync
+        QUEUED, announced) and its lease released. What the worker used (the database, the bus) may close then."""
+        if not self._running:
+            return
+        self._stopping.set()
+        self._wakeup.set()
+        await self._stopped.wait()
 
     async def run_until_idle(self) -> None:
         """Works until no integration has work due now (tests and one-off commands); cancelled, stops as `run` does."""
@@ -167,7 +184,10 @@ class Worker:
                 return
             task = asyncio.create_task(self._work_on(integration_id))
             self._tasks[integration_id] = task
-            task.add_done_callback(lambda _, pk=integration_id: self._tasks.pop(pk, None))
+            task.add_done_callback(functools.partial(self._forget_task, integration_id))
+
+    def _forget_task(self, integration_id: int, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(integration_id, None)
 
     async def _work_on(self, integration_id: int) -> None:
         lease = queue.Lease(self.owner, integration_id)

@@ -10,6 +10,7 @@ from tortoise.expressions import Subquery
 from domain import changes, sync_policy, syncs
 from domain.errors import Rejected
 from domain.models import ConnectionStatus, PlatformIntegration, SyncRun, SyncTrigger
+from domain.queries import column
 from marketo.worker import queue
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ async def _queue_due_syncs(worker: Worker) -> int:
         .exclude(id__in=Subquery(queued_since))
     )
     queued = 0
-    for integration_id in await due.order_by("id").values_list("id", flat=True):
+    for integration_id in await column(due.order_by("id"), "id"):
         if await syncs.active_run(integration_id) is not None:
             continue  # e.g. waiting for its next attempt
         try:

@@ -11,17 +11,22 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise import fields
+from tortoise.models import Model
+
 from domain.models import MarketoFolder, MarketoProgram
 from marketo.models import Folder, Program
 from marketo.worker.upsert import upsert
 
 
 @functools.cache
-def _width(model: type, field: str) -> int:
-    return int(model._meta.fields_map[field].max_length)
+def _width(model: type[Model], field: str) -> int:
+    column = model._meta.fields_map[field]
+    assert isinstance(column, fields.CharField), f"{model.__name__}.{field} has no width"
+    return column.max_length
 
 
-def _cut(model: type, field: str, value: str | None) -> str | None:
+def _cut(model: type[Model], field: str, value: str | None) -> str | None:
     return value[: _width(model, field)] if value else value
 
 

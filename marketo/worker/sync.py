@@ -120,16 +120,15 @@ async def sync_integration(
     await test_connection(lease, client)  # bad credentials fail here, before any row changes
 
     # Every row listed is stamped with this run's start; the rows it did not see are stamped before it.
-    async for page in client.iter_folder_pages(max_depth=FOLDER_DEPTH):
-        await store.upsert_folders(integration.id, page, moment)
-        await progress.advance(folders=len(page))
+    async for folders in client.iter_folder_pages(max_depth=FOLDER_DEPTH):
+        await store.upsert_folders(integration.id, folders, moment)
+        await progress.advance(folders=len(folders))
     folder_ids = await _folder_ids(integration.id)
 
-    every_program = sync_policy.fetches_every_program(full=full, last_succeeded_at=integration.last_succeeded_at)
-    since = None if every_program else sync_policy.incremental_since(integration.last_succeeded_at)
-    async for page in client.iter_program_pages(earliest_updated_at=since):
-        await store.upsert_programs(integration.id, page, folder_ids, moment)
-        await progress.advance(programs=len(page))
+    since = sync_policy.programs_updated_since(full=full, last_succeeded_at=integration.last_succeeded_at)
+    async for programs in client.iter_program_pages(earliest_updated_at=since):
+        await store.upsert_programs(integration.id, programs, folder_ids, moment)
+        await progress.advance(programs=len(programs))
 
     # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
     confirmed = await removals.confirm(client, integration.id, moment, full=full)

@@ -109,7 +109,7 @@ async def test_readiness_fails_when_the_database_is_gone(world):
 
 async def test_readiness_fails_when_the_event_bus_is_disconnected(world):
     """As a redis:// or postgres:// backend reports itself while its server is away (see tests/test_bus.py)."""
-    backend = type(world.services.broadcast._backend)  # memory://, or redis:// and postgres:// in CI
+    backend = type(world.services.bus.backend)  # memory://, or redis:// and postgres:// in CI
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(backend, "healthy", property(lambda self: False), raising=False)
         ready = await world.http.get("/readyz")

@@ -95,7 +95,7 @@ def active_subscriptions() -> float:
 async def test_closed_sockets_leave_no_subscription_behind(world):
     _, admin = await world.account()
     pi = await factories.integration(admin, "US", "111-AAA-111")
-    broadcast = world.services.broadcast
+    bus = world.services.bus
     baseline_tasks = len(asyncio.all_tasks())
     baseline_gauge = active_subscriptions()
     for _ in range(300):
@@ -108,14 +108,14 @@ async def test_closed_sockets_leave_no_subscription_behind(world):
             assert active_subscriptions() >= baseline_gauge + 1  # /metrics counts the open one
     for _ in range(50):
         if (
-            not any(broadcast._subscribers.values())
+            not bus.subscribers
             and len(asyncio.all_tasks()) <= baseline_tasks
             and active_subscriptions() == baseline_gauge
         ):
             break
         await asyncio.sleep(0.05)
     gc.collect()
-    assert not any(broadcast._subscribers.values())
+    assert not bus.subscribers
     assert len(asyncio.all_tasks()) <= baseline_tasks
     assert active_subscriptions() == baseline_gauge
 

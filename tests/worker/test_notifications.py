@@ -1,6 +1,5 @@
 """Notification emails: the copy, the account line with the integration's name, SMTP delivery and retries."""
 
-import asyncio
 import contextlib
 import dataclasses
 import email
@@ -23,7 +22,7 @@ from domain import outbox
 from domain.models import Campaign, MarketoProgram, Notification, NotificationState, Role, User
 from domain.notifications import campaign_submitted, program_created, program_not_created
 from jeto.mailer import MAX_ATTEMPTS, Mailer, retry_delay
-from jeto.services import run_background_work
+from jeto.services import BackgroundWork
 from jeto.settings import InvalidSetting, Secret, Settings
 from tests.api import factories
 from tests.api.operations import CREATE_CAMPAIGN, CREATE_LAUNCHER, CREATE_PI
@@ -290,13 +289,11 @@ async def test_jeto_smtp_url_is_the_server_the_running_mailer_sends_to(world, sm
         {"JETO_SMTP_URL": f"smtp://127.0.0.1:{port}", "JETO_DATABASE_URL": world.settings.database_url}
     )
     notification_id, _ = await an_email(world)
-    running = asyncio.create_task(run_background_work(settings, world.services))
+    background = BackgroundWork(settings, world.services).start()
     try:
         await wait_until(lambda: inbox.messages)
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+        await background.stop()
         world.services.worker = None
     assert parsed(inbox.messages[0][1]) == ("Hello", "Body\n")
     assert (await Notification.get(id=notification_id)).state is NotificationState.SENT

@@ -66,8 +66,8 @@ async def run(context: JobContext, job: Job, work: Work, failed: Failed) -> None
         if at is not None:
             await queue.retry_later(job, str(error), at=at)
             return
-        problem = CannotProvision(campaign_failures.marketo_refused(integration.name, str(error)))
-        await failed(context, job, campaign, integration, problem)
+        refused = CannotProvision(campaign_failures.marketo_refused(integration.name, str(error)))
+        await failed(context, job, campaign, integration, refused)
         return
     except Exception:
         # Never leave a campaign PROVISIONING with no job behind it; the worker logs the cause.

@@ -1,4 +1,4 @@
-"""PostgreSQL LISTEN/NOTIFY behind broadcaster's backend interface, without Redis.
+"""PostgreSQL LISTEN/NOTIFY behind the bus, without Redis.
 
 One dedicated connection LISTENs; a supervisor task pings it, notices its termination and
 reconnects with capped exponential backoff, LISTENing to every channel again. NOTIFY goes through
@@ -17,10 +17,9 @@ import logging
 from typing import Any
 
 import asyncpg
-from broadcaster import BroadcastBackend, Event
 
-from jeto.bus import RESYNC, EventBusUnavailable, public_location
-from jeto.settings import Secret
+from jeto.bus import RESYNC, Event, EventBusUnavailable, public_location
+from marketo.credentials import Secret
 
 log = logging.getLogger("jeto.bus")
 
@@ -41,8 +40,8 @@ CONNECTION_LOST = (
 )
 
 
-class PostgresNotifyBackend(BroadcastBackend):
-    """`broadcaster.BroadcastBackend` over LISTEN/NOTIFY; `next_published()` never raises on a lost connection."""
+class PostgresNotifyBackend:
+    """The bus over LISTEN/NOTIFY (jeto/bus/__init__.py's backend); `next_published()` never raises on a lost connection."""
 
     def __init__(self, url: str) -> None:
         self._url = Secret(url)
@@ -183,9 +182,9 @@ class PostgresNotifyBackend(BroadcastBackend):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_DELAY)
 
-    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        if channel in self._channels:
-            self._events.put_nowait(Event(channel=channel, message=payload))
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
+        if channel in self._channels:  # a NOTIFY's payload is always text
+            self._events.put_nowait(Event(channel=channel, message=str(payload)))
 
     def _on_terminated(self, connection: Any) -> None:
         if connection is self._listening:

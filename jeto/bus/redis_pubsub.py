@@ -1,4 +1,4 @@
-"""Redis pub/sub behind broadcaster's backend interface, for redis-py 8 and a Redis that restarts.
+"""Redis pub/sub behind the bus, for redis-py 8 and a Redis that restarts.
 
 One supervised reader task owns the subscribing connection: it polls `get_message(timeout=1)`,
 pings every few seconds so a silent connection is noticed, and after any loss reconnects with
@@ -16,15 +16,14 @@ import contextlib
 import logging
 from typing import Any
 
-from broadcaster import BroadcastBackend, Event
 from redis import asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 
-from jeto.bus import RESYNC, EventBusUnavailable, public_location
-from jeto.settings import Secret
+from jeto.bus import RESYNC, Event, EventBusUnavailable, public_location
+from marketo.credentials import Secret
 
 log = logging.getLogger("jeto.bus")
 
@@ -39,8 +38,8 @@ CONNECT_TIMEOUT = 2.0
 CONNECTION_LOST = (redis_errors.ConnectionError, redis_errors.TimeoutError, ConnectionError, TimeoutError, OSError)
 
 
-class RedisPubSubBackend(BroadcastBackend):
-    """`broadcaster.BroadcastBackend` over Redis pub/sub; `next_published()` never raises on a lost connection."""
+class RedisPubSubBackend:
+    """The bus over Redis pub/sub (jeto/bus/__init__.py's backend); `next_published()` never raises on a lost connection."""
 
     def __init__(self, url: str) -> None:
         self._url = Secret(url)
