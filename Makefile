@@ -39,9 +39,12 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,bench]"
 	$(BIN)/python bench/marketo_parallel.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/subscriptions.py
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/request_checks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache jeto.sqlite3* jeto/graphiql/node_modules

@@ -5,7 +5,9 @@ holds one transaction. The writer declares there what it changed (`sync_status_c
 `campaign_changed(id)`), and `changing()` publishes an event of each once the transaction commits: never
 before, never after a rollback, always through the one publisher the process installed (`publishing_to`).
 Declaring outside `changing()` raises: a status cannot change unannounced, whoever changes it (a use case,
-a worker's job, a command).
+a worker's job, a command). Work queued for the worker is declared the same way (`work_queued()`, by
+`jobs.enqueue`), and announced once committed too, so that a worker in any process starts on it at once
+rather than at its next poll.
 
 An event is read after the commit (events.sync_status_changed): read later than the change, it may be a
 newer change's, never an older one's, and subscribers skip what they have shown already.
@@ -28,16 +30,19 @@ log = logging.getLogger("jeto.changes")
 
 Announced = TypeVar("Announced", PlatformIntegration, Campaign)  # what has a status subscribers follow
 Publish = Callable[[int, events.Event], Awaitable[None]]  # (account id, event), after the commit
+WorkQueued = Callable[[], Awaitable[None]]  # after the commit of a transaction that queued jobs
 
 
 class _Declared:
     def __init__(self) -> None:
         self.integrations: dict[int, None] = {}  # ordered sets: events go out in the order of the changes
         self.campaigns: dict[int, None] = {}
+        self.work = False
 
 
 _declared: ContextVar[_Declared | None] = ContextVar("jeto_changes_declared", default=None)
 _publisher: ContextVar[Publish | None] = ContextVar("jeto_changes_publisher", default=None)
+_work_announcer: ContextVar[WorkQueued | None] = ContextVar("jeto_changes_work_announcer", default=None)
 
 
 class Unannounced(RuntimeError):
@@ -45,13 +50,16 @@ class Unannounced(RuntimeError):
 
 
 @contextlib.contextmanager
-def publishing_to(publish: Publish) -> Iterator[None]:
-    """Where the events of the changes made within (and in the tasks started within) go: each process's entry
-    points install its bus here (a request of the API, the worker's loop, a command)."""
+def publishing_to(publish: Publish, work_queued: WorkQueued | None = None) -> Iterator[None]:
+    """Where the events of the changes made within (and in the tasks started within) go, and who is told of
+    queued work: each process's entry points install its bus here (a request of the API, the worker's loop, a
+    command). Without `work_queued`, queued work waits for a worker's poll."""
     token = _publisher.set(publish)
+    work_token = _work_announcer.set(work_queued)
     try:
         yield
     finally:
+        _work_announcer.reset(work_token)
         _publisher.reset(token)
 
 
@@ -90,7 +98,13 @@ def campaign_changed(campaign_id: int) -> None:
     _current(f"the status of campaign {campaign_id}").campaigns[campaign_id] = None
 
 
+def work_queued() -> None:
+    """Jobs were queued in this transaction."""
+    _current("queued work").work = True
+
+
 async def _announce(declared: _Declared) -> None:
+    await _announce_work(declared)
     publish = _publisher.get()
     if publish is None:
         if declared.integrations or declared.campaigns:  # an entry point that installed no publisher
@@ -101,6 +115,15 @@ async def _announce(declared: _Declared) -> None:
         await _send(publish, PlatformIntegration, integration_id, events.sync_status)
     for campaign_id in declared.campaigns:
         await _send(publish, Campaign, campaign_id, events.campaign)
+
+
+async def _announce_work(declared: _Declared) -> None:
+    announce = _work_announcer.get()
+    if declared.work and announce is not None:
+        try:
+            await announce()
+        except Exception as error:  # the workers' poll finds the work anyway
+            log.warning("could not announce queued work: %s", type(error).__name__)
 
 
 async def _send(

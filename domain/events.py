@@ -31,6 +31,9 @@ SYNC_STATUS_FIELDS = (
 CAMPAIGN_FIELDS = ("name", "status", "error", "marketo_program_id")
 
 
+WORK_CHANNEL = "jeto.work"  # told, with no message, that jobs were queued: workers look at once
+
+
 def account_channel(account_id: int) -> str:
     return f"jeto.account.{account_id}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
+from domain import changes
 from domain.models import Job, JobKind
 
 
@@ -29,6 +30,7 @@ async def enqueue(
     campaign_id: int | None = None,
     launcher_id: int | None = None,
 ) -> Job:
+    changes.work_queued()  # a worker starts on it once committed
     return await Job.create(
         kind=kind,
         platform_integration_id=integration_id,

@@ -146,12 +146,6 @@ async def get_for_admin(viewer: Viewer, integration_id: int, field: tuple[str, .
     return integration
 
 
-@dataclass(frozen=True)
-class Updated:
-    integration: PlatformIntegration
-    credentials_changed: bool
-
-
 CREDENTIAL_COLUMNS = frozenset({"rest_endpoint", "identity_endpoint", "client_id", "client_secret_encrypted"})
 
 
@@ -194,7 +188,7 @@ async def update(
     credentials: CredentialsInput | None,
     sealer: SecretSealer,
     allowed_hosts: Sequence[str],
-) -> Updated:
+) -> PlatformIntegration:
     await get_for_admin(viewer, integration_id, ("input", "id"))
     errors: list[UserError | None] = [name_error(name, ("input", "name")) if name is not None else None]
     if credentials is not None:
@@ -212,13 +206,12 @@ async def update(
                 raise Rejected([_name_taken_error(("input", "name"))])
             if changes:
                 await PlatformIntegration.filter(id=integration.id).update(**changes)
-            credentials_changed = bool(CREDENTIAL_COLUMNS & changes.keys())
-            if credentials_changed:
+            if CREDENTIAL_COLUMNS & changes.keys():
                 await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
         raise Rejected([_name_taken_error(("input", "name"))]) from None
     await integration.refresh_from_db()
-    return Updated(integration, credentials_changed)
+    return integration
 
 
 async def _still_there(viewer: Viewer, integration_id: int, field: tuple[str, ...] = ("id",)) -> PlatformIntegration:

@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL over HTTP and websockets at /graphql, and the process's lifespan."""
+"""The Starlette application: GraphQL over HTTP (Strawberry) and websockets (jeto/live) at /graphql, and the
+process's lifespan."""
 
 from __future__ import annotations
 
@@ -7,23 +8,24 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.starlette import RegisterTortoise
 
 from domain import changes
 from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
-from jeto.observability import RequestIdMiddleware
+from jeto.live.fanout import Fanout
+from jeto.live.outbox import OutboxLimits
+from jeto.live.socket import GraphQLSocket, SocketSettings, refused_origin
+from jeto.observability import RequestIdMiddleware, request_id_of
 from jeto.services import BackgroundWork, Services, open_services
 from jeto.settings import Settings
 from jeto.strawberry_overrides import JetoGraphQL, build_schema
@@ -31,6 +33,8 @@ from resolvers.errors import INTERNAL_SERVER_ERROR, UNAUTHENTICATED
 from schema.errors import keep_documents_out_of_logs, log_unexpected
 
 log = logging.getLogger("jeto.app")
+
+GRAPHQL_PATH = "/graphql"
 
 
 def _wants_ide(request: Request) -> bool:
@@ -41,44 +45,49 @@ def _wants_ide(request: Request) -> bool:
     )
 
 
-def _other_scheme(scope: Scope, allowed_origins: tuple[str, ...]) -> str | None:
-    """The origin of a browser page that opens this websocket over another scheme (http for wss, https for ws),
-    unless listed in allowed_origins. Strawberry compares host and port alone: http://host passed for
-    wss://host (both ports default), so a page served without TLS could use a TLS-only socket."""
-    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-    origin = headers.get("origin")
-    if origin is None or headers.get("sec-fetch-site") == "same-origin":  # no browser, or the browser's own verdict
-        return None
-    secure_page = urlsplit(origin).scheme.lower() == "https"
-    secure_socket = scope.get("scheme") in ("wss", "https")
-    if secure_page == secure_socket or "*" in allowed_origins or origin in allowed_origins:
-        return None
-    return origin
+class LiveSockets:
+    """GraphQL websockets at /graphql (jeto/live), taken before the rest of the application: a socket lives for
+    hours, and every middleware and route it went through would keep a frame and a wrapper of `send` for each.
+    Its request id is set here; a page of another origin is refused before the handshake."""
 
-
-class GraphQLEndpoint:
-    """Authenticates HTTP requests before Strawberry sees them, so a bad token is a plain 401; holds every request
-    to the body limit; refuses a websocket opened from a page of another scheme."""
-
-    def __init__(self, graphql: JetoGraphQL, *, max_body_bytes: int, allowed_origins: tuple[str, ...]) -> None:
-        self._graphql = graphql
-        self._max_body_bytes = max_body_bytes
+    def __init__(self, app: ASGIApp, *, fanout: Fanout, sockets: SocketSettings, allowed_origins: tuple[str, ...]):
+        self._app = app
+        self.fanout = fanout
+        self._sockets = sockets
         self._allowed_origins = allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The changes a request (or a websocket's operations) commits are announced on this process's bus."""
-        with changes.publishing_to(scope["app"].state.services.publish):
+        if scope["type"] != "websocket" or scope["path"] != GRAPHQL_PATH:
+            await self._app(scope, receive, send)
+            return
+        origin = refused_origin(scope, self._allowed_origins)
+        if origin is not None:
+            log.warning("refused a websocket from a page of %r (JETO_ALLOWED_ORIGINS lists none such)", origin)
+            await send({"type": "websocket.close", "code": 1008})  # before accepting: an HTTP 403
+            return
+        services = scope["app"].state.services
+        # The changes its operations commit are announced on this process's bus.
+        with request_id_of(scope), changes.publishing_to(services.publish, services.work_queued):
+            await GraphQLSocket(
+                scope, receive, send, services=services, fanout=self.fanout, settings=self._sockets
+            ).serve()
+
+
+class GraphQLEndpoint:
+    """Authenticates HTTP requests before Strawberry sees them, so a bad token is a plain 401, and holds every
+    request to the body limit."""
+
+    def __init__(self, graphql: JetoGraphQL, *, max_body_bytes: int) -> None:
+        self._graphql = graphql
+        self._max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The changes a request commits are announced on this process's bus."""
+        services = scope["app"].state.services
+        with changes.publishing_to(services.publish, services.work_queued):
             await self._serve(scope, receive, send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            origin = _other_scheme(scope, self._allowed_origins)
-            if origin is not None:
-                log.warning("refused a websocket from %r: another scheme than this %s one", origin, scope.get("scheme"))
-                await send({"type": "websocket.close", "code": 1008})  # before accepting: an HTTP 403
-                return
-            await self._graphql(scope, receive, send)
-            return
         started = False
 
         async def watched_send(message: Any) -> None:
@@ -135,16 +144,13 @@ def create_app(
     they are, else the lifespan opens its own."""
     settings.check_serving()  # refuse to start with unsafe settings, before serving anything
     keep_documents_out_of_logs()
-    graphql = JetoGraphQL(
-        build_schema(settings.document_limits),
-        ide_integration_id=demo.integration_id if demo else None,
-        max_websocket_message_bytes=settings.max_websocket_message_bytes,
-        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
-        allowed_origins=list(settings.allowed_origins),
+    schema = build_schema(settings.document_limits)
+    graphql = JetoGraphQL(schema, ide_integration_id=demo.integration_id if demo else None)
+    sockets = SocketSettings(
+        max_message_bytes=settings.max_websocket_message_bytes,
+        outbox=OutboxLimits(bytes=settings.websocket_backlog_bytes, stuck_seconds=settings.websocket_stuck_seconds),
     )
-    endpoint = GraphQLEndpoint(
-        graphql, max_body_bytes=settings.max_body_bytes, allowed_origins=settings.allowed_origins
-    )
+    endpoint = GraphQLEndpoint(graphql, max_body_bytes=settings.max_body_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -166,14 +172,17 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", endpoint),  # every method: Strawberry answers others with a coded 405
-            WebSocketRoute("/graphql", endpoint),
+            Route(GRAPHQL_PATH, endpoint),  # every method: Strawberry answers others with a coded 405; websockets:
+            # LiveSockets
             Route("/graphiql/assets/{name}", graphiql.asset),
             Route("/status", graphiql.status_page),
             Route("/favicon.ico", lambda _: Response(status_code=204)),
             *probes.routes(settings, metrics_open=False),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(LiveSockets, fanout=Fanout(schema), sockets=sockets, allowed_origins=settings.allowed_origins),
+            Middleware(RequestIdMiddleware),
+        ],
         lifespan=lifespan,
     )
     app.state.documents = graphql.documents  # its size is on /metrics

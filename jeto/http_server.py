@@ -93,7 +93,15 @@ def make_server(
     """`own_signals=False`: the command handles SIGINT/SIGTERM and stops the server with `should_exit`.
     `ws_max_size`: a larger websocket message closes its socket with 1009 before the app reads it."""
     _keep_query_strings_out_of_logs()
-    config = uvicorn.Config(app, log_config=None, log_level="info", lifespan=lifespan, ws_max_size=ws_max_size)
+    # No per-message deflate: it costs a socket about 40 KiB of zlib state for statuses of a few hundred bytes.
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="info",
+        lifespan=lifespan,
+        ws_max_size=ws_max_size,
+        ws_per_message_deflate=False,
+    )
     return uvicorn.Server(config) if own_signals else _CommandSignals(config)
 
 

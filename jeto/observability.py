@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -26,6 +28,22 @@ GRAPHQL_LATENCY = Histogram(
 )
 GRAPHQL_ERRORS = Counter("jeto_graphql_errors_total", "GraphQL errors by code", ["code"], registry=REGISTRY)
 ACTIVE_SUBSCRIPTIONS = Gauge("jeto_active_subscriptions", "Subscriptions open now", registry=REGISTRY)
+SUBSCRIPTION_GROUPS = Gauge(
+    "jeto_subscription_groups",
+    "Executions shared by subscribers that ask the same thing, running now",
+    registry=REGISTRY,
+)
+SUBSCRIPTION_RESULTS = Counter(
+    "jeto_subscription_results_total", "Results executed for subscriptions: one per change per group", registry=REGISTRY
+)
+SUBSCRIPTION_MESSAGES = Counter(
+    "jeto_subscription_messages_total", "Subscription results handed to subscribers' sockets", registry=REGISTRY
+)
+CAST_OFF_SOCKETS = Counter(
+    "jeto_websockets_cast_off_total",
+    "Websockets closed (1013) because their reader fell too far behind",
+    registry=REGISTRY,
+)
 DOCUMENT_CACHE_BYTES = Gauge(
     "jeto_document_cache_bytes", "Estimated bytes of the parsed GraphQL documents kept", registry=REGISTRY
 )
@@ -104,28 +122,37 @@ class _RoutineLines(logging.Filter):
 
 
 class RequestIdMiddleware:
-    """Takes the caller's X-Request-ID (or makes one), logs under it, and returns it."""
+    """Takes an HTTP caller's X-Request-ID (or makes one), logs under it, and returns it (websockets: the app's
+    LiveSockets)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if given and len(given) <= 100 and given.isprintable() else uuid.uuid4().hex
-        token = request_id.set(rid)
+        with request_id_of(scope) as rid:
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
-            await send(message)
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+                await send(message)
 
-        try:
             await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
+
+
+@contextlib.contextmanager
+def request_id_of(scope: Scope) -> Iterator[str]:
+    """The id of a request or a websocket, logged with everything done for it: the caller's X-Request-ID (if
+    short and printable), or a new one."""
+    given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+    rid = given if given and len(given) <= 100 and given.isprintable() else uuid.uuid4().hex
+    token = request_id.set(rid)
+    try:
+        yield rid
+    finally:
+        request_id.reset(token)
 
 
 def metrics_text() -> tuple[bytes, str]:

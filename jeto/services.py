@@ -18,7 +18,7 @@ from domain.models import ConnectionStatus, PlatformIntegration
 from jeto.auth import Authenticator
 from jeto.bus import RESYNC, Bus, open_bus
 from jeto.mailer import Mailer
-from jeto.observability import ACTIVE_SUBSCRIPTIONS, MarketoMetrics
+from jeto.observability import MarketoMetrics
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo import connection
@@ -65,22 +65,17 @@ class Services:
     async def account_events(self, account_id: int) -> AsyncIterator[AsyncIterator[str | None]]:
         """The account's channel for a subscription: each message as published, None after the bus reconnected
         (what was published meanwhile is lost: the subscriber reads the current state again)."""
-        ACTIVE_SUBSCRIPTIONS.inc()
-        try:
-            async with self.bus.subscribe(events.account_channel(account_id)) as subscriber:
+        async with self.bus.subscribe(events.account_channel(account_id)) as subscriber:
 
-                async def messages() -> AsyncIterator[str | None]:
-                    async for event in subscriber:
-                        yield None if event.message == RESYNC else event.message
+            async def messages() -> AsyncIterator[str | None]:
+                async for event in subscriber:
+                    yield None if event.message == RESYNC else event.message
 
-                yield messages()
-        finally:
-            ACTIVE_SUBSCRIPTIONS.dec()
+            yield messages()
 
-    def wake_worker(self) -> None:
-        """Jobs were committed: this process's worker, if it runs one, looks now rather than at its next poll."""
-        if self.worker is not None:
-            self.worker.wake()
+    async def work_queued(self) -> None:
+        """Jobs were committed (domain/changes.py): every worker, in this process or another, looks now."""
+        await self.bus.publish(events.WORK_CHANNEL, "")
 
     async def publish(self, account_id: int, event: events.Event) -> None:
         """The process's publisher of changes (domain/changes.py): after the commit, never inside a transaction."""
@@ -137,10 +132,12 @@ def make_worker(settings: Settings, services: Services) -> Worker:
         pool=services.marketo,
         credentials=services.credentials,
         publish=services.publish,
+        work_queued=services.work_queued,
         settings=WorkerSettings(
             sync_cadence=timedelta(minutes=settings.sync_interval_minutes),
             full_sync_every=settings.full_sync_every,
             lease=timedelta(seconds=settings.worker_lease_seconds),
+            poll_interval=settings.worker_poll_seconds,
         ),
     )
 
@@ -152,11 +149,20 @@ class BackgroundWork:
     def __init__(self, settings: Settings, services: Services) -> None:
         self.worker = services.worker = make_worker(settings, services)
         self.mailer = Mailer(settings.smtp_url)
+        self._bus = services.bus
         self._tasks: list[asyncio.Task[None]] = []
+        self._waker: asyncio.Task[None] | None = None
 
     def start(self) -> BackgroundWork:
         self._tasks = [asyncio.create_task(self.worker.run()), asyncio.create_task(self.mailer.run())]
+        self._waker = asyncio.create_task(self._wake_on_queued_work())
         return self
+
+    async def _wake_on_queued_work(self) -> None:
+        """Work committed by any process wakes this worker at once; its poll stays, for what the bus lost."""
+        async with self._bus.subscribe(events.WORK_CHANNEL) as announcements:
+            async for _ in announcements:
+                self.worker.wake()
 
     async def ended(self) -> None:
         """Returns if either stops by itself (it should not: a bug), raising what ended it."""
@@ -167,6 +173,8 @@ class BackgroundWork:
     async def stop(self) -> None:
         """The worker stops taking work, brings its jobs to their checkpoints, hands them back and releases its
         leases; then the mailer ends after the email it is sending. Returns once both are done."""
+        if self._waker is not None:
+            self._waker.cancel()
         await self.worker.stop()
         self.mailer.stop()
         outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)

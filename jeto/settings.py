@@ -89,6 +89,8 @@ class Settings:
     sync_interval_minutes: float = 60.0
     full_sync_hours: float = 24.0
     worker_lease_seconds: float = 30.0
+    # How often a worker looks for work on its own: a safety net, since work queued by any process wakes it.
+    worker_poll_seconds: float = 5.0
     worker_metrics_port: int = DEFAULT_WORKER_METRICS_PORT
     # How long the admins' email about a new campaign waits for its program's outcome before going as submitted.
     campaign_email_hold_seconds: float = 120.0
@@ -97,6 +99,10 @@ class Settings:
     # What one request may send: an HTTP body (a GET's query string too), a websocket message, a document.
     max_body_bytes: int = MIB
     max_websocket_message_bytes: int = MIB
+    # A websocket reader that falls behind: what is held for it (then only the latest status of each thing), and
+    # how long it may take no message at all before it is closed with 1013.
+    websocket_backlog_bytes: int = 64 * 1024
+    websocket_stuck_seconds: float = 30.0
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
     # Who may read /metrics: a scraper sending this bearer token; without it, only on JETO_METRICS_PORT (serve) or
     # JETO_WORKER_METRICS_PORT (worker), never on the API's own port.
@@ -134,6 +140,7 @@ class Settings:
             sync_interval_minutes=_number(env, "JETO_SYNC_INTERVAL_MINUTES", "60", float, 0.01, 1e6),
             full_sync_hours=_number(env, "JETO_FULL_SYNC_HOURS", "24", float, 0.01, 1e6),
             worker_lease_seconds=_number(env, "JETO_WORKER_LEASE_SECONDS", "30", float, 0.5, 1e6),
+            worker_poll_seconds=_number(env, "JETO_WORKER_POLL_SECONDS", "5", float, 0.05, 3600),
             worker_metrics_port=int(
                 _number(env, "JETO_WORKER_METRICS_PORT", str(DEFAULT_WORKER_METRICS_PORT), int, 0, 65535)
             ),
@@ -143,6 +150,10 @@ class Settings:
             max_websocket_message_bytes=int(
                 _number(env, "JETO_MAX_WEBSOCKET_MESSAGE_BYTES", str(MIB), int, 1024, 1024 * MIB)
             ),
+            websocket_backlog_bytes=int(
+                _number(env, "JETO_WEBSOCKET_BACKLOG_BYTES", str(64 * 1024), int, 1024, 1024 * MIB)
+            ),
+            websocket_stuck_seconds=_number(env, "JETO_WEBSOCKET_STUCK_SECONDS", "30", float, 0.1, 86400),
             document_limits=_document_limits(env),
             metrics_token=Secret(env["JETO_METRICS_TOKEN"]) if env.get("JETO_METRICS_TOKEN") else None,
             metrics_port=(

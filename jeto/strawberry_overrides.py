@@ -3,7 +3,7 @@
 | behaviour | Strawberry 0.341.2's default | ours | pinned by |
 |---|---|---|---|
 | parsing and validation | `ParserCache`, `ValidationCache`, `MaxTokensLimiter`, depth and alias limiters: each check walks every path of the expanded document; caches bounded by entries only | `CheckedDocuments`: one cache of prepared documents (schema/documents.py), bounded by entries and bytes, every limit measured once per fragment | tests/api/test_hostile_input.py, test_request_size_limits.py |
-| which operation a websocket runs | the first of several when none is named; any length parsed | `JetoSchema.stream` refuses both before parsing again | tests/api/test_websocket_operations.py |
+| which operation a websocket runs | the first of several when none is named; any length parsed | `JetoSchema.stream` (which jeto/live runs every websocket operation through) refuses both before parsing again | tests/api/test_websocket_operations.py |
 | errors | messages shown as raised; expected errors logged with tracebacks (`process_errors`) | `CodedErrors` (MaskErrors' public `anonymise_error`): every error gets `extensions.code`, unexpected ones masked and logged without their message; `process_errors` quiet | tests/api/test_graphql_behaviour.py |
 | errors raised by an extension's hook | returned uncoded | `JetoSchema.execute` codes them | tests/test_metrics.py |
 | HTTP refusals | plain text | JSON with a code (`JetoGraphQL.__call__`), 405 with `Allow` | tests/api/test_http.py |
@@ -11,9 +11,7 @@
 | request parameters | a list body, a number as `query`, a list as `variables` reach the executor | `parse_http_body`: 400 for each; a GET of a mutation 405, a subscription over HTTP 400 | tests/api/test_http.py, test_hostile_input.py |
 | GraphQL over HTTP media type | `application/json` only | `application/graphql-response+json` with its status codes (`create_response`) | tests/api/test_http.py |
 | the request's context | a dict | `get_context`: the viewer the endpoint authenticated, the services | every API test |
-| websocket sign-in | none | `on_ws_connect`: the token in `connection_init`; a bad one closes 4403 | tests/api/test_subscriptions.py |
-| websocket messages | indexed as expected: tracebacks and dropped sockets on malformed ones | `CheckedWebSocketAdapter` (size, strict JSON) and the handlers' `handle_message` (protocol shape): close 4400 or 1009 with a reason | tests/api/test_hostile_input.py |
-| legacy graphql-ws rejection | `connection_error`, then close 1011 | close 4403, as graphql-transport-ws (`LegacyWSHandler.handle_connection_init`) | tests/api/test_subscriptions.py |
+| websockets | both protocols' handlers, a task, a queue and an execution per subscription | none of Strawberry's: `subscription_protocols=[]`, and jeto/live serves both protocols over `Schema.stream`, Strawberry's public entry for streaming transports, one execution per change per group of alike subscribers | tests/api/test_subscriptions.py, test_fanout.py, test_hostile_input.py |
 | GraphiQL | Strawberry's page from a CDN | ours, served from npm assets (`render_graphql_ide`) | tests/test_graphiql_browser.py |
 
 Strawberry is pinned (pyproject.toml); the only private member read here is `Schema._schema`, graphql-core's
@@ -32,25 +30,17 @@ from graphql import GraphQLError, specified_rules
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.http.exceptions import NonTextMessageReceived
 from strawberry.schema.schema import validate_document
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from jeto import graphiql, graphql_http
-from jeto.auth import AuthenticationFailed
 from jeto.operation_metrics import OperationMetrics
-from jeto.websocket_messages import BAD_MESSAGE, MESSAGE_TOO_BIG, message_problem, reason_of
 from resolvers.context import Context
-from resolvers.errors import BAD_USER_INPUT, UNAUTHENTICATED
+from resolvers.errors import BAD_USER_INPUT
 from schema import TYPES, Mutation, Query, Subscription
 from schema.documents import DocumentLimits, Documents, Prepared, UnclearOperation
 from schema.errors import with_code
@@ -180,111 +170,13 @@ def sdl() -> str:
     return build_schema().as_str() + "\n"
 
 
-# Websockets: messages checked before Strawberry's handlers index them
-
-
-class CheckedWebSocketAdapter(ASGIWebSocketAdapter):
-    """Reads each message as text within the size limit and decodes it strictly; yields an InvalidMessage for one
-    that is too big or not JSON, so that the handler answers it as its protocol says."""
-
-    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> Any:
-        limit = getattr(self.view, "max_websocket_message_bytes", None)
-        try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
-                text = await self.ws.receive_text()
-                if limit is not None and (len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)):
-                    yield InvalidMessage(f"A message may be at most {limit:,} bytes.", MESSAGE_TOO_BIG)
-                    return
-                try:
-                    yield graphql_http.decode_json(text)
-                except graphql_http.MalformedJson as malformed:
-                    yield InvalidMessage(str(malformed))
-                    return
-        except KeyError as error:  # a binary frame: Starlette's message has no "text"
-            raise NonTextMessageReceived from error
-        except WebSocketDisconnect:
-            pass
-
-
-class InvalidMessage:
-    """What the adapter yields in place of a message it could not read; the handler closes the socket."""
-
-    def __init__(self, reason: str, code: int = BAD_MESSAGE) -> None:
-        self.reason, self.code = reason, code
-
-
-class _Checked:
-    """Both handlers: a message the adapter could not read, or that does not fit the protocol, closes the socket
-    with its reason before the handler indexes into it."""
-
-    protocol: str
-    websocket: Any
-
-    async def handle_message(self, message: Any) -> None:
-        if isinstance(message, InvalidMessage):
-            await self.websocket.close(code=message.code, reason=reason_of(message.reason))
-            return
-        problem = message_problem(message, self.protocol)
-        if problem is not None:
-            await self.websocket.close(code=BAD_MESSAGE, reason=reason_of(problem))
-            return
-        if message["type"] == "connection_init" and message.get("payload") is None:
-            message = {**message, "payload": {}}  # the protocols allow null; Strawberry's handler does not
-        await super().handle_message(message)  # type: ignore[misc]
-
-
-class TransportWSHandler(_Checked, BaseGraphQLTransportWSHandler[Any, Any]):
-    protocol = "graphql-transport-ws"
-
-
-SERVER_ERROR, FORBIDDEN = 1011, 4403
-
-
-class _RejectionIsForbidden:
-    """The legacy handler's websocket during connection_init, where its only 1011 close is the rejection's."""
-
-    def __init__(self, websocket: Any) -> None:
-        self._websocket = websocket
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._websocket, name)
-
-    async def close(self, code: int, reason: str) -> None:
-        if code == SERVER_ERROR:
-            code, reason = FORBIDDEN, reason or "Forbidden"
-        await self._websocket.close(code=code, reason=reason)
-
-
-class LegacyWSHandler(_Checked, BaseGraphQLWSHandler[Any, Any]):
-    protocol = "graphql-ws"
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        websocket, self.websocket = self.websocket, _RejectionIsForbidden(self.websocket)  # type: ignore[assignment]
-        try:
-            await super().handle_connection_init(message)
-        finally:
-            self.websocket = websocket
-
-
-# The view: GraphQL over HTTP and websockets
+# The view: GraphQL over HTTP (websockets are ours: jeto/live)
 
 
 class JetoGraphQL(GraphQL[Context, None]):
-    websocket_adapter_class = CheckedWebSocketAdapter  # type: ignore[assignment]
-    graphql_transport_ws_handler_class = TransportWSHandler
-    graphql_ws_handler_class = LegacyWSHandler
-
-    def __init__(
-        self,
-        schema: JetoSchema,
-        *args: Any,
-        ide_integration_id: str | None = None,
-        max_websocket_message_bytes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(schema, *args, **kwargs)
+    def __init__(self, schema: JetoSchema, *args: Any, ide_integration_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(schema, *args, subscription_protocols=[], **kwargs)
         self.documents = schema.documents
-        self.max_websocket_message_bytes = max_websocket_message_bytes
         self._ide_integration_id = ide_integration_id
 
     def decode_json(self, data: str | bytes) -> object:
@@ -302,9 +194,7 @@ class JetoGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As Strawberry's, but what it refuses is answered in JSON with a code, not in plain text."""
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
+        assert scope["type"] == "http", "websockets are served by jeto/live"
         request = Request(scope, receive)
         try:
             response = await self.run(request)
@@ -349,12 +239,3 @@ class JetoGraphQL(GraphQL[Context, None]):
         if status is not None:
             response.status_code = status
         return response
-
-    async def on_ws_connect(self, context: Context) -> Any:
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        header = params.get("Authorization") or params.get("authorization")
-        try:
-            context.viewer_or_none = await context.services.authenticator.viewer(header)
-        except AuthenticationFailed as failure:
-            raise ConnectionRejectionError({"message": str(failure), "code": UNAUTHENTICATED}) from None
-        return None

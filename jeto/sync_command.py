@@ -140,7 +140,10 @@ async def sync(
             async def publish(account_id: int, event: events.Event) -> None:
                 await broadcast.publish(events.account_channel(account_id), event.encode())
 
-            stack.enter_context(changes.publishing_to(publish))
+            async def work_queued() -> None:  # the workers start on it at once
+                await broadcast.publish(events.WORK_CHANNEL, "")
+
+            stack.enter_context(changes.publishing_to(publish, work_queued))
         try:
             run = await syncs.request_sync(integration.id, full=full)
         except Rejected:

@@ -133,7 +133,6 @@ async def create(info: Any, input: Any) -> Payload:
         name=input.name,
         email_hold=info.context.services.settings.campaign_email_hold,
     )
-    info.context.services.wake_worker()  # its job; its change is announced once committed
     return await prefetch(info, Payload(campaign=campaign_of_model(campaign)))
 
 
@@ -141,14 +140,12 @@ async def create(info: Any, input: Any) -> Payload:
 async def update(info: Any, input: Any) -> Payload:
     pk = pk_input_or_reject(input.id, "Campaign", "input", "id")
     campaign = await campaigns.update(info.context.viewer, pk, name=input.name)
-    info.context.services.wake_worker()  # its job; its change is announced once committed
     return await prefetch(info, Payload(campaign=campaign_of_model(campaign)))
 
 
 @user_errors_as
 async def retry(info: Any, id: str) -> Payload:
     campaign = await campaigns.retry(info.context.viewer, pk_input_or_reject(id, "Campaign", "id"))
-    info.context.services.wake_worker()  # its job; its change is announced once committed
     return await prefetch(info, Payload(campaign=campaign_of_model(campaign)))
 
 
@@ -171,7 +168,9 @@ async def subscribe(info: Any, id: str) -> AsyncGenerator[CampaignRecord, None]:
                 current = _as_of(current, event)
             if current.status_version > shown:
                 shown = current.status_version
-                yield await prefetch(info, current)
+                prefetched = await prefetch(info, current)
+                info.context.about("Campaign", pk)
+                yield prefetched
 
 
 async def _read_current_then(messages: Any) -> AsyncGenerator[events.Event | None, None]:

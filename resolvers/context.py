@@ -19,14 +19,20 @@ class ServicesForApi(Protocol):
 
     async def test_connection(self, integration: Any) -> Any: ...
 
-    def wake_worker(self) -> None:
-        """Jobs were committed: the process's worker, if it runs one, looks now."""
-        ...
-
     def account_events(self, account_id: int) -> AbstractAsyncContextManager[AsyncIterator[str | None]]:
         """The account's channel: each message as published, or None after the bus reconnected (events of
         the outage are lost: read the current state again)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a subscription's latest result is about (a node type and its primary key). Subscribers that share
+    one execution (jeto/live) keep the latest result per subject, which is what a newcomer is sent first."""
+
+    kind: str
+    pk: int
+    gone: bool = False  # the last result about it: it was deleted, nothing more will be said of it
 
 
 @dataclass
@@ -35,9 +41,13 @@ class Context:
     request: Any = None
     response: Any = None
     viewer_or_none: Viewer | None = None
-    connection_params: Any = None  # filled by Strawberry from a websocket's connection_init
     # The viewer's account as read when they signed in, with this HTTP request (never for a long-lived websocket).
     account_row: tuple[Any, ...] | None = None
+    # Set by a subscription's resolver just before each yield: what the result about to be executed is about.
+    subject: Subject | None = None
+
+    def about(self, kind: str, pk: int, *, gone: bool = False) -> None:
+        self.subject = Subject(kind, pk, gone)
 
     @property
     def viewer(self) -> Viewer:

@@ -220,14 +220,13 @@ async def create(info: Any, input: Any) -> Payload:
     if created.integration is None:
         assert created.trial_confirmation is not None
         return Payload(trial_confirmation=TrialConfirmationRecord.of(created.trial_confirmation))
-    services.wake_worker()
     return await prefetch(info, Payload(platform_integration=integration_of_model(created.integration)))
 
 
 @user_errors_as
 async def update(info: Any, input: Any) -> Payload:
     services = info.context.services
-    updated = await platform_integrations.update(
+    integration = await platform_integrations.update(
         info.context.viewer,
         pk_input_or_reject(input.id, "PlatformIntegration", "input", "id"),
         name=input.name,
@@ -235,9 +234,7 @@ async def update(info: Any, input: Any) -> Payload:
         sealer=services.secret_box,
         allowed_hosts=services.settings.marketo_allowed_hosts,
     )
-    if updated.credentials_changed:
-        services.wake_worker()
-    return await prefetch(info, Payload(platform_integration=integration_of_model(updated.integration)))
+    return await prefetch(info, Payload(platform_integration=integration_of_model(integration)))
 
 
 @user_errors_as
@@ -317,6 +314,7 @@ async def sync_status(info: Any, platform_integration_id: str) -> AsyncGenerator
             return  # no longer visible to the viewer
         if current.version > shown or current.deleted_at is not None:
             shown = current.version
+            info.context.about("PlatformIntegration", pk, gone=current.deleted_at is not None)
             yield current
         if current.deleted_at is not None:
             return  # its last status said it is gone
@@ -337,7 +335,9 @@ async def account_sync_status(info: Any) -> AsyncGenerator[SyncStatusRecord, Non
         for current in statuses:
             if current.deleted_at is not None:
                 if shown.pop(current.pk, None) is not None:  # only to those who were shown it
+                    info.context.about("PlatformIntegration", current.pk, gone=True)
                     yield current
             elif current.version > shown.get(current.pk, -1):
                 shown[current.pk] = current.version
+                info.context.about("PlatformIntegration", current.pk)
                 yield current

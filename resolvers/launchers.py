@@ -168,7 +168,6 @@ async def create(info: Any, input: Any) -> Payload:
     launcher = await launchers.create(
         info.context.viewer, name=input.name, integration_id=_integration_input(input), choice=_asset_choice(input)
     )
-    info.context.services.wake_worker()
     return await prefetch(info, Payload(launcher=launcher_of_model(launcher)))
 
 

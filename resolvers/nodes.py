@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from resolvers import accounts, campaigns, integrations, launchers, marketo_assets, sync_runs
+from resolvers import accounts, campaigns, integrations, launchers, marketo_assets, sql, sync_runs
+from resolvers.context import Subject
 from resolvers.errors import BadUserInput
 from resolvers.ids import beyond_any_row, decode_id
 from resolvers.prefetch import Batch, prefetch
@@ -37,3 +38,21 @@ async def node(info: Any, id: str) -> Any:
         return None
     found = await visible(pk, Batch(info.context, info.variable_values))
     return await prefetch(info, found) if found is not None else None
+
+
+async def visibility(context: Any) -> tuple[Any, ...]:
+    """What decides which rows the viewer sees: for an admin, the account; for a collaborator, who they are and
+    the launchers granted to them now (subscribers of equal visibility share one execution, jeto/live)."""
+    viewer = context.viewer
+    if viewer.is_admin:
+        return ("account", viewer.account_id)
+    scope, params = viewer.launcher_scope(include_deleted=True)
+    granted = await sql.rows(f"SELECT id FROM launcher WHERE {scope} ORDER BY id", params)
+    return ("user", viewer.user_id, tuple(row[0] for row in granted))
+
+
+async def visible_subjects(context: Any, subjects: list[Subject]) -> list[Subject]:
+    """Those of `subjects` the context's viewer sees now, in order: what a subscriber joining others may be
+    sent of what they were sent (a collaborator's grants may have changed since)."""
+    batch = Batch(context)
+    return [subject for subject in subjects if await _VISIBLE[subject.kind](subject.pk, batch) is not None]

@@ -100,5 +100,4 @@ async def sync(info: Any, id: str) -> Payload:
     pk = pk_input_or_reject(id, "PlatformIntegration", "id")
     integration = await platform_integrations.get_for_admin(info.context.viewer, pk, ("id",))
     run = await syncs.queue_sync(integration.id, SyncTrigger.MANUAL)
-    info.context.services.wake_worker()
     return await prefetch(info, Payload(sync_run=sync_run_of_model(run)))

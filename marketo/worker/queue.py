@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from domain import changes
 from domain.changes import changing
 from domain.jobs import Priority
 from domain.models import Job, JobState, PlatformIntegration
@@ -151,6 +152,8 @@ async def hand_back(lease: Lease) -> list[Job]:
     )
     for job in running:
         await Job.filter(id=job.id).update(state=JobState.PENDING, attempts=max(0, job.attempts - 1))
+    if running:
+        changes.work_queued()  # another worker takes them at once, not at its next poll
     await release(lease.owner, lease.integration_id)
     return running
 

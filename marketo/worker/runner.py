@@ -67,6 +67,7 @@ class Worker:
     pool: MarketoPool
     credentials: Callable[[PlatformIntegration], MarketoCredentials]
     publish: changes.Publish  # where the statuses its jobs change are announced
+    work_queued: changes.WorkQueued | None = None  # who is told of the jobs its jobs queue (other workers too)
     settings: WorkerSettings = field(default_factory=WorkerSettings)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     handlers: dict[JobKind, JobHandler] = field(default_factory=lambda: dict(HANDLERS))
@@ -96,7 +97,7 @@ class Worker:
         )
 
     def wake(self) -> None:
-        """New work was queued by this process: look now rather than at the next poll."""
+        """New work was queued (announced on the bus, by any process): look now rather than at the next poll."""
         self._wakeup.set()
         for owned in self._owned.values():
             owned.nudge.set()
@@ -105,7 +106,7 @@ class Worker:
         """Claims and works until `stop()` (or a cancellation), then stops gracefully (see `_stop`)."""
         log.info("worker %s started", self.owner)
         self._running = True
-        with changes.publishing_to(self.publish):  # every task started below announces through it
+        with changes.publishing_to(self.publish, self.work_queued):  # every task started below announces through it
             background = [asyncio.create_task(self._keep_house()), asyncio.create_task(self._claim_until_stopped())]
         try:
             await asyncio.shield(background[1])  # a cancellation stops the worker, never a claim midway
@@ -130,7 +131,7 @@ class Worker:
         claim: asyncio.Future[None] | None = None
         try:
             while True:
-                with changes.publishing_to(self.publish):
+                with changes.publishing_to(self.publish, self.work_queued):
                     claim = asyncio.ensure_future(self._claim_what_is_due())
                 await asyncio.shield(claim)
                 if not self._tasks:
@@ -188,6 +189,8 @@ class Worker:
 
     def _forget_task(self, integration_id: int, task: asyncio.Task[None]) -> None:
         self._tasks.pop(integration_id, None)
+        # Look again: a slot is free, and work queued while the integration was being released is claimable now.
+        self._wakeup.set()
 
     async def _work_on(self, integration_id: int) -> None:
         lease = queue.Lease(self.owner, integration_id)

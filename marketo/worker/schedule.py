@@ -37,7 +37,7 @@ async def queue_due_syncs(worker: Worker) -> int:
     Only integrations whose credentials were rejected are skipped (their admins were told, and must
     act first); any other failure is tried again on the cadence.
     """
-    with changes.publishing_to(worker.publish):
+    with changes.publishing_to(worker.publish, worker.work_queued):
         return await _queue_due_syncs(worker)
 
 
@@ -65,5 +65,5 @@ async def _queue_due_syncs(worker: Worker) -> int:
 
 async def settle_stranded_runs(worker: Worker) -> int:
     """Runs left QUEUED or SYNCING by a dead worker, or by a failure that skipped recording, are put right."""
-    with changes.publishing_to(worker.publish):
+    with changes.publishing_to(worker.publish, worker.work_queued):
         return len(await syncs.settle_stranded_runs(queue.now()))

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from domain import jobs
+from domain import changes, jobs
 from domain.models import (
     Campaign,
     CampaignStatus,
@@ -190,9 +190,10 @@ async def test_an_assets_folder_made_while_a_sync_runs_stays_the_launchers(world
     monkeypatch.setattr(MarketoClient, "iter_folder_pages", listing_then_wait)
     running = asyncio.create_task(world.worker(poll_interval=0.05).run_until_idle())
     await asyncio.wait_for(listed.wait(), 10)
-    await jobs.enqueue(
-        JobKind.ASSETS_FOLDER, factories.pk(pi), priority=jobs.INTERACTIVE, launcher_id=factories.pk(launcher)
-    )
+    async with changes.changing():  # as a use case queues it
+        await jobs.enqueue(
+            JobKind.ASSETS_FOLDER, factories.pk(pi), priority=jobs.INTERACTIVE, launcher_id=factories.pk(launcher)
+        )
 
     async def has_folder() -> bool:
         return (await Launcher.get(id=factories.pk(launcher))).assets_folder_id is not None

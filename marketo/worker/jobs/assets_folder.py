@@ -7,6 +7,7 @@ import logging
 from tortoise.expressions import Subquery
 
 from domain import jobs
+from domain.changes import changing
 from domain.models import Job, JobKind, Launcher, MarketoFolder, PlatformIntegration
 from marketo.client import MarketoClient
 from marketo.errors import MarketoError
@@ -86,11 +87,12 @@ async def queue_missing(integration_id: int) -> int:
     waiting = Job.filter(kind=JobKind.ASSETS_FOLDER, state__in=queue.ACTIVE, launcher_id__isnull=False).values(
         "launcher_id"
     )
-    launchers = await Launcher.filter(
-        platform_integration_id=integration_id, deleted_at=None, assets_folder_id=None
-    ).exclude(id__in=Subquery(waiting))
-    for launcher in launchers:
-        await jobs.enqueue(JobKind.ASSETS_FOLDER, integration_id, launcher_id=launcher.id)
+    async with changing():  # the jobs queued are announced once committed
+        launchers = await Launcher.filter(
+            platform_integration_id=integration_id, deleted_at=None, assets_folder_id=None
+        ).exclude(id__in=Subquery(waiting))
+        for launcher in launchers:
+            await jobs.enqueue(JobKind.ASSETS_FOLDER, integration_id, launcher_id=launcher.id)
     return len(launchers)
 
 
