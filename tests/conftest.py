@@ -35,6 +35,9 @@ from tests.redis_server import RedisServer
 
 METRICS_TOKEN = "metrics-token-for-tests"
 TABLES = [
+    "audit_event",
+    "api_key",
+    "rate_limit_counter",
     "notification",
     "job",
     "campaign",
