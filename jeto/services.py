@@ -20,6 +20,7 @@ from jeto.auth import Authenticator
 from jeto.bus import RESYNC, open_broadcast
 from jeto.mailer import Mailer
 from jeto.observability import ACTIVE_SUBSCRIPTIONS, MarketoMetrics
+from jeto.rate_limits import RateLimiter, open_rate_limiter
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo.credentials import MarketoCredentials
@@ -42,6 +43,7 @@ class Services:
     broadcast: Broadcast
     marketo: MarketoPool
     worker: Worker | None = None
+    rate_limiter: RateLimiter | None = None  # None: JETO_RATE_LIMIT_STORE=off
 
     def credentials(self, integration: PlatformIntegration) -> MarketoCredentials:
         return MarketoCredentials(
@@ -95,6 +97,10 @@ class Services:
         finally:
             ACTIVE_SUBSCRIPTIONS.dec()
 
+    async def api_key_revoked(self, account_id: int, key_id: int) -> None:
+        """After a revocation was committed: every API process closes the websockets signed in with that key."""
+        await self.publish(account_id, events.api_key_revoked(key_id))
+
     def wake_worker(self) -> None:
         """Jobs were committed: this process's worker, if it runs one, looks now rather than at its next poll."""
         if self.worker is not None:
@@ -141,6 +147,7 @@ async def open_services(
             transport=AllowedHostsOnly(marketo_transport or PerInstanceTransport(), settings.marketo_allowed_hosts),
             observer=MarketoMetrics(),
         ) as marketo,
+        open_rate_limiter(settings) as rate_limiter,
     ):
         yield Services(
             settings=settings,
@@ -149,6 +156,7 @@ async def open_services(
             http=http,
             broadcast=broadcast,
             marketo=marketo,
+            rate_limiter=rate_limiter,
         )
 
 

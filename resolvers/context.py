@@ -25,6 +25,8 @@ class ServicesForApi(Protocol):
 
     def wake_worker(self) -> None: ...
 
+    async def api_key_revoked(self, account_id: int, key_id: int) -> None: ...
+
     def account_events(self, account_id: int) -> AbstractAsyncContextManager[AsyncIterator[str | None]]:
         """The account's channel: each message as published, or None after the bus reconnected (events of
         the outage are lost: read the current state again)."""
@@ -40,6 +42,8 @@ class Context:
     connection_params: Any = None  # filled by Strawberry from a websocket's connection_init
     # The viewer's account as read when they signed in, with this HTTP request (never for a long-lived websocket).
     account_row: tuple[Any, ...] | None = None
+    budget: int | None = None  # the points per window of the viewer's account, read when they signed in
+    rate_limit: Any = None  # the operation's charge (domain.rate_limits.Spent), once the request checks made it
 
     @property
     def viewer(self) -> Viewer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from resolvers import accounts, campaigns, integrations, launchers, marketo_assets, sync_runs
+from resolvers import accounts, api_keys, audit, campaigns, integrations, launchers, marketo_assets, sync_runs
 from resolvers.errors import BadUserInput
 from resolvers.ids import beyond_any_row, decode_id
 from resolvers.prefetch import Batch, prefetch
@@ -22,6 +22,8 @@ _VISIBLE: dict[str, Callable[[int, Batch], Awaitable[Any]]] = {
     "MarketoProgram": marketo_assets.program_node,
     "Launcher": launchers.node,
     "Campaign": campaigns.node,
+    "ApiKey": api_keys.node,
+    "AuditEvent": audit.node,
 }
 
 

@@ -24,6 +24,11 @@ def _connection() -> Any:
     return Tortoise.get_connection("default")
 
 
+def dialect() -> str:
+    """ "postgres" or "sqlite"."""
+    return _connection().capabilities.dialect
+
+
 def _for_dialect(statement: str, dialect: str) -> str:
     if dialect != "postgres":
         return statement
