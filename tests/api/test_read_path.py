@@ -10,6 +10,7 @@ from domain.models import Role, SyncRun
 from domain.viewer import Viewer
 from resolvers import sql
 from resolvers.ids import decode_id
+from tests.api.keys import api_key
 from tests.api.test_access import build
 
 # Everything a dashboard or a partner's crawler may ask for, from the account down, and back up through nodes.
@@ -107,6 +108,15 @@ async def test_the_sql_scopes_select_what_the_use_cases_querysets_select(world):
                 by_orm = set(await queryset.values_list("id", flat=True))
                 by_sql = {row[0] for row in await sql.rows(f"SELECT id FROM {table} WHERE {condition}", params)}
                 assert by_orm == by_sql and by_orm, (viewer.role, table)
+            # API keys and the audit trail: the whole account's for admins, nothing for collaborators.
+            await api_key(built["admin"])
+            for queryset, (condition, params), table in (
+                (viewer.api_keys(), viewer.api_key_scope(), "api_key"),
+                (viewer.audit_events(), viewer.audit_scope(), "audit_event"),
+            ):
+                by_orm = set(await queryset.values_list("id", flat=True))
+                by_sql = {row[0] for row in await sql.rows(f"SELECT id FROM {table} WHERE {condition}", params)}
+                assert by_orm == by_sql and bool(by_orm) == viewer.is_admin, (viewer.role, table)
 
 
 async def _user(caller) -> int:
