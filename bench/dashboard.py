@@ -426,6 +426,11 @@ def main() -> None:
     if args.bare_server:
         serve_bare(int(args.bare_server[0]), args.bare_server[1])
         return
+    if len(args.databases) > 1:  # Tortoise caches each table's INSERT by connection name: a process per database
+        for kind in args.databases:
+            options = ["--seconds", str(args.seconds), "--connections", str(args.connections)]
+            subprocess.run([sys.executable, __file__, "--databases", kind, *options], check=True)
+        return
     print(f"dashboard: {INTEGRATIONS} integrations, 50 launchers x {CAMPAIGNS} campaigns; {args.connections} "
           f"connections for {args.seconds:g} s")  # fmt: skip
     for kind in args.databases:

@@ -149,6 +149,10 @@ async def integration_updated(actor: Actor, before: PlatformIntegration, columns
         )
 
 
+async def integration_deleted(actor: Actor, integration: PlatformIntegration) -> None:
+    await record(actor, integration.account_id, AuditAction.INTEGRATION_DELETED, platform_integration_id=integration.id)
+
+
 async def defaults_changed(
     actor: Actor, account_id: int, before: Mapping[int, bool], after: Mapping[int, bool]
 ) -> None:

@@ -260,12 +260,7 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
         reject_if_any([deletion_error(in_use)])
         now = datetime.now(UTC)
         await PlatformIntegration.filter(id=integration.id).update(deleted_at=now, is_default=False)
-        await audit.record(
-            viewer.actor,
-            viewer.account_id,
-            audit.AuditAction.INTEGRATION_DELETED,
-            platform_integration_id=integration.id,
-        )
+        await audit.integration_deleted(viewer.actor, integration)
         # Nothing is left waiting for an integration no worker will claim again.
         await Job.filter(platform_integration_id=integration.id, state=JobState.PENDING).update(
             state=JobState.FAILED, last_error="The integration was deleted.", finished_at=now
