@@ -119,7 +119,7 @@ class DatabaseStore:
             self._next_purge = expires_at
             await sql.rows(_DATABASE_PURGE, [_stored_time(datetime.now(UTC))])
         if cost <= limit:  # an insert is never refused by the condition: a cost beyond any budget must not go in
-            found = await sql.rows(_DATABASE_CHARGE, [key, cost, expiry, limit])
+            found = await sql.returning(_DATABASE_CHARGE, [key, cost, expiry, limit])
             if found:
                 return True, int(found[0][0])
         used = await sql.rows(_DATABASE_USED, [key])

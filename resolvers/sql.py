@@ -46,6 +46,13 @@ async def rows(statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]
     return list(found)
 
 
+async def returning(statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+    """The rows a write's RETURNING clause gives (Tortoise's execute_query drops them on PostgreSQL)."""
+    connection = _connection()
+    statement = _for_dialect(statement, connection.capabilities.dialect)
+    return [tuple(row.values()) for row in await connection.execute_query_dict(statement, list(params))]
+
+
 def marks(values: Iterable[Any]) -> str:
     """`?, ?, ?` for the values of an IN list (never empty: callers return early without values)."""
     return ", ".join("?" for _ in values)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from domain import accounts, syncs
 from domain.models import AuditEvent, PlatformIntegration
 from resolvers.ids import encode_id
@@ -190,3 +192,23 @@ async def test_a_change_never_lands_without_its_entry_nor_an_entry_without_its_c
     assert [e["extensions"]["code"] for e in errors] == ["INTERNAL_SERVER_ERROR"]
     assert not await PlatformIntegration.filter(name="APAC").exists()
     assert await AuditEvent.all().count() == before
+
+
+async def test_a_change_made_over_a_websocket_is_recorded_with_the_socket_s_request_id(world):
+    from httpx_ws import aconnect_ws
+    from httpx_ws.transport import ASGIWebSocketTransport
+
+    from tests.api.websocket import run
+
+    _, admin = await world.account()
+    create = {"query": CREATE_PI, "variables": {"input": pi_input("US", "111-AAA-111")}}
+    transport = ASGIWebSocketTransport(app=world.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://jeto.test") as client:
+        headers = {"x-request-id": "socket-7"}
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"], headers=headers) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {admin.token}"}})
+            assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+            [result, _] = await run(ws, "graphql-transport-ws", create)
+            assert result["payload"]["data"]["createPlatformIntegration"]["userErrors"] == [], result
+    [entry] = await _trail(admin)
+    assert (entry["action"], entry["requestId"], entry["actor"]["kind"]) == ("INTEGRATION_CREATED", "socket-7", "USER")
