@@ -18,7 +18,6 @@ from jeto.strawberry_overrides import sdl
 from tests.api import factories
 from tests.api.keys import api_key
 from tests.api.operations import API_KEYS, CREATE_API_KEY, CREATE_PI, REVOKE_API_KEY, pi_input
-from tests.api.test_read_path import DASHBOARD, _statements
 from tests.api.websocket import PROTOCOLS, close_of, errors_of, next_payload, run, socket
 from tests.conftest import TABLES, Caller
 
@@ -233,18 +232,3 @@ async def test_a_key_never_appears_in_a_log_or_in_the_database(world, caplog):
     stored = "".join([repr(await connection.execute_query_dict(f"SELECT * FROM {table}")) for table in TABLES])
     assert key not in stored and key[5:45] not in stored
     assert hashlib.sha256(key.encode()).hexdigest() in stored  # what is kept instead
-
-
-async def test_a_key_authenticated_dashboard_reads_six_statements_too(world):
-    from tests.api.test_graphql_behaviour import _add_launchers
-
-    _, admin = await world.account(limit=2)
-    pis = [
-        await factories.integration(admin, "US", "111-AAA-111"),
-        await factories.integration(admin, "EMEA", "222-BBB-222"),
-    ]
-    await _add_launchers(admin, pis, 20, 0)
-    _, dashboard = await api_key(admin, "READ_ONLY")
-    await dashboard(DASHBOARD)  # its first use is recorded: at most once a minute, one more statement
-    assert await _statements(dashboard, DASHBOARD) <= 6
-    assert await _statements(admin, DASHBOARD) <= 6

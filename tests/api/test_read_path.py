@@ -132,6 +132,7 @@ DASHBOARD = """{ account { name platformIntegrations { id name syncStatus { stat
 
 
 async def test_the_dashboard_reads_six_statements_whatever_the_number_of_launchers(world):
+    """Signed in as a user or with an API key: either is read with its account in one statement."""
     from tests.api import factories
     from tests.api.test_graphql_behaviour import _add_launchers
 
@@ -140,11 +141,13 @@ async def test_the_dashboard_reads_six_statements_whatever_the_number_of_launche
         await factories.integration(admin, "US", "111-AAA-111"),
         await factories.integration(admin, "EMEA", "222-BBB-222"),
     ]
+    _, key = await api_key(admin, "READ_ONLY")
+    await key(DASHBOARD)  # a key's first use is recorded (then at most once a minute): one statement more
     counts = []
     for added, start in ((5, 0), (45, 5)):
         await _add_launchers(admin, pis, added, start)
-        counts.append(await _statements(admin, DASHBOARD))
-    assert counts[0] == counts[1] <= 6, counts  # signing in included
+        counts.append((await _statements(admin, DASHBOARD), await _statements(key, DASHBOARD)))
+    assert counts[0] == counts[1] and max(counts[0]) <= 6, counts  # signing in included
 
 
 async def _statements(caller, query: str) -> int:
