@@ -30,6 +30,7 @@ def start_worker(database_url: str, log) -> subprocess.Popen:
         "JETO_BROADCAST_URL": database_url.replace("postgres://", "postgresql://", 1),
         "JETO_WORKER_LEASE_SECONDS": "3",
         "JETO_WORKER_METRICS_PORT": "0",  # two workers on one machine: each its own free port
+        "JETO_MARKETO_ALLOWED_HOSTS": "127.0.0.1",  # the simulator's; checked at every call since issue 16
     }
     return subprocess.Popen(
         [sys.executable, "-m", "jeto.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=log
