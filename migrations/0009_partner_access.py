@@ -1,13 +1,14 @@
 """Partner access and accountability: API keys (stored as SHA-256 hashes), the audit trail, and the rate limit's
 counters when the budget is kept in the database (JETO_RATE_LIMIT_STORE=database)."""
 
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
-from domain.models import ActorKind, ApiKeyScope
 from json import dumps, loads
+
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
+from tortoise.migrations import operations as ops
+
+from domain.models import ActorKind, ApiKeyScope
 
 
 class Migration(migrations.Migration):
