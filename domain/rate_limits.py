@@ -66,6 +66,11 @@ class Spent:
         return cls(limit, cost, max(0, limit - used), window.reset_at, accepted, max(1, math.ceil(window.end - now)))
 
     def refusal(self) -> str:
+        if self.cost > self.limit:
+            return (
+                f"This operation costs {self.cost} points, more than the whole budget of {self.limit} per window: "
+                "ask for smaller pages (`first`) and page through with `after`."
+            )
         return (
             f"The rate limit is spent: this operation costs {self.cost} point(s) and {self.remaining} of "
             f"{self.limit} remain until {self.reset_at.isoformat()}; try again in {self.retry_after} s."

@@ -70,6 +70,7 @@ async def _watch(websocket: Any, broadcast: Any, viewer: Viewer, expires_at: dat
 
 def watch(websocket: Any, broadcast: Any, viewer: Viewer, expires_at: datetime | None) -> None:
     """Closes the socket when its key is revoked or expires; `stop` ends the watch with the socket."""
+    stop(websocket.scope)  # signed in again (graphql-ws lets a client send connection_init twice): one watch
     task = asyncio.create_task(_watch(websocket, broadcast, viewer, expires_at))
     task.add_done_callback(_log_failure)
     websocket.scope.setdefault("state", {})[_TASK] = task

@@ -71,6 +71,7 @@ async def test_past_the_budget_a_429_with_retry_after_a_coded_error_and_nothing_
     costly = "{ account { launchers(first: 500) { totalCount } } rateLimit { remaining } }"  # 6 points
     refused = await admin.post(costly)
     assert refused.status_code == 429 and refused.headers["x-ratelimit-remaining"] == "3"  # nothing spent
+    assert "more than the whole budget" in refused.json()["errors"][0]["message"]
     for remaining in (2, 1, 0):
         assert (await admin(RATE_LIMIT))["rateLimit"]["remaining"] == remaining
     for accept in ("application/json", GRAPHQL_RESPONSE):
