@@ -1,16 +1,22 @@
-"""The dashboard query served by `jeto serve`, against bare graphql-core serving the same result, in one run.
+"""The dashboard query served by `jeto serve`, against bare graphql-core serving the same result, in one run; and
+what signing in with an API key and the rate limit cost it.
 
     python bench/dashboard.py [--databases sqlite postgres] [--seconds 10] [--connections 16]
 
-For each database: seeds an account with 3 integrations and N launchers with 2 campaigns each; counts the SQL
-statements one dashboard request costs at 5, 50 and 500 launchers (in process, from Tortoise's statement log);
-then, at 50 launchers, starts `jeto serve` (JETO_WORKER=off) as its own process and, beside it, a bare server:
-uvicorn with one route that executes the same parsed document with graphql-core over the same result held in
-memory as dicts (the JSON Jeto answered), so that graphql-core's default resolvers read it. Both are loaded by
-the same client (two processes of N/2 keep-alive connections each, for the same seconds) and timed alone (one
-request at a time). Printed: requests/s of each and their ratio, one request alone (median) of each and their
-ratio, statements per request. PostgreSQL is JETO_BENCH_POSTGRES_URL (default
-postgres://postgres@127.0.0.1:5432/postgres); a database of the run's own is made and dropped.
+For each database: seeds an account with 3 integrations, N launchers with 2 campaigns each, and an API key; counts
+the SQL statements one dashboard request costs at 5, 50 and 500 launchers, signed in with the admin's token and
+with the key (in process, from Tortoise's statement log); times, in process, one sign-in (token, key) and one
+rate-limit charge (memory, the database, and Redis when JETO_BENCH_REDIS_URL or 127.0.0.1:6379 answers, under a
+key prefix of the run's own). Then, at 50 launchers, starts `jeto serve` (JETO_WORKER=off) as its own process once
+per variant (the admin's token without a rate limit, as before API keys existed; the token with the rate limit;
+the key with the rate limit; on SQLite the limit counts in memory, on PostgreSQL in the database, plus a variant
+in Redis when it answers) and, beside them, a bare server: uvicorn with one route that executes the same parsed
+document with graphql-core over the same result held in memory as dicts (the JSON Jeto answered), so that
+graphql-core's default resolvers read it. Each is loaded by the same client (two processes of N/2 keep-alive
+connections each, for the same seconds) and timed alone (one request at a time). Printed: requests/s of each and
+their ratio to bare, one request alone (median) of each and its ratio, statements per request, and the in-process
+costs. PostgreSQL is JETO_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres); a database of
+the run's own is made and dropped. The budget is set high enough that no request is refused: every one is charged.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ import httpx  # noqa: E402
 from bench.dashboard_shape import DASHBOARD  # noqa: E402
 
 INTEGRATIONS, CAMPAIGNS = 3, 2
+BUDGET = 10_000_000  # points: no request of the run is refused, each is charged
+ROUNDS = 2000  # in-process sign-ins and charges timed, each
 
 
 def free_port() -> int:
@@ -49,13 +57,16 @@ def free_port() -> int:
 # Data
 
 
-async def seed(database_url: str, launchers: int) -> str:
-    """A fresh account with INTEGRATIONS integrations, `launchers` launchers and CAMPAIGNS campaigns each;
-    returns its admin's email."""
+async def seed(database_url: str, launchers: int) -> tuple[str, str]:
+    """A fresh account with INTEGRATIONS integrations, `launchers` launchers and CAMPAIGNS campaigns each, and a
+    read-only API key; returns its admin's email and the key."""
     from tortoise import Tortoise
 
+    from domain import api_keys
     from domain.models import (
         Account,
+        ApiKey,
+        ApiKeyScope,
         Campaign,
         CampaignStatus,
         Launcher,
@@ -71,12 +82,17 @@ async def seed(database_url: str, launchers: int) -> str:
     await database.migrate(database_url)
     await Tortoise.init(config=database.tortoise_config(database_url))
     try:
-        for table in ("campaign", "launcher_collaborator", "launcher", "marketo_program", "marketo_folder",
-                      "sync_run", "job", "notification", "platform_integration", "app_user", "account"):  # fmt: skip
+        for table in ("audit_event", "api_key", "rate_limit_counter", "campaign", "launcher_collaborator", "launcher",
+                      "marketo_program", "marketo_folder", "sync_run", "job", "notification", "platform_integration",
+                      "app_user", "account"):  # fmt: skip
             await Tortoise.get_connection("default").execute_script(f"DELETE FROM {table}")
-        account = await Account.create(name="Bench Co", plan_limits={"platform_integrations": INTEGRATIONS})
+        plan_limits = {"platform_integrations": INTEGRATIONS, "api_points": BUDGET}
+        account = await Account.create(name="Bench Co", plan_limits=plan_limits)
         email = f"admin-{uuid.uuid4().hex[:6]}@bench.test"
         admin = await User.create(account=account, email=email, name="Bench Admin", role=Role.ADMIN)
+        key = api_keys.new_key()
+        await ApiKey.create(account=account, created_by=admin, name="Bench", scope=ApiKeyScope.READ_ONLY,
+                            secret_hash=api_keys.secret_hash(key), hint=api_keys.hint(key))  # fmt: skip
         pis = []
         for n in range(INTEGRATIONS):
             pis.append(
@@ -132,7 +148,7 @@ async def seed(database_url: str, launchers: int) -> str:
                 for c in range(CAMPAIGNS)
             ]
         )
-        return email
+        return email, key
     finally:
         await Tortoise.close_connections()
 
@@ -146,8 +162,9 @@ class _Counter(logging.Handler):
         self.count += 1
 
 
-async def statements_per_request(database_url: str, email: str) -> tuple[int, dict[str, Any]]:
-    """The statements one dashboard request costs (after a first request warmed the process), and its data."""
+async def statements_per_request(database_url: str, email: str, key: str) -> tuple[dict[str, int], dict[str, Any]]:
+    """The statements one dashboard request costs with the admin's token and with the key (after a first request
+    of each warmed the process), and its data."""
     from asgi_lifespan import LifespanManager
 
     from jeto.app import create_app
@@ -156,22 +173,78 @@ async def statements_per_request(database_url: str, email: str) -> tuple[int, di
 
     settings = Settings(database_url=database_url, worker=False)
     app = create_app(settings)
-    headers = {"authorization": f"Bearer {issue_development_token(settings, email)}"}
+    tokens = {"token": issue_development_token(settings, email), "key": key}
     logger = logging.getLogger("tortoise.db_client")
+    counts, body = {}, {}
     async with (
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as c,
     ):
-        await c.post("/graphql", json={"query": DASHBOARD}, headers=headers)
-        counter = _Counter()
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(counter)
-        try:
-            body = (await c.post("/graphql", json={"query": DASHBOARD}, headers=headers)).json()
-        finally:
-            logger.removeHandler(counter)
-    assert "errors" not in body, body
-    return counter.count, body["data"]
+        for name, token in tokens.items():
+            headers = {"authorization": f"Bearer {token}"}
+            await c.post("/graphql", json={"query": DASHBOARD}, headers=headers)
+            counter = _Counter()
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(counter)
+            try:
+                body = (await c.post("/graphql", json={"query": DASHBOARD}, headers=headers)).json()
+            finally:
+                logger.removeHandler(counter)
+            assert "errors" not in body, body
+            counts[name] = counter.count
+    return counts, body["data"]
+
+
+def redis_url() -> str | None:
+    """JETO_BENCH_REDIS_URL, or the local Redis, if it answers."""
+    from redis import Redis
+
+    url = os.environ.get("JETO_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+    try:
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        return None
+    return url
+
+
+async def _median_us(call: Any) -> float:
+    times = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        await call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
+
+
+async def in_process_costs(database_url: str, email: str, key: str, redis: str | None) -> dict[str, float]:
+    """Median microseconds of one sign-in (token, key) and of one rate-limit charge in each store."""
+    from asgi_lifespan import LifespanManager
+
+    from domain.rate_limits import cost
+    from jeto.app import create_app
+    from jeto.auth import issue_development_token
+    from jeto.rate_limits import DatabaseStore, MemoryStore, RateLimiter, RedisStore
+    from jeto.settings import Settings
+
+    settings = Settings(database_url=database_url, worker=False)
+    app = create_app(settings)
+    figures: dict[str, float] = {}
+    async with LifespanManager(app):
+        authenticator = app.state.services.authenticator
+        token = f"Bearer {issue_development_token(settings, email)}"
+        figures["sign-in, token"] = await _median_us(lambda: authenticator.sign_in(token))
+        figures["sign-in, API key"] = await _median_us(lambda: authenticator.sign_in(f"Bearer {key}"))
+        viewer = (await authenticator.sign_in(f"Bearer {key}")).viewer
+        stores = {"memory": MemoryStore(), "database": DatabaseStore()}
+        if redis is not None:
+            stores["Redis"] = RedisStore(redis, f"jeto-bench-{uuid.uuid4().hex}:")
+        for name, store in stores.items():
+            limiter = RateLimiter(store, 3600)
+            figures[f"charge, {name}"] = await _median_us(
+                lambda limiter=limiter: limiter.charge(viewer, cost(150), BUDGET)
+            )
+            await store.aclose()
+    return figures
 
 
 # Servers
@@ -278,43 +351,64 @@ def database_url(kind: str, directory: Path) -> tuple[str, Any]:
     return server.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
-def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
+def measured(url: str, token: str, seconds: float, connections: int) -> dict[str, float]:
+    return {"alone": alone(url, token), "rps": throughput(url, token, seconds, connections)}
+
+
+def variants(kind: str, email: str, key: str, redis: str | None) -> list[tuple[str, str, str]]:
+    """(what, bearer, JETO_RATE_LIMIT_STORE) of each `jeto serve` measured."""
     from jeto.auth import issue_development_token
     from jeto.settings import Settings
 
+    token = issue_development_token(Settings(), email)
+    store = "memory" if kind == "sqlite" else "database"
+    found = [
+        ("token, no rate limit", token, "off"),
+        (f"token, rate limit ({store})", token, store),
+        (f"API key, rate limit ({store})", key, store),
+    ]
+    if redis is not None:
+        found.append(("API key, rate limit (Redis)", key, redis))
+    return found
+
+
+def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
         url, drop = database_url(kind, Path(directory))
+        redis = redis_url()
         try:
             statements = {}
             for launchers in (5, 500, 50):  # 50 last: the data served below
-                email = asyncio.run(seed(url, launchers))
-                statements[launchers], data = asyncio.run(statements_per_request(url, email))
+                email, key = asyncio.run(seed(url, launchers))
+                statements[launchers], data = asyncio.run(statements_per_request(url, email, key))
+            costs = asyncio.run(in_process_costs(url, email, key, redis))
             result_file = Path(directory) / "result.json"
             result_file.write_text(json.dumps(data))
-            token = issue_development_token(Settings(), email)
-            jeto_port, bare_port = free_port(), free_port()
-            env = {**os.environ, "JETO_DATABASE_URL": url, "JETO_WORKER": "off"}
-            jeto = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--port", str(jeto_port)], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            bare_port = free_port()
             bare = subprocess.Popen([sys.executable, __file__, "--bare-server", str(bare_port), str(result_file)])
             try:
-                jeto_url, bare_url = f"http://127.0.0.1:{jeto_port}", f"http://127.0.0.1:{bare_port}"
-                wait_until_serving(jeto_url, jeto)
+                bare_url = f"http://127.0.0.1:{bare_port}"
                 wait_until_serving(bare_url, bare)
-                figures = {
-                    "statements": statements,
-                    "jeto_alone": alone(jeto_url, token),
-                    "bare_alone": alone(bare_url, token),
-                    "jeto_rps": throughput(jeto_url, token, seconds, connections),
-                    "bare_rps": throughput(bare_url, token, seconds, connections),
-                }
+                served = {"bare graphql-core": measured(bare_url, "none", seconds, connections)}
+                for what, bearer, store in variants(kind, email, key, redis):
+                    port = free_port()
+                    env = {**os.environ, "JETO_DATABASE_URL": url, "JETO_WORKER": "off", "JETO_RATE_LIMIT_STORE": store,
+                           "JETO_RATE_LIMIT_KEY_PREFIX": f"jeto-bench-{uuid.uuid4().hex}:"}  # fmt: skip
+                    jeto = subprocess.Popen([sys.executable, "-m", "jeto.cli", "serve", "--port", str(port)], env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                    try:
+                        jeto_url = f"http://127.0.0.1:{port}"
+                        wait_until_serving(jeto_url, jeto)
+                        served[f"jeto, {what}"] = measured(jeto_url, bearer, seconds, connections)
+                    finally:
+                        jeto.terminate()
+                        jeto.wait(timeout=30)
             finally:
-                for process in (jeto, bare):
-                    process.terminate()
-                    process.wait(timeout=30)
+                bare.terminate()
+                bare.wait(timeout=30)
         finally:
             drop()
-    return figures
+    return {"statements": statements, "costs": costs, "served": served}
 
 
 def main() -> None:
@@ -332,17 +426,26 @@ def main() -> None:
     if args.bare_server:
         serve_bare(int(args.bare_server[0]), args.bare_server[1])
         return
+    if len(args.databases) > 1:  # Tortoise caches each table's INSERT by connection name: a process per database
+        for kind in args.databases:
+            options = ["--seconds", str(args.seconds), "--connections", str(args.connections)]
+            subprocess.run([sys.executable, __file__, "--databases", kind, *options], check=True)
+        return
     print(f"dashboard: {INTEGRATIONS} integrations, 50 launchers x {CAMPAIGNS} campaigns; {args.connections} "
           f"connections for {args.seconds:g} s")  # fmt: skip
     for kind in args.databases:
         f = bench(kind, args.seconds, args.connections)
         s = f["statements"]
         print(f"\n{kind}")
-        print(f"  statements per request at 5 / 50 / 500 launchers: {s[5]} / {s[50]} / {s[500]}")
-        print(f"  requests/s: jeto {f['jeto_rps']:.1f}, bare graphql-core {f['bare_rps']:.1f}: "
-              f"{f['jeto_rps'] / f['bare_rps']:.2f}x")  # fmt: skip
-        print(f"  one request alone (median): jeto {f['jeto_alone'] * 1000:.1f} ms, bare {f['bare_alone'] * 1000:.1f} "
-              f"ms: {f['jeto_alone'] / f['bare_alone']:.2f}x")  # fmt: skip
+        for signed in ("token", "key"):
+            print(f"  statements per request at 5 / 50 / 500 launchers, {'admin token' if signed == 'token' else 'API key'}: "
+                  f"{s[5][signed]} / {s[50][signed]} / {s[500][signed]}")  # fmt: skip
+        for what, micros in f["costs"].items():
+            print(f"  {what} (in process, median of {ROUNDS}): {micros:.1f} us")
+        bare = f["served"]["bare graphql-core"]
+        for what, m in f["served"].items():
+            print(f"  {what}: {m['rps']:.1f} requests/s ({m['rps'] / bare['rps']:.2f}x bare), one alone "
+                  f"{m['alone'] * 1000:.2f} ms ({m['alone'] / bare['alone']:.2f}x bare)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from domain import entitlements
+import dataclasses
+
+from domain import audit, entitlements
+from domain.audit import ACCOUNT_MANAGER, Actor, AuditAction, change
 from domain.changes import changing
 from domain.errors import Rejected, UserError, UserErrorCode
 from domain.models import Account, PlatformIntegration, Role, User
@@ -106,16 +109,23 @@ async def add_user(
         return await _add_user(account, email, role, name, subject)
 
 
-async def update_trial_flags(integrations: list[PlatformIntegration], limit: int) -> None:
+async def update_trial_flags(integrations: list[PlatformIntegration], limit: int, *, actor: Actor) -> None:
     """The account's live integrations (oldest first) flagged as the plan's `limit` now says: those that fit
     stop being trials. Call it under the account lock, once the limit or the integrations changed."""
     flags = entitlements.trial_flags_after_limit_change(limit, [pi.is_trial for pi in integrations])
     for integration, is_trial in zip(integrations, flags, strict=True):
         if integration.is_trial != is_trial:
             await PlatformIntegration.filter(id=integration.id).update(is_trial=is_trial)
+            await audit.record(
+                actor,
+                integration.account_id,
+                AuditAction.INTEGRATION_TRIAL_ENDED,
+                platform_integration_id=integration.id,
+                changes=[change("isTrial", integration.is_trial, is_trial)],
+            )
 
 
-async def set_integrations_limit(account_id: int, limit: int) -> Account:
+async def set_integrations_limit(account_id: int, limit: int, *, actor: Actor = ACCOUNT_MANAGER) -> Account:
     problem = entitlements.limit_error(limit)
     if problem:
         raise Rejected([UserError(UserErrorCode.INVALID_INPUT, problem, ("platformIntegrations",))])
@@ -124,9 +134,16 @@ async def set_integrations_limit(account_id: int, limit: int) -> Account:
         if account is None:
             raise Rejected([UserError(UserErrorCode.NOT_FOUND, "No account with this id.", ("accountId",))])
         limits = entitlements.PlanLimits.from_data(account.plan_limits)
-        account.plan_limits = entitlements.PlanLimits(platform_integrations=limit, users=limits.users).to_data()
+        account.plan_limits = dataclasses.replace(limits, platform_integrations=limit).to_data()
         await account.save(update_fields=["plan_limits"])
+        if limit != limits.platform_integrations:
+            await audit.record(
+                actor,
+                account_id,
+                AuditAction.PLAN_LIMITS_CHANGED,
+                changes=[change("platformIntegrations", limits.platform_integrations, limit)],
+            )
         await update_trial_flags(
-            await PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id"), limit
+            await PlatformIntegration.filter(account_id=account_id, deleted_at=None).order_by("id"), limit, actor=actor
         )
     return account

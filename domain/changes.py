@@ -38,6 +38,7 @@ class _Declared:
         self.integrations: dict[int, None] = {}  # ordered sets: events go out in the order of the changes
         self.campaigns: dict[int, None] = {}
         self.work = False
+        self.revoked_keys: dict[int, int] = {}  # API key id: its account's id
 
 
 _declared: ContextVar[_Declared | None] = ContextVar("jeto_changes_declared", default=None)
@@ -98,6 +99,11 @@ def campaign_changed(campaign_id: int) -> None:
     _current(f"the status of campaign {campaign_id}").campaigns[campaign_id] = None
 
 
+def api_key_revoked(account_id: int, key_id: int) -> None:
+    """The API key was revoked in this transaction: every process closes the websockets signed in with it."""
+    _current(f"API key {key_id}").revoked_keys[key_id] = account_id
+
+
 def work_queued() -> None:
     """Jobs were queued in this transaction."""
     _current("queued work").work = True
@@ -107,14 +113,19 @@ async def _announce(declared: _Declared) -> None:
     await _announce_work(declared)
     publish = _publisher.get()
     if publish is None:
-        if declared.integrations or declared.campaigns:  # an entry point that installed no publisher
+        if declared.integrations or declared.campaigns or declared.revoked_keys:  # no publisher installed
             log.warning("%d status changes committed with no publisher installed: not announced",
-                        len(declared.integrations) + len(declared.campaigns))  # fmt: skip
+                        len(declared.integrations) + len(declared.campaigns) + len(declared.revoked_keys))  # fmt: skip
         return
     for integration_id in declared.integrations:
         await _send(publish, PlatformIntegration, integration_id, events.sync_status)
     for campaign_id in declared.campaigns:
         await _send(publish, Campaign, campaign_id, events.campaign)
+    for key_id, account_id in declared.revoked_keys.items():
+        try:
+            await publish(account_id, events.api_key_revoked(key_id))
+        except Exception as error:  # its sockets also close when they next read the key (a bus reconnect)
+            log.warning("could not announce the revocation of API key %s: %s", key_id, type(error).__name__)
 
 
 async def _announce_work(declared: _Declared) -> None:

@@ -22,16 +22,20 @@ DEFAULT_PLAN_NAME = "Standard"
 class PlanLimits:
     platform_integrations: int = 1
     users: int | None = None  # reserved: None means unlimited
+    api_points: int | None = None  # the API's budget per rate-limit window; None: the server's default
 
     def to_data(self) -> dict[str, Any]:
-        return {"platform_integrations": self.platform_integrations, "users": self.users}
+        data = {"platform_integrations": self.platform_integrations, "users": self.users}
+        return data if self.api_points is None else {**data, "api_points": self.api_points}
 
     @classmethod
     def from_data(cls, data: dict[str, Any] | None) -> PlanLimits:
         data = data or {}
+        points = data.get("api_points")
         return cls(
             platform_integrations=int(data.get("platform_integrations", 1)),
             users=data.get("users"),
+            api_points=int(points) if points is not None else None,
         )
 
 

@@ -21,6 +21,7 @@ from domain.models import Campaign, PlatformIntegration
 
 SYNC_STATUS = "sync_status"
 CAMPAIGN = "campaign"
+API_KEY_REVOKED = "api_key_revoked"  # the websockets signed in with that key close (its id; version 0)
 MAX_ENCODED_BYTES = 7000  # under PostgreSQL NOTIFY's 8000-byte payload limit
 
 # What a status subscriber shows of each kind of row (the columns the version trigger watches).
@@ -40,7 +41,7 @@ def account_channel(account_id: int) -> str:
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # SYNC_STATUS or CAMPAIGN
+    kind: str  # SYNC_STATUS, CAMPAIGN or API_KEY_REVOKED
     id: int  # the integration's or the campaign's primary key
     version: int  # the row's status_version this snapshot is of
     fields: dict[str, Any] | None = field(default=None, compare=False)  # JSON values; None: read the row
@@ -86,6 +87,10 @@ def sync_status(integration: PlatformIntegration) -> Event:
 def campaign(row: Campaign) -> Event:
     fields = {name: _json(getattr(row, name)) for name in CAMPAIGN_FIELDS}
     return Event(CAMPAIGN, row.id, row.status_version, fields)
+
+
+def api_key_revoked(key_id: int) -> Event:
+    return Event(API_KEY_REVOKED, key_id, 0)
 
 
 def integration_as_of(event: Event) -> PlatformIntegration:

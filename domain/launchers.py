@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain import jobs, launcher_rules
+from domain import audit, jobs, launcher_rules
 from domain.accounts import lock_account
 from domain.changes import changing
 from domain.errors import Rejected, UserError, UserErrorCode, forbidden, not_found, reject_if_any
@@ -107,6 +107,7 @@ async def create(viewer: Viewer, *, name: str, integration_id: int | None, choic
         launcher = await Launcher.create(
             account_id=viewer.account_id, platform_integration_id=bound, name=clean_name(name), **assets
         )
+        await audit.launcher_created(viewer.actor, launcher)
         if "assets_folder" not in assets:
             # The "Jeto" images-and-files folder of the launcher's own instance, found or created there.
             await jobs.enqueue(JobKind.ASSETS_FOLDER, bound, priority=jobs.INTERACTIVE, launcher_id=launcher.id)
@@ -179,8 +180,10 @@ async def set_collaborators(viewer: Viewer, launcher_id: int, user_ids: list[int
         # Simultaneous replacements run one after the other (not both inserting the same grants), and a
         # launcher deleted meanwhile gets no grants.
         await _lock_live(launcher.id, ("launcherId",))
+        granted = await column(LauncherCollaborator.filter(launcher_id=launcher.id), "user__email")
         await LauncherCollaborator.filter(launcher_id=launcher.id).delete()
         await LauncherCollaborator.bulk_create(
             [LauncherCollaborator(launcher_id=launcher.id, user_id=user_id) for user_id in sorted(wanted)]
         )
+        await audit.collaborators_changed(viewer.actor, launcher, granted, [user.email for user in users])
     return launcher

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -345,3 +346,91 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
+
+
+class ApiKeyScope(enum.Enum):
+    READ_ONLY = "READ_ONLY"
+    READ_WRITE = "READ_WRITE"
+
+
+class ApiKey(Model):
+    """A key a server signs in with for its account: only its SHA-256 is stored (domain/api_keys.py)."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    account_id: int
+    # The admin who made it: the user a key's campaigns are submitted by, and whom `viewer` names.
+    created_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    created_by_id: int
+    name = fields.CharField(max_length=200)
+    scope = fields.CharEnumField(ApiKeyScope, max_length=20)
+    secret_hash = fields.CharField(max_length=64, unique=True)
+    hint = fields.CharField(max_length=20)  # its last characters, which are its checksum's: they reveal no secret
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)  # to the minute: written at most once a minute
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"
+
+
+class ActorKind(enum.Enum):
+    USER = "USER"
+    API_KEY = "API_KEY"
+    ACCOUNT_MANAGER = "ACCOUNT_MANAGER"
+
+
+class AuditEvent(Model):
+    """One change of what the audit trail covers, written in the transaction of the change (domain/audit.py)."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="audit_events", on_delete=fields.CASCADE
+    )
+    account_id: int
+    created_at = fields.DatetimeField()
+    action = fields.CharField(max_length=60)
+    actor_kind = fields.CharEnumField(ActorKind, max_length=20)
+    actor_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    actor_user_id: int | None
+    actor_api_key: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "models.ApiKey", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    actor_api_key_id: int | None
+    request_id = fields.CharField(max_length=100, null=True)
+    # What it is about: the integration (filterable), the launcher, the API key, as the action says.
+    platform_integration: fields.ForeignKeyNullableRelation[PlatformIntegration] = fields.ForeignKeyField(
+        "models.PlatformIntegration", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    platform_integration_id: int | None
+    launcher: fields.ForeignKeyNullableRelation[Launcher] = fields.ForeignKeyField(
+        "models.Launcher", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    launcher_id: int | None
+    api_key: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "models.ApiKey", related_name="audited_as_subject", null=True, on_delete=fields.SET_NULL
+    )
+    api_key_id: int | None
+    # [{"field": ..., "before": ..., "after": ...}]: text values; a secret's only ever "changed".
+    changes: list[dict[str, Any]] = fields.JSONField(default=list)
+
+    class Meta:
+        table = "audit_event"
+
+
+class RateLimitCounter(Model):
+    """Points a principal spent in one window, when the budget is kept in the database (jeto/rate_limits.py)."""
+
+    key = fields.CharField(max_length=200, primary_key=True)  # "<principal>:<window start>"
+    used = fields.IntField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "rate_limit_counter"

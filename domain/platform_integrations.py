@@ -9,7 +9,7 @@ from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 
-from domain import changes, defaults, entitlements, syncs
+from domain import audit, changes, defaults, entitlements, syncs
 from domain.accounts import lock_account, update_trial_flags
 from domain.changes import changing
 from domain.endpoints import Endpoints, resolve_endpoints
@@ -127,6 +127,7 @@ async def create(
                 is_default=defaults.default_for_new_integration(used),
                 is_trial=admission is entitlements.Admission.TRIAL,
             )
+            await audit.integration_created(viewer.actor, integration)
             # The first sync also tests the connection; queued in this transaction, so it cannot be lost.
             await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
@@ -206,6 +207,7 @@ async def update(
                 raise Rejected([_name_taken_error(("input", "name"))])
             if changes:
                 await PlatformIntegration.filter(id=integration.id).update(**changes)
+                await audit.integration_updated(viewer.actor, integration, changes)
             if CREDENTIAL_COLUMNS & changes.keys():
                 await syncs.queue_sync(integration.id, SyncTrigger.CREDENTIALS_CHANGED)
     except IntegrityError:
@@ -237,6 +239,7 @@ async def set_default(viewer: Viewer, integration_id: int) -> PlatformIntegratio
         unset = [pk for pk, is_default in flags.items() if not is_default]
         await PlatformIntegration.filter(id__in=unset, is_default=True).update(is_default=False)
         await PlatformIntegration.filter(id=integration.id).update(is_default=True)
+        await audit.defaults_changed(viewer.actor, viewer.account_id, {pi.id: pi.is_default for pi in live}, flags)
     await integration.refresh_from_db()
     return integration
 
@@ -251,6 +254,7 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
         now = datetime.now(UTC)
         await PlatformIntegration.filter(id=integration.id).update(deleted_at=now, is_default=False)
         changes.sync_status_changed(integration.id)  # its subscribers learn it is gone
+        await audit.integration_deleted(viewer.actor, integration)
         # Nothing is left waiting for an integration no worker will claim again.
         await Job.filter(platform_integration_id=integration.id, state=JobState.PENDING).update(
             state=JobState.FAILED, last_error="The integration was deleted.", finished_at=now
@@ -265,9 +269,10 @@ async def delete(viewer: Viewer, integration_id: int) -> int:
             )
             if successor is not None:
                 await PlatformIntegration.filter(id=successor).update(is_default=True)
+                await audit.defaults_changed(viewer.actor, viewer.account_id, {}, {successor: True})
         # A deleted integration frees its place in the plan, as a raised limit does: the oldest trials move in.
         await update_trial_flags(
-            remaining, entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations
+            remaining, entitlements.PlanLimits.from_data(account.plan_limits).platform_integrations, actor=viewer.actor
         )
     return integration.id
 

@@ -13,20 +13,35 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from domain import models
-from domain.models import Role
+from domain.audit import Actor
+from domain.models import ActorKind, Role
 
 Scope = tuple[str, list[int]]  # an SQL condition with a ? for each of its parameters, and those parameters
+NO_ACCOUNT = -1  # an account id no row has: what a rule that shows a viewer nothing compares with
 
 
 @dataclass(frozen=True)
 class Viewer:
+    """A signed-in user, or an API key: a key sees as an admin does (its role is ADMIN), may write only if its
+    scope allows, and names as `user_id` the admin who made it."""
+
     user_id: int
     account_id: int
     role: Role
+    api_key_id: int | None = None
+    read_only: bool = False
+    request_id: str | None = None  # the request that signed in (a websocket's: its opening request)
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail records for what this viewer changes."""
+        if self.api_key_id is not None:
+            return Actor(ActorKind.API_KEY, api_key_id=self.api_key_id, request_id=self.request_id)
+        return Actor(ActorKind.USER, user_id=self.user_id, request_id=self.request_id)
 
     def launchers(self, *, include_deleted: bool = False) -> QuerySet[models.Launcher]:
         query = models.Launcher.filter(account_id=self.account_id)
@@ -76,6 +91,17 @@ class Viewer:
                 id__in=Subquery(models.LauncherCollaborator.filter(launcher_id__in=Subquery(granted)).values("user_id"))
             )
         )
+
+    def api_keys(self) -> QuerySet[models.ApiKey]:
+        """Admins (API keys included): every key of the account. Collaborators: none."""
+        return models.ApiKey.filter(account_id=self._account_if_admin())
+
+    def audit_events(self) -> QuerySet[models.AuditEvent]:
+        """Admins (API keys included): the account's whole trail. Collaborators: none."""
+        return models.AuditEvent.filter(account_id=self._account_if_admin())
+
+    def _account_if_admin(self) -> int:
+        return self.account_id if self.is_admin else NO_ACCOUNT
 
     # The same rules as SQL conditions, for the read path.
 
@@ -127,3 +153,9 @@ class Viewer:
             f" WHERE launcher_id IN (SELECT id FROM launcher WHERE {launchers})))",
             [self.account_id, self.user_id, *campaign_params, *launcher_params],
         )
+
+    def api_key_scope(self) -> Scope:
+        return "account_id = ?", [self._account_if_admin()]
+
+    def audit_scope(self) -> Scope:
+        return "account_id = ?", [self._account_if_admin()]

@@ -23,6 +23,7 @@ from jeto import graphiql, graphql_http, probes
 from jeto.auth import AuthenticationFailed
 from jeto.database import tortoise_config
 from jeto.live.fanout import Fanout
+from jeto.live.keys import KeySockets
 from jeto.live.outbox import OutboxLimits
 from jeto.live.socket import GraphQLSocket, SocketSettings, refused_origin
 from jeto.observability import RequestIdMiddleware, request_id_of
@@ -55,6 +56,7 @@ class LiveSockets:
         self.fanout = fanout
         self._sockets = sockets
         self._allowed_origins = allowed_origins
+        self._keys: KeySockets | None = None  # made with the first socket: the bus is opened by the lifespan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket" or scope["path"] != GRAPHQL_PATH:
@@ -66,11 +68,14 @@ class LiveSockets:
             await send({"type": "websocket.close", "code": 1008})  # before accepting: an HTTP 403
             return
         services = scope["app"].state.services
+        if self._keys is None:
+            self._keys = KeySockets(services.bus)
+        socket = GraphQLSocket(
+            scope, receive, send, services=services, fanout=self.fanout, keys=self._keys, settings=self._sockets
+        )
         # The changes its operations commit are announced on this process's bus.
         with request_id_of(scope), changes.publishing_to(services.publish, services.work_queued):
-            await GraphQLSocket(
-                scope, receive, send, services=services, fanout=self.fanout, settings=self._sockets
-            ).serve()
+            await socket.serve()
 
 
 class GraphQLEndpoint:

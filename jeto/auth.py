@@ -1,4 +1,5 @@
-"""Bearer tokens: HS256 development tokens, and RS256 tokens of the identity provider checked against its JWKS."""
+"""Bearer tokens: HS256 development tokens, RS256 tokens of the identity provider checked against its JWKS, and
+API keys (domain/api_keys.py), each read with its account in one statement."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 import jwt
 
-from domain.models import Role
+from domain import api_keys
+from domain.models import ApiKeyScope, Role
 from domain.viewer import Viewer
+from jeto.observability import request_id
 from jeto.settings import Settings
 from resolvers import sql
 
@@ -95,10 +98,18 @@ _SIGN_IN = (
 )
 
 
+# An API key and its account in one statement too: a key-authenticated dashboard reads no more than a user's.
+_KEY_SIGN_IN = (
+    "SELECT k.id, k.account_id, k.created_by_id, k.scope, k.expires_at, k.revoked_at, k.last_used_at,"
+    " a.name, a.plan_name, a.plan_limits FROM api_key k JOIN account a ON a.id = k.account_id WHERE k.secret_hash = ?"
+)
+
+
 @dataclass(frozen=True)
 class SignedIn:
     viewer: Viewer
     account_row: tuple[Any, ...]  # id, name, plan_name, plan_limits, as read with the user
+    key_expires_at: datetime | None = None  # an API key's expiry: its websockets close then
 
 
 class Authenticator:
@@ -113,12 +124,40 @@ class Authenticator:
         return (await self.sign_in(authorization)).viewer
 
     async def sign_in(self, authorization: str | None) -> SignedIn:
-        column, value = await self._subject(bearer_token(authorization))
+        token = bearer_token(authorization)
+        if api_keys.looks_like_key(token):
+            return await self._key(token)
+        column, value = await self._subject(token)
         found = await sql.rows(_SIGN_IN.format(column=column), [value])
         if not found:
             raise AuthenticationFailed("The token names no user of Jeto.")
         user_id, account_id, role, *account = found[0]
-        return SignedIn(Viewer(user_id=user_id, account_id=account_id, role=Role(role)), (account_id, *account))
+        viewer = Viewer(user_id=user_id, account_id=account_id, role=Role(role), request_id=request_id.get())
+        return SignedIn(viewer, (account_id, *account))
+
+    async def _key(self, key: str) -> SignedIn:
+        """An API key: for its account, seeing as an admin does, writing only if its scope allows."""
+        if not api_keys.well_formed(key):
+            raise AuthenticationFailed("The API key is malformed: send it exactly as it was shown at its creation.")
+        found = await sql.rows(_KEY_SIGN_IN, [api_keys.secret_hash(key)])
+        if not found:
+            raise AuthenticationFailed("The API key is not one of this Jeto's.")
+        key_id, account_id, user_id, scope, expires_at, revoked_at, last_used_at, *account = found[0]
+        now, expires_at = datetime.now(UTC), sql.when(expires_at)
+        problem = api_keys.refusal(sql.when(revoked_at), expires_at, now)
+        if problem is not None:
+            raise AuthenticationFailed(problem)
+        if api_keys.use_worth_recording(sql.when(last_used_at), now):
+            await api_keys.record_use(key_id, now)
+        viewer = Viewer(
+            user_id=user_id,
+            account_id=account_id,
+            role=Role.ADMIN,
+            api_key_id=key_id,
+            read_only=ApiKeyScope(scope) is ApiKeyScope.READ_ONLY,
+            request_id=request_id.get(),
+        )
+        return SignedIn(viewer, (account_id, *account), key_expires_at=expires_at)
 
     async def _subject(self, token: str) -> tuple[str, str]:
         """The user column the token's verified subject names, and its value."""

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from tortoise import Tortoise
 
-from domain import accounts
+from domain import accounts, rate_limits
 from domain.errors import Rejected
 from domain.models import Role, User
 from jeto import database, healthcheck, http_server
@@ -143,13 +143,21 @@ def _cmd_add_user(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _cmd_set_plan_limit(settings: Settings, args: argparse.Namespace) -> None:
+    if args.platform_integrations is None and args.api_points is None:
+        raise CommandError("give --platform-integrations N, --api-points N, or both")
     account_id = _account_pk(args.account_id)
 
     async def work() -> None:
-        await accounts.set_integrations_limit(account_id, args.platform_integrations)
+        if args.platform_integrations is not None:
+            await accounts.set_integrations_limit(account_id, args.platform_integrations)
+        if args.api_points is not None:
+            await rate_limits.set_budget(account_id, args.api_points)
 
     asyncio.run(_with_database(settings, work))
-    print(f"The plan now includes {args.platform_integrations} platform integration(s).")
+    if args.platform_integrations is not None:
+        print(f"The plan now includes {args.platform_integrations} platform integration(s).")
+    if args.api_points is not None:
+        print(f"Each user and API key of the account may now spend {args.api_points} API points per window.")
 
 
 def _cmd_token(settings: Settings, args: argparse.Namespace) -> None:
@@ -283,9 +291,18 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("--subject", default=None, help="the identity provider's subject (SSO)")
     add_user.set_defaults(run=_cmd_add_user)
 
-    limit = commands.add_parser("set-plan-limit", help="change how many integrations the account's plan includes")
+    limit = commands.add_parser(
+        "set-plan-limit", help="change how many integrations the account's plan includes, or its API budget"
+    )
     limit.add_argument("account_id", metavar="ACCOUNT_ID")
-    limit.add_argument("--platform-integrations", type=int, required=True, metavar="N")
+    limit.add_argument("--platform-integrations", type=int, default=None, metavar="N")
+    limit.add_argument(
+        "--api-points",
+        type=int,
+        default=None,
+        metavar="N",
+        help="points each of its users and API keys may spend per rate-limit window (JETO_RATE_LIMIT_POINTS otherwise)",
+    )
     limit.set_defaults(run=_cmd_set_plan_limit)
 
     token = commands.add_parser("token", help="print a development bearer token for a user")

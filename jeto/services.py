@@ -19,6 +19,7 @@ from jeto.auth import Authenticator
 from jeto.bus import RESYNC, Bus, open_bus
 from jeto.mailer import Mailer
 from jeto.observability import MarketoMetrics
+from jeto.rate_limits import RateLimiter, open_rate_limiter
 from jeto.secret_box import SecretBox
 from jeto.settings import Settings
 from marketo import connection
@@ -42,6 +43,7 @@ class Services:
     bus: Bus
     marketo: MarketoPool
     worker: Worker | None = None
+    rate_limiter: RateLimiter | None = None  # None: JETO_RATE_LIMIT_STORE=off
 
     def credentials(self, integration: PlatformIntegration) -> MarketoCredentials:
         return MarketoCredentials(
@@ -116,6 +118,7 @@ async def open_services(
             transport=AllowedHostsOnly(marketo_transport or PerInstanceTransport(), settings.marketo_allowed_hosts),
             observer=MarketoMetrics(),
         ) as marketo,
+        open_rate_limiter(settings) as rate_limiter,
     ):
         yield Services(
             settings=settings,
@@ -124,6 +127,7 @@ async def open_services(
             http=http,
             bus=bus,
             marketo=marketo,
+            rate_limiter=rate_limiter,
         )
 
 

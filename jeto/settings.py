@@ -33,6 +33,7 @@ DOCUMENT_LIMITS = {
 }
 DEFAULT_DATABASE_URL = "sqlite://jeto.sqlite3"
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
+RATE_LIMIT_STORES = ("memory", "database", "off")  # or a redis:// (rediss://) URL
 
 
 class InvalidSetting(ValueError):
@@ -73,6 +74,20 @@ def _database_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def _rate_limit_store(env: Mapping[str, str], broadcast_url: str) -> str:
+    """Where the rate limit's counts are kept: by default where the event bus is (its Redis, or the database when
+    the bus is PostgreSQL), so that API processes that share a bus share one budget; memory for one process."""
+    store = env.get("JETO_RATE_LIMIT_STORE", "").strip()
+    if not store:
+        scheme = urlsplit(broadcast_url).scheme
+        if scheme in ("redis", "rediss"):
+            return broadcast_url
+        return "memory" if scheme == "memory" else "database"
+    if store not in RATE_LIMIT_STORES and urlsplit(store).scheme not in ("redis", "rediss"):
+        raise InvalidSetting("JETO_RATE_LIMIT_STORE must be memory, database, off, or a redis:// URL")
+    return store
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -108,6 +123,12 @@ class Settings:
     # JETO_WORKER_METRICS_PORT (worker), never on the API's own port.
     metrics_token: Secret | None = None
     metrics_port: int | None = None
+    # The API's rate limit (docs/partners.md): the points each user or API key may spend per window unless their
+    # account's plan says otherwise, the window, and where every API process counts them (see _rate_limit_store).
+    rate_limit_points: int = 5000
+    rate_limit_window_seconds: int = 3600
+    rate_limit_store: str = "memory"
+    rate_limit_key_prefix: str = "jeto:rate:"  # of the counters' keys in Redis, when several apps share one
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -159,6 +180,10 @@ class Settings:
             metrics_port=(
                 int(_number(env, "JETO_METRICS_PORT", "0", int, 0, 65535)) if env.get("JETO_METRICS_PORT") else None
             ),
+            rate_limit_points=int(_number(env, "JETO_RATE_LIMIT_POINTS", "5000", int, 1, 10_000_000)),
+            rate_limit_window_seconds=int(_number(env, "JETO_RATE_LIMIT_WINDOW_SECONDS", "3600", int, 1, 86400)),
+            rate_limit_store=_rate_limit_store(env, broadcast_url),
+            rate_limit_key_prefix=env.get("JETO_RATE_LIMIT_KEY_PREFIX") or "jeto:rate:",
         )
 
     def check_serving(self) -> None:

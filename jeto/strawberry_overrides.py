@@ -11,7 +11,8 @@
 | request parameters | a list body, a number as `query`, a list as `variables` reach the executor | `parse_http_body`: 400 for each; a GET of a mutation 405, a subscription over HTTP 400 | tests/api/test_http.py, test_hostile_input.py |
 | GraphQL over HTTP media type | `application/json` only | `application/graphql-response+json` with its status codes (`create_response`) | tests/api/test_http.py |
 | the request's context | a dict | `get_context`: the viewer the endpoint authenticated, the services | every API test |
-| websockets | both protocols' handlers, a task, a queue and an execution per subscription | none of Strawberry's: `subscription_protocols=[]`, and jeto/live serves both protocols over `Schema.stream`, Strawberry's public entry for streaming transports, one execution per change per group of alike subscribers | tests/api/test_subscriptions.py, test_fanout.py, test_hostile_input.py |
+| who may run an operation | whoever the view lets in | `CheckedDocuments.on_validate`, once the document is valid: a read-only API key's mutation is refused (FORBIDDEN, HTTP 403), then the operation's cost is charged to the viewer's budget (RATE_LIMITED, HTTP 429 and Retry-After past it, nothing run); the figures in headers and `extensions.rateLimit` (`get_results`) | tests/api/test_api_keys.py, test_rate_limits.py |
+| websockets | both protocols' handlers, a task, a queue and an execution per subscription | none of Strawberry's: `subscription_protocols=[]`, and jeto/live serves both protocols over `Schema.stream`, Strawberry's public entry for streaming transports, one execution per change per group of alike subscribers (sign-in with a token or an API key, a key's sockets closed when it is revoked or expires: jeto/live) | tests/api/test_subscriptions.py, test_fanout.py, test_hostile_input.py, test_api_keys.py |
 | GraphiQL | Strawberry's page from a CDN | ours, served from npm assets (`render_graphql_ide`) | tests/test_graphiql_browser.py |
 
 Strawberry is pinned (pyproject.toml); the only private member read here is `Schema._schema`, graphql-core's
@@ -27,6 +28,7 @@ from typing import Any
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, specified_rules
+from graphql.language import OperationType as Operation
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -37,10 +39,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from jeto import graphiql, graphql_http
+from domain.rate_limits import Spent
+from jeto import graphiql, graphql_http, rate_limits
 from jeto.operation_metrics import OperationMetrics
 from resolvers.context import Context
 from resolvers.errors import BAD_USER_INPUT
+from resolvers.errors import FORBIDDEN as FORBIDDEN_CODE
 from schema import TYPES, Mutation, Query, Subscription
 from schema.documents import DocumentLimits, Documents, Prepared, UnclearOperation
 from schema.errors import with_code
@@ -58,11 +62,14 @@ def validate_document_with_strawberry_rules(schema: Any, document: Any) -> list[
 
 
 class CheckedDocuments(SchemaExtension):
-    """Parsing and validation through the schema's document cache, with every limit checked (documents.py)."""
+    """Parsing and validation through the schema's document cache, with every limit checked (documents.py); then
+    whether the viewer may run the operation now (`_admission`)."""
 
     def __init__(self, documents: Documents) -> None:
         self._documents = documents
         self._prepared: Prepared | None = None
+        self._spent: Spent | None = None
+        self._subscription = False
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -73,12 +80,46 @@ class CheckedDocuments(SchemaExtension):
         context.parse_options["max_tokens"] = self._documents.limits.tokens
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         prepared = self._prepared
         if prepared is not None and prepared.document is not None and context.pre_execution_errors is None:
-            context.pre_execution_errors = self._documents.errors(prepared, context.operation_name, context.variables)
+            errors, nodes = self._documents.measure(prepared, context.operation_name, context.variables)
+            if not errors:
+                operation = prepared.operation_type(context.operation_name)
+                self._subscription = operation is Operation.SUBSCRIPTION
+                errors = await self._admission(context.context, operation, nodes)
+            context.pre_execution_errors = errors
         yield
+
+    async def _admission(self, context: Context, operation: Operation | None, nodes: int) -> list[GraphQLError]:
+        """A read-only API key runs no mutation; the operation's cost must fit in what remains of the viewer's
+        budget for the window, or nothing runs. Over HTTP, the status says which, and headers give the figures."""
+        viewer = context.viewer_or_none
+        if viewer is None:
+            return []  # the fields say UNAUTHENTICATED
+        response = context.response  # None over a websocket
+        if operation is Operation.MUTATION and viewer.read_only:
+            if response is not None:
+                response.status_code = 403
+            message = "This API key is read-only: it runs queries and subscriptions, never mutations."
+            return [GraphQLError(message, extensions={"code": FORBIDDEN_CODE})]
+        spent = self._spent = context.rate_limit = await rate_limits.charged(context, nodes)
+        if spent is None:
+            return []
+        if response is not None:
+            response.headers.update(rate_limits.headers(spent))
+        if spent.accepted:
+            return []
+        if response is not None:
+            response.status_code = 429
+        return [rate_limits.refused(spent)]
+
+    def get_results(self) -> dict[str, Any]:
+        """The charge in `extensions.rateLimit` (not in a subscription's every payload: it was charged once)."""
+        if self._spent is None or self._subscription:
+            return {}
+        return {"rateLimit": rate_limits.extension(self._spent)}
 
 
 class CodedErrors(MaskErrors):
@@ -219,12 +260,14 @@ class JetoGraphQL(GraphQL[Context, None]):
         signed_in = request.scope.get("state", {}).get("signed_in")  # HTTP: by the endpoint, before Strawberry
         if request.scope["type"] == "http" and graphql_http.wants_graphql_response(request):
             response.media_type = graphql_http.GRAPHQL_RESPONSE
+        services = request.app.state.services
         return Context(
-            services=request.app.state.services,
+            services=services,
             request=request,
             response=response,
             viewer_or_none=signed_in.viewer if signed_in else None,
             account_row=signed_in.account_row if signed_in else None,
+            budget=rate_limits.budget_of(services.settings, signed_in) if signed_in else None,
         )
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:

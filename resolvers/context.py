@@ -43,6 +43,8 @@ class Context:
     viewer_or_none: Viewer | None = None
     # The viewer's account as read when they signed in, with this HTTP request (never for a long-lived websocket).
     account_row: tuple[Any, ...] | None = None
+    budget: int | None = None  # the points per window of the viewer's account, read when they signed in
+    rate_limit: Any = None  # the operation's charge (domain.rate_limits.Spent), once the request checks made it
     # Set by a subscription's resolver just before each yield: what the result about to be executed is about.
     subject: Subject | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from resolvers import accounts, campaigns, integrations, launchers, marketo_assets, sql, sync_runs
+from resolvers import accounts, api_keys, audit, campaigns, integrations, launchers, marketo_assets, sql, sync_runs
 from resolvers.context import Subject
 from resolvers.errors import BadUserInput
 from resolvers.ids import beyond_any_row, decode_id
@@ -23,6 +23,8 @@ _VISIBLE: dict[str, Callable[[int, Batch], Awaitable[Any]]] = {
     "MarketoProgram": marketo_assets.program_node,
     "Launcher": launchers.node,
     "Campaign": campaigns.node,
+    "ApiKey": api_keys.node,
+    "AuditEvent": audit.node,
 }
 
 

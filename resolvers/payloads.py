@@ -24,6 +24,8 @@ class Payload(Record):
     launcher: Any = None
     campaign: Any = None
     deleted_id: str | None = None
+    api_key: Any = None
+    key: str | None = None  # an API key itself: in createApiKey's payload, and nowhere else
     user_errors: list[UserError] = field(default_factory=list)  # the domain's UserError, shown as it is
     loaded: dict = field(default_factory=dict, repr=False)
 

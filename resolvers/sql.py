@@ -24,6 +24,11 @@ def _connection() -> Any:
     return Tortoise.get_connection("default")
 
 
+def dialect() -> str:
+    """ "postgres" or "sqlite"."""
+    return _connection().capabilities.dialect
+
+
 def _for_dialect(statement: str, dialect: str) -> str:
     if dialect != "postgres":
         return statement
@@ -39,6 +44,13 @@ async def rows(statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]
     connection = _connection()
     _, found = await connection.execute_query(_for_dialect(statement, connection.capabilities.dialect), list(params))
     return list(found)
+
+
+async def returning(statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+    """The rows a write's RETURNING clause gives (Tortoise's execute_query drops them on PostgreSQL)."""
+    connection = _connection()
+    statement = _for_dialect(statement, connection.capabilities.dialect)
+    return [tuple(row.values()) for row in await connection.execute_query_dict(statement, list(params))]
 
 
 def marks(values: Iterable[Any]) -> str:

@@ -10,19 +10,41 @@ from pathlib import Path
 from strawberry.tools import merge_types
 
 from schema.accounts import Account, AccountQueries, User
+from schema.api_keys import ApiKey, ApiKeyMutations
+from schema.audit import AuditEvent
 from schema.campaigns import Campaign, CampaignMutations, CampaignSubscriptions
 from schema.integrations import IntegrationDeletion, IntegrationMutations, IntegrationSubscriptions, PlatformIntegration
 from schema.launchers import Launcher, LauncherMutations
 from schema.marketo_assets import MarketoFolder, MarketoProgram
 from schema.nodes import NodeQueries
+from schema.rate_limits import RateLimitQueries
 from schema.sync_runs import SyncRun, SyncRunMutations
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
 
-Query = merge_types("Query", (AccountQueries, NodeQueries))
+Query = merge_types("Query", (AccountQueries, NodeQueries, RateLimitQueries))
 Mutation = merge_types(
-    "Mutation", (IntegrationMutations, SyncRunMutations, IntegrationDeletion, LauncherMutations, CampaignMutations)
+    "Mutation",
+    (
+        IntegrationMutations,
+        SyncRunMutations,
+        IntegrationDeletion,
+        LauncherMutations,
+        CampaignMutations,
+        ApiKeyMutations,
+    ),
 )
 Subscription = merge_types("Subscription", (IntegrationSubscriptions, CampaignSubscriptions))
 # Types reachable only through `node`: listed so the schema knows them whatever the roots reach.
-TYPES = [Account, User, PlatformIntegration, SyncRun, MarketoFolder, MarketoProgram, Launcher, Campaign]
+TYPES = [
+    Account,
+    User,
+    PlatformIntegration,
+    SyncRun,
+    MarketoFolder,
+    MarketoProgram,
+    Launcher,
+    Campaign,
+    ApiKey,
+    AuditEvent,
+]

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from resolvers import accounts as resolve
-from resolvers import campaigns, launchers
+from resolvers import api_keys, audit, campaigns, launchers
 from resolvers.accounts import AccountRecord, UserRecord
 from schema.connections import Connection
-from schema.enums import Role, SyncState, UserErrorCode
+from schema.enums import AuditActorKind, Role, SyncState, UserErrorCode
 from schema.nodes import Info, Node, shown_as
 
 if TYPE_CHECKING:
+    from schema.api_keys import ApiKey
+    from schema.audit import AuditEvent
     from schema.campaigns import Campaign
     from schema.integrations import PlatformIntegration
     from schema.launchers import Launcher
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 PlatformIntegrationType = Annotated["PlatformIntegration", strawberry.lazy("schema.integrations")]
 LauncherType = Annotated["Launcher", strawberry.lazy("schema.launchers")]
 CampaignType = Annotated["Campaign", strawberry.lazy("schema.campaigns")]
+ApiKeyType = Annotated["ApiKey", strawberry.lazy("schema.api_keys")]
+AuditEventType = Annotated["AuditEvent", strawberry.lazy("schema.audit")]
 
 
 @strawberry.type(
@@ -115,6 +119,37 @@ class Account(Node):
     @strawberry.field(description="Admins only; collaborators get a FORBIDDEN error.")
     def users(self, info: Info) -> list[User]:
         return resolve.USERS.resolve(self, info)
+
+    @strawberry.field(
+        description="The account's API keys, oldest first (revoked ones too with includeRevoked). Admins only; "
+        "collaborators get a FORBIDDEN error."
+    )
+    def api_keys(self, info: Info, include_revoked: bool = False) -> list[ApiKeyType]:
+        return api_keys.API_KEYS.resolve(self, info, include_revoked=include_revoked)
+
+    @strawberry.field(
+        description="Who changed the account's integrations, launchers' integration and collaborators, plan limits, "
+        "trials and API keys: newest first, optionally those of one integration, of one actor (a User's or an "
+        "ApiKey's id) or of one kind of actor. Admins only; collaborators get a FORBIDDEN error."
+    )
+    def audit_events(
+        self,
+        info: Info,
+        platform_integration_id: strawberry.ID | None = None,
+        actor_id: strawberry.ID | None = None,
+        actor_kind: AuditActorKind | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> Connection[AuditEventType]:
+        return audit.AUDIT_EVENTS.resolve(
+            self,
+            info,
+            platform_integration_id=platform_integration_id,
+            actor_id=actor_id,
+            actor_kind=actor_kind,
+            first=first,
+            after=after,
+        )
 
     is_type_of = shown_as(AccountRecord)
 

@@ -358,8 +358,12 @@ class Documents:
 
     def errors(self, prepared: Prepared, operation_name: str | None, variables: Any) -> list[GraphQLError]:
         """Why the request may not run (its document's refusal, validation, the node count), or nothing."""
+        return self.measure(prepared, operation_name, variables)[0]
+
+    def measure(self, prepared: Prepared, operation_name: str | None, variables: Any) -> tuple[list[GraphQLError], int]:
+        """Why the request may not run, or nothing; and the nodes it may return (what the rate limit charges)."""
         if prepared.refusal is not None:
-            return [prepared.refusal]
+            return [prepared.refusal], 0
         assert prepared.document is not None
         schema = self._schema()
         if prepared.validation_errors is None:
@@ -368,7 +372,7 @@ class Documents:
                 for error in self._validate(schema, prepared.document)
             ]
         if prepared.validation_errors:
-            return prepared.validation_errors
+            return prepared.validation_errors, 0
         asked = requested_nodes(schema, prepared, operation_name, variables)
         if asked > self.limits.nodes:
             return [
@@ -376,5 +380,5 @@ class Documents:
                     f"This operation may return {asked:,} nodes; at most {self.limits.nodes:,} are allowed. "
                     "Ask for smaller pages (`first`) and page through with `after`."
                 )
-            ]
-        return []
+            ], asked
+        return [], asked

@@ -3,6 +3,7 @@
 import strawberry
 
 from domain import models
+from domain.audit import AuditAction as _AuditAction
 from domain.errors import UserErrorCode as _UserErrorCode
 from domain.sync_state import SyncState as _SyncState
 
@@ -13,3 +14,6 @@ CampaignStatus = strawberry.enum(models.CampaignStatus, name="CampaignStatus")
 SyncTrigger = strawberry.enum(models.SyncTrigger, name="SyncTrigger")
 SyncState = strawberry.enum(_SyncState, name="SyncState")
 UserErrorCode = strawberry.enum(_UserErrorCode, name="UserErrorCode")
+ApiKeyScope = strawberry.enum(models.ApiKeyScope, name="ApiKeyScope")
+AuditAction = strawberry.enum(_AuditAction, name="AuditAction")
+AuditActorKind = strawberry.enum(models.ActorKind, name="AuditActorKind")

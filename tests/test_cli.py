@@ -64,6 +64,8 @@ def test_the_account_manager_commands(run):
         ("create-account", "", "--admin", "owner@acme.test"),
         ("create-account", "Acme", "--admin", "not-an-email"),
         ("set-plan-limit", "1", "--platform-integrations", "0"),
+        ("set-plan-limit", "1", "--api-points", "0"),
+        ("set-plan-limit", "1"),
         ("token", "nobody@acme.test"),
         # argparse's own errors: one line too, not the usage block
         ("add-user", "1", "x@acme.test", "--role", "owner"),
@@ -356,6 +358,30 @@ async def test_the_plan_limit_the_commands_set_is_the_one_the_api_enforces(world
     over = (await admin(CREATE_PI, {"input": factories.pi_input("LATAM", "444-DDD-444")}))["createPlatformIntegration"]
     assert over["platformIntegration"] is None
     assert (over["trialConfirmation"]["limit"], over["trialConfirmation"]["used"]) == (3, 3)
+
+
+async def test_the_api_budget_the_command_sets_is_the_one_the_api_charges_and_the_trail_shows(world, database_url, run):
+    from resolvers.ids import encode_id
+    from tests.api.operations import RATE_LIMIT
+
+    account_id, admin = await world.account()
+    result = run(
+        "set-plan-limit", encode_id("Account", account_id), "--api-points", "2", JETO_DATABASE_URL=database_url
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Each user and API key of the account may now spend 2 API points per window."
+    figures = (await admin(RATE_LIMIT))["rateLimit"]
+    assert (figures["limit"], figures["remaining"]) == (2, 1)
+    trail = await admin(
+        "{ account { auditEvents { edges { node { action actor { kind } changes { field before after } } } } } }"
+    )
+    assert [edge["node"] for edge in trail["account"]["auditEvents"]["edges"]] == [
+        {
+            "action": "PLAN_LIMITS_CHANGED",
+            "actor": {"kind": "ACCOUNT_MANAGER"},
+            "changes": [{"field": "apiPoints", "before": None, "after": "2"}],
+        }
+    ]
 
 
 def test_sync_help_gives_the_wait_timeout_default(run):

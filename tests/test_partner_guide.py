@@ -87,19 +87,47 @@ def test_every_graphql_example_runs_as_written(demo, block, variables):
     assert all(value is not None for value in result["data"].values()), result  # ids of a fresh demo find rows
 
 
-def test_the_curl_example_runs_as_written(demo):
-    base_url, token = demo
-    (command,) = [block.code for block in blocks(GUIDE) if block.language == "sh" and "setup" not in block.options]
+def _curl(base_url: str, option: str | None, **env: str) -> str:
+    """What the guide's curl command prints: the one marked `option`, or (None) the one marked with nothing."""
+    (command,) = [
+        block.code
+        for block in blocks(GUIDE)
+        if block.language == "sh" and (option in block.options if option else not block.options)
+    ]
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", command.replace(DEMO_URL, base_url)],
-        env={**os.environ, "JETO_TOKEN": token},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
+    return result.stdout
+
+
+def test_the_curl_example_runs_as_written(demo):
+    base_url, token = demo
+    answer = json.loads(_curl(base_url, None, JETO_TOKEN=token))
     assert answer["data"]["viewer"] == {"email": "admin@demo.jeto.test", "role": "ADMIN"}, answer
+
+
+def test_the_api_key_curl_example_runs_as_written_and_shows_the_budget(demo):
+    base_url, token = demo
+    made = httpx.post(
+        f"{base_url}/graphql",
+        json={"query": 'mutation { createApiKey(name: "Guide", scope: READ_ONLY) { key } }'},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=20,
+    )
+    key = made.json()["data"]["createApiKey"]["key"]
+    head, _, body = _curl(base_url, "api-key", JETO_API_KEY=key).replace("\r\n", "\n").partition("\n\n")
+    assert head.startswith("HTTP/1.1 200"), head
+    headers = dict(line.lower().split(": ", 1) for line in head.splitlines()[1:])
+    answer = json.loads(body)
+    figures = answer["data"]["rateLimit"]
+    assert answer["data"]["account"]["name"] and figures["cost"] == 1, answer
+    assert headers["x-ratelimit-remaining"] == str(figures["remaining"]) == str(figures["limit"] - 1)
+    assert answer["extensions"]["rateLimit"] == figures
 
 
 @contextlib.contextmanager

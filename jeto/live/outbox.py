@@ -72,10 +72,14 @@ class Outbox:
             return
         if self._closed is None:
             self._closed = asyncio.get_running_loop().create_future()
+        self.close_soon(code, reason)
+        await self._closed
+
+    def close_soon(self, code: int, reason: str = "") -> None:
+        """Sends what is queued, then the close frame, without waiting for either."""
         if self._closing is None:
             self._closing = (code, reason_of(reason))
             self._pump()
-        await self._closed
 
     def discard(self) -> None:
         """The client is gone: nothing more is sent."""

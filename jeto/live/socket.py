@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from graphql import GraphQLError
 from graphql import OperationType as GraphQLOperationType
 from starlette.types import Receive, Scope, Send
 from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from jeto import graphql_http
+from jeto import graphql_http, rate_limits
 from jeto.auth import AuthenticationFailed
 from jeto.live import protocols
 from jeto.live.fanout import Fanout, Member, Operation
+from jeto.live.keys import KeySockets
 from jeto.live.outbox import Outbox, OutboxLimits
 from jeto.live.protocols import Protocol, encoded, encoded_result, message_problem
 from resolvers.context import Context
@@ -72,28 +74,39 @@ def refused_origin(scope: Scope, allowed_origins: tuple[str, ...]) -> str | None
 class GraphQLSocket:
     """Held for as long as the socket is open (hours, for a status screen): kept small."""
 
-    __slots__ = ("_receive", "_send", "_services", "_fanout", "_settings", "_offered", "_context", "_init_received",
-                 "_operations")  # fmt: skip
+    __slots__ = ("_receive", "_send", "_services", "_fanout", "_keys", "_settings", "_offered", "_context",
+                 "_init_received", "_operations", "_outbox", "_unwatch")  # fmt: skip
 
     def __init__(
-        self, scope: Scope, receive: Receive, send: Send, *, services: Any, fanout: Fanout, settings: SocketSettings
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        services: Any,
+        fanout: Fanout,
+        keys: KeySockets,
+        settings: SocketSettings,
     ) -> None:
         self._receive = receive
         self._send = send
         self._services = services
         self._fanout = fanout
+        self._keys = keys
         self._settings = settings
         self._offered = [name.strip() for name in scope.get("subprotocols") or ()]
         self._context: Context | None = None  # once signed in
         self._init_received = False
         self._operations: dict[str, Member | asyncio.Task[None]] = {}
+        self._outbox: Outbox | None = None
+        self._unwatch: Callable[[], None] | None = None  # an API key's socket: the watch of its key
 
     async def serve(self) -> None:
         if (await self._receive())["type"] != "websocket.connect":
             return
         protocol = protocols.chosen_protocol(self._offered)
         await self._send({"type": "websocket.accept", "subprotocol": protocol.name if protocol else None})
-        outbox = Outbox(self._send, self._settings.outbox, on_cast_off=self._stop_all)
+        outbox = self._outbox = Outbox(self._send, self._settings.outbox, on_cast_off=self._stop_all)
         try:
             if protocol is None:
                 await outbox.close(protocols.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
@@ -101,8 +114,23 @@ class GraphQLSocket:
             await self._read(protocol, outbox)
         finally:
             self._stop_all()
+            if self._unwatch is not None:
+                self._unwatch()
             if not outbox.closing:
                 outbox.discard()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Closed from outside (its API key was revoked or expired): nothing more is run nor sent but the close.
+        Called from a timer (outside any task), it closes from a task of its own: a send runs in a task."""
+        if asyncio.current_task() is None:
+            asyncio.get_running_loop().create_task(self._close_from_task(code, reason))
+            return
+        self._stop_all()
+        if self._outbox is not None:
+            self._outbox.close_soon(code, reason)
+
+    async def _close_from_task(self, code: int, reason: str) -> None:
+        self.close_soon(code, reason)
 
     async def _read(self, protocol: Protocol, outbox: Outbox) -> None:
         """Until the client leaves or the socket is closed."""
@@ -178,14 +206,18 @@ class GraphQLSocket:
         self._init_received = True
         header = payload.get("Authorization") or payload.get("authorization")
         try:
-            viewer = await self._services.authenticator.viewer(header if isinstance(header, str) else None)
+            signed_in = await self._services.authenticator.sign_in(header if isinstance(header, str) else None)
         except AuthenticationFailed as failure:
             if protocol is protocols.LEGACY:  # its own way of saying so, before the same close as the other's
                 rejection = {"message": str(failure), "code": UNAUTHENTICATED}
                 outbox.put(encoded({"type": "connection_error", "payload": rejection}))
             await outbox.close(protocols.FORBIDDEN, "Forbidden")
             return True
-        self._context = Context(services=self._services, viewer_or_none=viewer)
+        viewer = signed_in.viewer
+        budget = rate_limits.budget_of(self._services.settings, signed_in)
+        self._context = Context(services=self._services, viewer_or_none=viewer, budget=budget)
+        if viewer.api_key_id is not None:
+            self._unwatch = self._keys.watch(self, viewer, signed_in.key_expires_at)
         outbox.put('{"type":"connection_ack"}')
         return False
 
@@ -203,6 +235,10 @@ class GraphQLSocket:
         assert self._context is not None
         operation = Operation(payload["query"], payload.get("variables"), payload.get("operationName"))
         if self._is_subscription(operation):
+            refusal = await self._charged(operation)
+            if refusal is not None:
+                outbox.put(protocol.error_message(id, [refusal.formatted]))
+                return False
             member = Member(id, protocol, outbox, ended=self._ended)
             self._operations[id] = member
             await self._fanout.subscribe(member, operation, self._context)
@@ -222,6 +258,19 @@ class GraphQLSocket:
             return bool(prepared.operation_type(operation.operation_name) is GraphQLOperationType.SUBSCRIPTION)
         except UnclearOperation:
             return False
+
+    async def _charged(self, operation: Operation) -> GraphQLError | None:
+        """A subscription is charged to its subscriber's budget when it starts, never per event (the group's
+        execution charges no one): why it may not start, or None. A document with errors is not charged: the
+        group's execution reports them."""
+        assert self._context is not None
+        documents = self._fanout.schema.documents
+        prepared = documents.prepare(operation.query)
+        errors, nodes = documents.measure(prepared, operation.operation_name, operation.variables)
+        if errors:
+            return None
+        spent = await rate_limits.charged(self._context, nodes)
+        return rate_limits.refused(spent) if spent is not None and not spent.accepted else None
 
     async def _run_once(
         self, id: str, operation: Operation, allowed: tuple[OperationType, ...], protocol: Protocol, outbox: Outbox

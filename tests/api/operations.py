@@ -79,3 +79,21 @@ def pi_input(name: str = "Main", munchkin: str = "123-ABC-456", **extra):
     }
     credentials.update(extra.pop("credentials", {}))
     return {"name": name, "credentials": credentials, **extra}
+
+
+CREATE_API_KEY = """
+mutation($name: String!, $scope: ApiKeyScope!, $expiresAt: DateTime) {
+  createApiKey(name: $name, scope: $scope, expiresAt: $expiresAt) {
+    key apiKey { id name scope hint createdAt createdBy { email } lastUsedAt expiresAt revokedAt }
+    userErrors { code field message }
+  }
+}"""
+
+REVOKE_API_KEY = """
+mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } userErrors { code field message } } }"""
+
+API_KEYS = """
+query($includeRevoked: Boolean! = false) { account { apiKeys(includeRevoked: $includeRevoked) {
+  id name scope hint createdAt createdBy { email } lastUsedAt expiresAt revokedAt } } }"""
+
+RATE_LIMIT = "{ rateLimit { limit cost remaining resetAt } }"
