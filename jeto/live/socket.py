@@ -145,8 +145,8 @@ class GraphQLSocket:
                 except TimeoutError:
                     await outbox.close(protocols.INIT_TIMEOUT, "Connection initialisation timeout")
                     return
-            if event["type"] == "websocket.disconnect":
-                return
+            if event["type"] == "websocket.disconnect" or outbox.closing:
+                return  # gone, or being closed (a revoked key, a reader cast off): nothing more is read
             message, problem = self._decoded(event, protocol)
             if problem is not None:
                 code, reason = problem
@@ -182,9 +182,8 @@ class GraphQLSocket:
                 return True
             return await self._start(message["id"], message["payload"], protocol, outbox)
         if kind == protocol.stop:
-            self._stop(message["id"])
-            if protocol is protocols.LEGACY:
-                outbox.put(protocol.complete_message(message["id"]))
+            if self._stop(message["id"]) and protocol is protocols.LEGACY:
+                outbox.put(protocol.complete_message(message["id"]))  # its way of confirming
             return False
         if protocol is protocols.TRANSPORT:
             if kind == "ping":
@@ -301,12 +300,14 @@ class GraphQLSocket:
         if self._operations.get(member.id) is member:
             del self._operations[member.id]
 
-    def _stop(self, id: str) -> None:
+    def _stop(self, id: str) -> bool:
+        """Stops the operation of that id; False if none runs."""
         operation = self._operations.pop(id, None)
         if isinstance(operation, Member):
             operation.leave()
         elif operation is not None:
             operation.cancel()
+        return operation is not None
 
     def _stop_all(self) -> None:
         for id in list(self._operations):

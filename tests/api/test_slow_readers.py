@@ -9,7 +9,7 @@ import dataclasses
 import json
 import socket
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import websockets
@@ -105,40 +105,17 @@ def backlog_bytes(snapshot: tracemalloc.Snapshot) -> int:
     return sum(stat.size for stat in held.statistics("filename"))
 
 
-async def test_a_reader_that_stops_delays_no_one_holds_a_bounded_backlog_and_is_closed_with_1013(world):
-    account_id, admin = await world.account()
-    pi = await factories.integration(admin, "US", "111-AAA-111", synced=False)
-    async with served(world.app) as (url, port):
-        stalled = await subscriber(url, port, admin.token, pi, receive_buffer=1024)
-        quick = await subscriber(url, port, admin.token, pi)
-        received_quickly: list[int] = []
-        reading = asyncio.create_task(keep_reading(quick, received_quickly))
-        tracemalloc.start()
-        try:
-            before = backlog_bytes(tracemalloc.take_snapshot())
-            await changes_announced(world, account_id, pi, received_quickly)
-            held = backlog_bytes(tracemalloc.take_snapshot()) - before
-        finally:
-            tracemalloc.stop()
-        # Every change reached the reader that keeps up, in order, while the other one read nothing.
-        assert received_quickly == list(range(1, CHANGES + 1))
-        sent = CHANGES * len(QUERY)  # about what holding every status for the stalled reader would take
-        assert held < 256 * 1024 < sent, (held, sent)
+@dataclasses.dataclass
+class Readers:
+    """One reader that stops reading (small buffers), one that keeps up, both of one integration's status."""
 
-        await asyncio.sleep(STUCK_SECONDS + 1)  # past the limit: cast off
-        received_late: list[int] = []
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            while True:
-                received_late.append(await folders_synced_of(stalled))
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013, closed.value
-        assert "too slowly" in closed.value.rcvd.reason
-        # What it was sent before it fell behind, in order, never an older status after a newer one.
-        assert received_late == sorted(set(received_late)) and len(received_late) < CHANGES
-        reading.cancel()
-        await quick.close()
+    announce: Callable[[], Awaitable[None]]  # the CHANGES statuses, each received by the quick reader in turn
+    slow: ClientConnection
+    received_quickly: list[int]
 
 
-async def test_a_reader_that_falls_behind_then_reads_again_ends_on_the_newest_state(world):
+@contextlib.asynccontextmanager
+async def two_readers(world) -> AsyncIterator[Readers]:
     account_id, admin = await world.account()
     pi = await factories.integration(admin, "US", "111-AAA-111", synced=False)
     async with served(world.app) as (url, port):
@@ -146,13 +123,45 @@ async def test_a_reader_that_falls_behind_then_reads_again_ends_on_the_newest_st
         quick = await subscriber(url, port, admin.token, pi)
         received_quickly: list[int] = []
         reading = asyncio.create_task(keep_reading(quick, received_quickly))
-        await changes_announced(world, account_id, pi, received_quickly)
+        try:
+            yield Readers(lambda: changes_announced(world, account_id, pi, received_quickly), slow, received_quickly)
+        finally:
+            reading.cancel()
+            await asyncio.gather(quick.close(), slow.close())
+
+
+async def test_a_reader_that_stops_delays_no_one_holds_a_bounded_backlog_and_is_closed_with_1013(world):
+    async with two_readers(world) as readers:
+        tracemalloc.start()
+        try:
+            before = backlog_bytes(tracemalloc.take_snapshot())
+            await readers.announce()
+            held = backlog_bytes(tracemalloc.take_snapshot()) - before
+        finally:
+            tracemalloc.stop()
+        # Every change reached the reader that keeps up, in order, while the other one read nothing.
+        assert readers.received_quickly == list(range(1, CHANGES + 1))
+        sent = CHANGES * len(QUERY)  # about what holding every status for the stalled reader would take
+        assert held < 256 * 1024 < sent, (held, sent)
+
+        await asyncio.sleep(STUCK_SECONDS + 1)  # past the limit: cast off
+        received_late: list[int] = []
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                received_late.append(await folders_synced_of(readers.slow))
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013, closed.value
+        assert "too slowly" in closed.value.rcvd.reason
+        # What it was sent before it fell behind, in order, never an older status after a newer one.
+        assert received_late == sorted(set(received_late)) and len(received_late) < CHANGES
+
+
+async def test_a_reader_that_falls_behind_then_reads_again_ends_on_the_newest_state(world):
+    async with two_readers(world) as readers:
+        await readers.announce()
         received_slowly: list[int] = []
         async with asyncio.timeout(STUCK_SECONDS):
             while not received_slowly or received_slowly[-1] < CHANGES:
-                received_slowly.append(await folders_synced_of(slow))
+                received_slowly.append(await folders_synced_of(readers.slow))
         # Statuses skipped while it lagged (snapshots: the newest tells all), never one older than the last.
         assert received_slowly == sorted(set(received_slowly)) and len(received_slowly) < CHANGES
         assert received_slowly[-1] == CHANGES
-        reading.cancel()
-        await asyncio.gather(quick.close(), slow.close())
