@@ -133,6 +133,10 @@ class Outbox:
             except (OSError, RuntimeError):  # uvicorn's ClientDisconnected, or a socket already closed: the
                 self.discard()  # receiving side sees the disconnect and cleans up
                 return
+            except Exception:  # never the business of whoever was delivering to every socket (a group)
+                log.exception("a websocket send failed: nothing more is sent on it")
+                self.discard()
+                return
             self._waiting = asyncio.get_running_loop().create_task(self._finish(sending, waits_for, message))
 
     async def _finish(self, sending: Coroutine[Any, Any, None], waits_for: Any, message: Message) -> None:
