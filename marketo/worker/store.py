@@ -7,92 +7,71 @@ its own RowStore through the job's context (tests give one that fails where they
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
-from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from domain.models import MarketoFolder, MarketoProgram
 from marketo.models import Folder, Program
-from marketo.worker.upsert import upsert
+from marketo.worker import upsert
+from marketo.worker.upsert import FolderValues, ProgramValues
 
 
-@functools.cache
 def _width(model: type[Model], field: str) -> int:
     column = model._meta.fields_map[field]
     assert isinstance(column, fields.CharField), f"{model.__name__}.{field} has no width"
     return column.max_length
 
 
-def _cut(model: type[Model], field: str, value: str | None) -> str | None:
-    return value[: _width(model, field)] if value else value
+def _cut(value: str | None, width: int) -> str | None:
+    return value[:width] if value and len(value) > width else value
 
 
-def folder_row(integration_id: int, folder: Folder, seen_at: datetime) -> dict[str, Any]:
-    cut = functools.partial(_cut, MarketoFolder)
-    return {
-        "platform_integration_id": integration_id,
-        "marketo_id": folder.id,
-        "marketo_type": cut("marketo_type", folder.type),
-        "name": cut("name", folder.name),
-        "path": cut("path", folder.path),
-        "parent_marketo_id": folder.parent.id if folder.parent else None,
-        "parent_marketo_type": cut("parent_marketo_type", folder.parent.type) if folder.parent else None,
-        "folder_type": cut("folder_type", folder.folder_type),
-        "is_system": folder.is_system,
-        "url": cut("url", folder.url),
-        "marketo_updated_at": folder.updated_at,
-        "seen_at": seen_at,
-    }
+_FOLDER_WIDTHS = tuple(_width(MarketoFolder, f) for f in ("marketo_type", "name", "path", "parent_marketo_type"))
+_FOLDER_WIDTHS_MORE = tuple(_width(MarketoFolder, f) for f in ("folder_type", "url"))
+_PROGRAM_WIDTHS = tuple(_width(MarketoProgram, f) for f in ("name", "type", "channel", "status", "url"))
 
 
-def program_row(integration_id: int, program: Program, folder_id: int | None, seen_at: datetime) -> dict[str, Any]:
-    cut = functools.partial(_cut, MarketoProgram)
-    return {
-        "platform_integration_id": integration_id,
-        "marketo_id": program.id,
-        "name": cut("name", program.name),
-        "type": cut("type", program.type),
-        "channel": cut("channel", program.channel),
-        "status": cut("status", program.status),
-        "folder_id": folder_id,
-        "url": cut("url", program.url),
-        "marketo_updated_at": program.updated_at,
-        "seen_at": seen_at,
-    }
+def folder_values(integration_id: int, folder: Folder, seen_at: datetime) -> FolderValues:
+    """A folder as a row (upsert.FOLDER_COLUMNS), its texts cut to their columns' widths."""
+    kind, name, path, parent_kind = _FOLDER_WIDTHS
+    folder_type, url = _FOLDER_WIDTHS_MORE
+    parent = folder.parent
+    return (
+        integration_id, folder.id, _cut(folder.type, kind), _cut(folder.name, name), _cut(folder.path, path),
+        parent.id if parent else None, _cut(parent.type, parent_kind) if parent else None,
+        _cut(folder.folder_type, folder_type), folder.is_system, _cut(folder.url, url), folder.updated_at, seen_at,
+    )  # fmt: skip
+
+
+def program_values(integration_id: int, program: Program, seen_at: datetime) -> ProgramValues:
+    """A program as a row (upsert.PROGRAM_COLUMNS): its folder as Marketo names it, looked up when written."""
+    name, kind, channel, status, url = _PROGRAM_WIDTHS
+    folder = program.folder
+    return (
+        integration_id, program.id, _cut(program.name, name), _cut(program.type, kind),
+        _cut(program.channel, channel), _cut(program.status, status), _cut(program.url, url), program.updated_at,
+        seen_at, folder.id if folder else None, folder.type if folder else None,
+    )  # fmt: skip
 
 
 class RowStore:
     async def upsert_folders(self, integration_id: int, folders: list[Folder], seen_at: datetime) -> None:
-        rows = [folder_row(integration_id, folder, seen_at) for folder in folders]
-        await upsert(MarketoFolder, rows, conflict=["platform_integration_id", "marketo_id", "marketo_type"])
+        await upsert.write_folders([folder_values(integration_id, folder, seen_at) for folder in folders])
 
-    async def upsert_programs(
-        self,
-        integration_id: int,
-        programs: list[Program],
-        folder_ids: dict[tuple[int, str], int],
-        seen_at: datetime,
-    ) -> None:
-        rows = [
-            program_row(integration_id, p, folder_ids.get((p.folder.id, p.folder.type)) if p.folder else None, seen_at)
-            for p in programs
-        ]
-        await upsert(MarketoProgram, rows, conflict=["platform_integration_id", "marketo_id"])
+    async def upsert_programs(self, integration_id: int, programs: list[Program], seen_at: datetime) -> None:
+        await upsert.write_programs([program_values(integration_id, program, seen_at) for program in programs])
 
     async def save_program(self, integration_id: int, program: Program) -> MarketoProgram:
         """One program a job got from Marketo, written now (a sync that started before keeps it)."""
-        folder_id = None
-        if program.folder is not None:
+        values = program_values(integration_id, program, datetime.now(UTC))
+        row = dict(zip(upsert.PROGRAM_COLUMNS[:-2], values, strict=False))
+        if program.folder is not None:  # an answer without the folder says nothing about it: keep what we know
             folder = await MarketoFolder.get_or_none(
                 platform_integration_id=integration_id, marketo_id=program.folder.id, marketo_type=program.folder.type
             )
-            folder_id = folder.id if folder else None
-        row = program_row(integration_id, program, folder_id, datetime.now(UTC))
-        if program.folder is None:  # an answer without the folder says nothing about it: keep what we know
-            del row["folder_id"]
+            row["folder_id"] = folder.id if folder else None
         saved, _ = await MarketoProgram.update_or_create(
             platform_integration_id=integration_id, marketo_id=program.id, defaults=row
         )
@@ -100,7 +79,7 @@ class RowStore:
 
     async def save_folder(self, integration_id: int, folder: Folder) -> MarketoFolder:
         """One folder a job got from Marketo (or made there), written now."""
-        row = folder_row(integration_id, folder, datetime.now(UTC))
+        row = dict(zip(upsert.FOLDER_COLUMNS, folder_values(integration_id, folder, datetime.now(UTC)), strict=True))
         saved, _ = await MarketoFolder.update_or_create(
             platform_integration_id=integration_id, marketo_id=folder.id, marketo_type=row["marketo_type"], defaults=row
         )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain import changes, platform_integrations, sync_policy, syncs
 from domain.changes import changing
-from domain.models import ConnectionStatus, MarketoFolder, PlatformIntegration, SyncRun
+from domain.models import ConnectionStatus, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo import connection
 from marketo.client import MarketoClient
@@ -80,13 +80,6 @@ async def start(lease: Lease, run: SyncRun) -> None:
         changes.sync_status_changed(lease.integration_id)
 
 
-async def _folder_ids(integration_id: int) -> dict[tuple[int, str], int]:
-    rows = await MarketoFolder.filter(platform_integration_id=integration_id).values_list(
-        "id", "marketo_id", "marketo_type"
-    )
-    return {(marketo_id, marketo_type): pk for pk, marketo_id, marketo_type in rows}
-
-
 async def test_connection(lease: Lease, client: MarketoClient) -> None:
     """Asks for a token and records what came of it; raises the MarketoError of a failed request (bad credentials
     are recorded with the failure they cause)."""
@@ -123,11 +116,10 @@ async def sync_integration(
     async for folders in client.iter_folder_pages(max_depth=FOLDER_DEPTH):
         await store.upsert_folders(integration.id, folders, moment)
         await progress.advance(folders=len(folders))
-    folder_ids = await _folder_ids(integration.id)
 
     since = sync_policy.programs_updated_since(full=full, last_succeeded_at=integration.last_succeeded_at)
     async for programs in client.iter_program_pages(earliest_updated_at=since):
-        await store.upsert_programs(integration.id, programs, folder_ids, moment)
+        await store.upsert_programs(integration.id, programs, moment)
         await progress.advance(programs=len(programs))
 
     # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
@@ -135,7 +127,7 @@ async def sync_integration(
     checkpoint()
     async with lease.held():
         await store.upsert_folders(integration.id, confirmed.folders, moment)
-        await store.upsert_programs(integration.id, confirmed.programs, await _folder_ids(integration.id), moment)
+        await store.upsert_programs(integration.id, confirmed.programs, moment)
         await removals.remove_unseen(integration.id, moment, confirmed, full=full)
         finished = _now()
         fetched = {"folders_synced": progress.folders, "programs_synced": progress.programs}

@@ -1,8 +1,12 @@
-"""Inserting or updating synced rows in bulk, without building a model object per row.
+"""Writing a page of synced folders or programs: one statement, rows as plain tuples, no model object per row.
 
-A sync writes tens of thousands of folders and programs; Tortoise's bulk_create instantiates a
-model for each, which made the database side the bottleneck of a sync. This writes the same rows
-with one prepared statement run over all of them (executemany), in either dialect.
+A sync writes tens of thousands of folders and programs. On PostgreSQL a page is one `INSERT … SELECT FROM
+unnest(…) ON CONFLICT`: its values travel as one array per column, which asyncpg encodes in C, where a prepared
+statement run once per row (executemany) cost a protocol message and a Python conversion for every value
+(bench/ingest.py). On SQLite, where a statement costs no round trip, the same upsert runs once per row.
+
+A program's folder is given as Marketo names it (id, kind) and found by the statement itself among the
+integration's folders: no map of every folder is read into the worker.
 """
 
 from __future__ import annotations
@@ -11,31 +15,100 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import Tortoise
-from tortoise.models import Model
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.models import MarketoFolder
+
+FOLDER_KEY = ("platform_integration_id", "marketo_id", "marketo_type")
+FOLDER_COLUMNS = (
+    *FOLDER_KEY, "name", "path", "parent_marketo_id", "parent_marketo_type", "folder_type", "is_system", "url",
+    "marketo_updated_at", "seen_at",
+)  # fmt: skip
+_FOLDER_TYPES = (
+    "int",
+    "int",
+    "text",
+    "text",
+    "text",
+    "int",
+    "text",
+    "text",
+    "bool",
+    "text",
+    "timestamptz",
+    "timestamptz",
+)
+
+PROGRAM_KEY = ("platform_integration_id", "marketo_id")
+PROGRAM_COLUMNS = (
+    *PROGRAM_KEY, "name", "type", "channel", "status", "url", "marketo_updated_at", "seen_at",
+    "folder_marketo_id", "folder_marketo_type",  # not columns of the table: where its folder_id is looked up
+)  # fmt: skip
+_PROGRAM_TYPES = ("int", "int", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "int", "text")
+_PROGRAM_STORED = PROGRAM_COLUMNS[:-2]
+
+FolderValues = tuple[Any, ...]  # in FOLDER_COLUMNS' order
+ProgramValues = tuple[Any, ...]  # in PROGRAM_COLUMNS' order
 
 
-def _placeholders(dialect: str, count: int) -> str:
-    if dialect == "postgres":
-        return ", ".join(f"${i}" for i in range(1, count + 1))
-    return ", ".join("?" * count)
+def _quoted(columns: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{column}"' for column in columns)
 
 
-async def upsert(model: type[Model], rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]) -> None:
-    """Insert `rows` (dicts of column values), updating every other column of a row that already exists."""
+def _updates(columns: Sequence[str], key: Sequence[str]) -> str:
+    return ", ".join(f'"{column}" = excluded."{column}"' for column in columns if column not in key)
+
+
+def _unnest(types: Sequence[str], columns: Sequence[str]) -> str:
+    arrays = ", ".join(f"${index}::{kind}[]" for index, kind in enumerate(types, 1))
+    return f"unnest({arrays}) AS page({_quoted(columns)})"
+
+
+_FOLDER_TABLE = MarketoFolder._meta.db_table
+_FOLDER_UPSERT = f"ON CONFLICT ({_quoted(FOLDER_KEY)}) DO UPDATE SET {_updates(FOLDER_COLUMNS, FOLDER_KEY)}"
+_PROGRAM_UPSERT = (
+    f"ON CONFLICT ({_quoted(PROGRAM_KEY)}) DO UPDATE SET {_updates((*_PROGRAM_STORED, 'folder_id'), PROGRAM_KEY)}"
+)
+_PROGRAM_INTO = f'INSERT INTO "marketo_program" ({_quoted(_PROGRAM_STORED)}, "folder_id")'
+
+POSTGRES = {
+    "folders": f'INSERT INTO "{_FOLDER_TABLE}" ({_quoted(FOLDER_COLUMNS)}) '
+    f"SELECT {_quoted(FOLDER_COLUMNS)} FROM {_unnest(_FOLDER_TYPES, FOLDER_COLUMNS)} {_FOLDER_UPSERT}",
+    "programs": f"{_PROGRAM_INTO} SELECT {_quoted(_PROGRAM_STORED, 'page.')}, folder.id "
+    f"FROM {_unnest(_PROGRAM_TYPES, PROGRAM_COLUMNS)} "
+    f'LEFT JOIN "{_FOLDER_TABLE}" folder ON folder.platform_integration_id = page.platform_integration_id '
+    "AND folder.marketo_id = page.folder_marketo_id AND folder.marketo_type = page.folder_marketo_type "
+    f"{_PROGRAM_UPSERT}",
+}
+_PROGRAM_FOLDER = (
+    f'(SELECT id FROM "{_FOLDER_TABLE}" WHERE platform_integration_id = ?1 AND marketo_id = ?10 AND marketo_type = ?11)'
+)
+SQLITE = {
+    "folders": f'INSERT INTO "{_FOLDER_TABLE}" ({_quoted(FOLDER_COLUMNS)}) '
+    f"VALUES ({', '.join('?' * len(FOLDER_COLUMNS))}) {_FOLDER_UPSERT}",
+    "programs": f"{_PROGRAM_INTO} VALUES ({', '.join(f'?{i}' for i in range(1, 10))}, {_PROGRAM_FOLDER}) "
+    f"{_PROGRAM_UPSERT}",
+}
+
+
+async def write_folders(rows: Sequence[FolderValues]) -> None:
+    await _write("folders", _distinct(rows, len(FOLDER_KEY)))
+
+
+async def write_programs(rows: Sequence[ProgramValues]) -> None:
+    await _write("programs", _distinct(rows, len(PROGRAM_KEY)))
+
+
+def _distinct(rows: Sequence[tuple[Any, ...]], key_length: int) -> list[tuple[Any, ...]]:
+    """The last row of each key: one statement may not update a row twice (PostgreSQL refuses it)."""
+    return list({row[:key_length]: row for row in rows}.values())
+
+
+async def _write(kind: str, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    meta = model._meta
-    columns = list(rows[0])
-    fields = [meta.fields_map[meta.fields_db_projection_reverse.get(c, c)] for c in columns]
-    connection = Tortoise.get_connection(meta.default_connection or "default")
-    dialect = connection.capabilities.dialect
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in conflict)
-    query = (
-        f'INSERT INTO "{meta.db_table}" ({quoted}) VALUES ({_placeholders(dialect, len(columns))}) '
-        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
-    )
-    values = [
-        [field.to_db_value(row[column], model) for field, column in zip(fields, columns, strict=True)] for row in rows
-    ]
-    await connection.execute_many(query, values)
+    connection: BaseDBAsyncClient = Tortoise.get_connection("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query(POSTGRES[kind], [list(column) for column in zip(*rows, strict=True)])
+    else:  # datetimes become text through the adapter Tortoise registers with sqlite3, as in its own writes
+        await connection.execute_many(SQLITE[kind], [list(row) for row in rows])

@@ -8,7 +8,7 @@ from domain.models import MarketoProgram
 from marketo.limits import InstanceLimits
 from marketo.pool import MarketoPool
 from marketo.simulator import SimulatorConfig, create_simulator
-from marketo.worker.upsert import upsert
+from marketo.worker.upsert import PROGRAM_COLUMNS, write_programs
 from tests.api import factories
 from tests.conftest import SimulatorTransport
 from tests.worker.test_sync import connect, status
@@ -28,10 +28,11 @@ async def test_a_full_sync_of_more_programs_than_a_statement_takes_completes_and
     pk = factories.pk(pi)
     store = simulator.instances[munchkin].store
     # Rows of an earlier sync, made directly to keep the test short; 33 programs were deleted in Marketo since.
-    await upsert(MarketoProgram, [
+    earlier = [
         {"platform_integration_id": pk, "marketo_id": marketo_id, "name": f"Program {marketo_id}", "type": "Email"}
         for marketo_id in store.programs
-    ], conflict=["platform_integration_id", "marketo_id"])  # fmt: skip
+    ]
+    await write_programs([tuple(row.get(column) for column in PROGRAM_COLUMNS) for row in earlier])
     before = dict(await MarketoProgram.filter(platform_integration_id=pk).values_list("marketo_id", "id"))
     deleted = sorted(store.programs)[::1000]
     for marketo_id in deleted:
