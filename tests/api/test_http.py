@@ -279,3 +279,17 @@ async def test_the_access_log_names_the_path_without_its_query_string(app, world
     assert access and '"GET /graphql HTTP/1.1" 405' in access[-1].getMessage(), [r.getMessage() for r in access]
     server_side = [record.getMessage() for record in caplog.records if record.name != "httpx"]  # not the test's client
     assert not [line for line in server_side if secret in line or "variables" in line], server_side
+
+
+async def test_answers_are_compact_utf8_json_that_round_trips_what_was_stored(world):
+    """The answer's encoder is ours (msgspec, jeto/strawberry_overrides.py): names outside ASCII, quotes and
+    backslashes come back as stored, in compact UTF-8 that any JSON parser reads."""
+    _, admin = await world.account()
+    name = 'Équipe "Nord" \\ 東京 🚀'
+    pi = await factories.integration(admin, name, "111-AAA-111")
+    headers = {"authorization": f"Bearer {admin.token}"}
+    query = "query($id: ID!) { node(id: $id) { ... on PlatformIntegration { name } } }"
+    answer = await world.http.post("/graphql", json={"query": query, "variables": {"id": pi}}, headers=headers)
+    assert answer.status_code == 200
+    assert answer.json()["data"] == {"node": {"name": name}}
+    assert "東京".encode() in answer.content and b'{"data":{"node":' in answer.content  # UTF-8, no spaces
