@@ -34,11 +34,33 @@ class NotMigrated(Exception):
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {"models": {"models": MODELS, "default_connection": "default", "migrations": "migrations"}},
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """PostgreSQL's pool takes a connection back without asyncpg's reset query: a round trip saved per statement.
+
+    asyncpg's pool sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;` each time a
+    connection comes back, which a dashboard request (six statements) and a sync (a statement per page, a few
+    per second of progress) paid once per statement. Nothing run on Tortoise's connections takes an advisory
+    lock (the migrations' lock has a connection of its own: `_one_migrator_at_a_time`), listens (the bus has its
+    own), sets a session variable or keeps a cursor past its transaction. asyncpg still rolls back a transaction
+    left open and forgets listeners before calling the pool's `reset` (`create_pool(reset=…)`, its public hook).
+    Pinned by tests/test_database.py.
+    """
+    if urlsplit(database_url).scheme not in ("postgres", "asyncpg"):  # Tortoise's asyncpg backend
+        return database_url
+    expanded = expand_db_url(database_url)
+    expanded["credentials"]["reset"] = keep_session
+    return expanded
+
+
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset: nothing beyond asyncpg's own rollback of an open transaction."""
 
 
 def sqlite_path(database_url: str) -> str:
