@@ -17,34 +17,27 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.models import MarketoFolder
+from domain.models import MarketoFolder, MarketoProgram
 
+# Each column and its PostgreSQL type, in the order of a row's values.
+_FOLDER = (
+    ("platform_integration_id", "int"), ("marketo_id", "int"), ("marketo_type", "text"), ("name", "text"),
+    ("path", "text"), ("parent_marketo_id", "int"), ("parent_marketo_type", "text"), ("folder_type", "text"),
+    ("is_system", "bool"), ("url", "text"), ("marketo_updated_at", "timestamptz"), ("seen_at", "timestamptz"),
+)  # fmt: skip
+_PROGRAM = (
+    ("platform_integration_id", "int"), ("marketo_id", "int"), ("name", "text"), ("type", "text"),
+    ("channel", "text"), ("status", "text"), ("url", "text"), ("marketo_updated_at", "timestamptz"),
+    ("seen_at", "timestamptz"),
+    # Not columns of the table: how Marketo names the program's folder, whose row's id becomes folder_id.
+    ("folder_marketo_id", "int"), ("folder_marketo_type", "text"),
+)  # fmt: skip
 FOLDER_KEY = ("platform_integration_id", "marketo_id", "marketo_type")
-FOLDER_COLUMNS = (
-    *FOLDER_KEY, "name", "path", "parent_marketo_id", "parent_marketo_type", "folder_type", "is_system", "url",
-    "marketo_updated_at", "seen_at",
-)  # fmt: skip
-_FOLDER_TYPES = (
-    "int",
-    "int",
-    "text",
-    "text",
-    "text",
-    "int",
-    "text",
-    "text",
-    "bool",
-    "text",
-    "timestamptz",
-    "timestamptz",
-)
-
+FOLDER_COLUMNS = tuple(column for column, _ in _FOLDER)
+_FOLDER_TYPES = tuple(kind for _, kind in _FOLDER)
 PROGRAM_KEY = ("platform_integration_id", "marketo_id")
-PROGRAM_COLUMNS = (
-    *PROGRAM_KEY, "name", "type", "channel", "status", "url", "marketo_updated_at", "seen_at",
-    "folder_marketo_id", "folder_marketo_type",  # not columns of the table: where its folder_id is looked up
-)  # fmt: skip
-_PROGRAM_TYPES = ("int", "int", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "int", "text")
+PROGRAM_COLUMNS = tuple(column for column, _ in _PROGRAM)
+_PROGRAM_TYPES = tuple(kind for _, kind in _PROGRAM)
 _PROGRAM_STORED = PROGRAM_COLUMNS[:-2]
 
 FolderValues = tuple[Any, ...]  # in FOLDER_COLUMNS' order
@@ -69,7 +62,7 @@ _FOLDER_UPSERT = f"ON CONFLICT ({_quoted(FOLDER_KEY)}) DO UPDATE SET {_updates(F
 _PROGRAM_UPSERT = (
     f"ON CONFLICT ({_quoted(PROGRAM_KEY)}) DO UPDATE SET {_updates((*_PROGRAM_STORED, 'folder_id'), PROGRAM_KEY)}"
 )
-_PROGRAM_INTO = f'INSERT INTO "marketo_program" ({_quoted(_PROGRAM_STORED)}, "folder_id")'
+_PROGRAM_INTO = f'INSERT INTO "{MarketoProgram._meta.db_table}" ({_quoted(_PROGRAM_STORED)}, "folder_id")'
 
 POSTGRES = {
     "folders": f'INSERT INTO "{_FOLDER_TABLE}" ({_quoted(FOLDER_COLUMNS)}) '
