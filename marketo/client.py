@@ -11,7 +11,7 @@ from .credentials import MarketoCredentials
 from .errors import MarketoError
 from .limits import Priority
 from .models import AccessToken, Folder, FolderRef, Program
-from .paging import iter_pages, page_items
+from .paging import ListedPage, iter_pages, page_items
 from .records import Envelope, FolderRecord, ProgramRecord, R, RefRecord
 from .rest import RestCaller
 from .timestamps import format_query_datetime
@@ -84,8 +84,21 @@ class MarketoClient:
         raise MarketoError("no-root-folder", f"Marketo did not return its {area} root folder", retryable=True)
 
     def _folder_pages(self, root: FolderRef, max_depth: int | None) -> AsyncGenerator[list[Folder], None]:
-        params: dict[str, Any] = {"root": root.to_param(), "maxDepth": max_depth}
-        return self._distinct_pages("folders.json", params, FolderRecord, Folder.from_record, _folder_key)
+        return self._distinct_pages(
+            "folders.json", _browse(root, max_depth), FolderRecord, Folder.from_record, _folder_key
+        )
+
+    def folder_listing(
+        self, root: FolderRef, max_depth: int | None = None, *, start: int = 0
+    ) -> AsyncGenerator[ListedPage[Folder], None]:
+        """The pages of folders under ``root`` from offset ``start`` on, each with where it stands in the listing."""
+        params = _browse(root, max_depth)
+        return self._listing("folders.json", params, FolderRecord, Folder.from_record, _folder_key, start)
+
+    async def folder_at(self, root: FolderRef, offset: int, max_depth: int | None = None) -> Folder | None:
+        """The folder at ``offset`` in the listing under ``root`` (None past its end), in one call."""
+        found = await self._record_at("folders.json", _browse(root, max_depth), FolderRecord, offset)
+        return Folder.from_record(found) if found else None
 
     async def _area_folder_pages(self, max_depth: int | None) -> AsyncGenerator[list[Folder], None]:
         for area in BROWSED_AREAS:
@@ -135,11 +148,23 @@ class MarketoClient:
         self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
     ) -> AsyncGenerator[list[Program], None]:
         """Pages of programs, optionally only those created or updated in a time range."""
-        params: dict[str, Any] = {
-            "earliestUpdatedAt": earliest_updated_at and format_query_datetime(earliest_updated_at),
-            "latestUpdatedAt": latest_updated_at and format_query_datetime(latest_updated_at),
-        }
+        params = _updated_between(earliest_updated_at, latest_updated_at)
         return self._distinct_pages("programs.json", params, ProgramRecord, Program.from_record, _program_key)
+
+    def program_listing(
+        self, earliest_updated_at: datetime | None = None, *, start: int = 0
+    ) -> AsyncGenerator[ListedPage[Program], None]:
+        """The pages of programs (created or updated since ``earliest_updated_at``, if given) from offset ``start``
+        on, each with where it stands in the listing."""
+        params = _updated_between(earliest_updated_at, None)
+        return self._listing("programs.json", params, ProgramRecord, Program.from_record, _program_key, start)
+
+    async def program_at(self, offset: int, earliest_updated_at: datetime | None = None) -> Program | None:
+        """The program at ``offset`` in the listing (None past its end), in one call: at offset 0 with
+        ``earliest_updated_at``, whether any program was created or updated since."""
+        params = _updated_between(earliest_updated_at, None)
+        found = await self._record_at("programs.json", params, ProgramRecord, offset)
+        return Program.from_record(found) if found else None
 
     async def list_programs(
         self, earliest_updated_at: datetime | None = None, latest_updated_at: datetime | None = None
@@ -178,14 +203,47 @@ class MarketoClient:
         )
         return Program.from_record(_single(envelope, "rename program"))
 
-    async def _pages(self, path: str, params: dict[str, Any], records: type = dict) -> AsyncGenerator[list[Any], None]:
+    async def _pages(
+        self, path: str, params: dict[str, Any], records: type = dict, start: int = 0
+    ) -> AsyncGenerator[list[Any], None]:
         async def fetch(offset: int) -> Envelope[Any]:
             page_params = {**params, "maxReturn": self._page_size, "offset": offset}
             return await self._caller.call("GET", f"{ASSET}/{path}", params=page_params, records=records)
 
-        async with aclosing(iter_pages(fetch, page_size=self._page_size, concurrency=self._page_concurrency)) as pages:
+        pages = iter_pages(fetch, page_size=self._page_size, concurrency=self._page_concurrency, start=start)
+        async with aclosing(pages):
             async for page in pages:
                 yield page
+
+    async def _record_at(self, path: str, params: dict[str, Any], records: type, offset: int) -> Any:
+        envelope = await self._caller.call(
+            "GET", f"{ASSET}/{path}", params={**params, "maxReturn": 1, "offset": offset}, records=records
+        )
+        return _first(envelope)
+
+    async def _listing(
+        self,
+        path: str,
+        params: dict[str, Any],
+        records: type,
+        convert: Callable[[Any], T],
+        key: Callable[[T], Hashable],
+        start: int = 0,
+    ) -> AsyncGenerator[ListedPage[T], None]:
+        """Pages of converted items, each item once: pages are computed per request, so one can show up on two."""
+        seen: set[Hashable] = set()
+        offset = start
+        async with aclosing(self._pages(path, params, records, start)) as pages:
+            async for page in pages:
+                converted = list(map(convert, page))
+                fresh = []
+                for item in converted:
+                    identity = key(item)
+                    if identity not in seen:
+                        seen.add(identity)
+                        fresh.append(item)
+                yield ListedPage(fresh, offset, offset + len(page), converted[-1] if converted else None)
+                offset += self._page_size  # iter_pages yields one page per offset, in order
 
     async def _distinct_pages(
         self,
@@ -195,17 +253,20 @@ class MarketoClient:
         convert: Callable[[Any], T],
         key: Callable[[T], Hashable],
     ) -> AsyncGenerator[list[T], None]:
-        """Pages of converted items, each item once: pages are computed per request, so one can show up on two."""
-        seen: set[Hashable] = set()
-        async with aclosing(self._pages(path, params, records)) as pages:
+        async with aclosing(self._listing(path, params, records, convert, key)) as pages:
             async for page in pages:
-                fresh = []
-                for item in map(convert, page):
-                    identity = key(item)
-                    if identity not in seen:
-                        seen.add(identity)
-                        fresh.append(item)
-                yield fresh
+                yield page.items
+
+
+def _browse(root: FolderRef, max_depth: int | None) -> dict[str, Any]:
+    return {"root": root.to_param(), "maxDepth": max_depth}
+
+
+def _updated_between(earliest: datetime | None, latest: datetime | None) -> dict[str, Any]:
+    return {
+        "earliestUpdatedAt": earliest and format_query_datetime(earliest),
+        "latestUpdatedAt": latest and format_query_datetime(latest),
+    }
 
 
 def _folder_key(folder: Folder) -> tuple[int, str]:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -164,6 +165,46 @@ async def test_browsing_folders_sends_root_as_json_and_dedupes_by_id_and_type(mo
     params = route.calls[0].request.url.params
     assert json.loads(params["root"]) == {"id": 14, "type": "Folder"}
     assert params["maxDepth"] == "5"
+
+
+async def test_a_listing_taken_up_at_an_offset_asks_from_there_and_says_where_each_page_ends(mock, client) -> None:
+    pages = {4: [program(5), program(6)], 6: [program(6), program(8)], 8: [program(9)]}
+    route = mock.get(f"{ASSET}/programs.json").mock(
+        side_effect=lambda request: httpx.Response(200, json=ok(pages.get(int(request.url.params["offset"]))))
+    )
+    since = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    async with aclosing(client.program_listing(since, start=4)) as listing:
+        listed = [page async for page in listing]
+    assert [([p.id for p in page.items], page.offset, page.end) for page in listed] == [
+        ([5, 6], 4, 6),
+        ([8], 6, 8),  # 6 was on the page before: listed once
+        ([9], 8, 9),
+    ]
+    assert [page.last.id for page in listed if page.last] == [6, 8, 9]  # the record at end - 1, even a repeat
+    assert min(int(call.request.url.params["offset"]) for call in route.calls) == 4
+    assert route.calls[0].request.url.params["earliestUpdatedAt"] == "2025-01-02T03:04:05Z"
+
+
+async def test_the_record_at_an_offset_is_one_call_asking_for_one(mock, client) -> None:
+    programs = mock.get(f"{ASSET}/programs.json").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=ok([program(7)] if request.url.params["offset"] == "3" else None)
+        )
+    )
+    folders = mock.get(f"{ASSET}/folders.json").respond(json=ok([folder(21)]))
+    assert (await client.program_at(3)).id == 7
+    assert await client.program_at(9, earliest_updated_at=datetime(2025, 1, 2, tzinfo=UTC)) is None
+    assert [dict(call.request.url.params)["maxReturn"] for call in programs.calls] == ["1", "1"]
+    assert programs.calls[1].request.url.params["earliestUpdatedAt"] == "2025-01-02T00:00:00Z"
+    found = await client.folder_at(FolderRef(14, "Folder"), 40, max_depth=20)
+    assert found is not None and (found.id, found.type) == (21, "Folder")
+    params = folders.calls.last.request.url.params
+    assert (json.loads(params["root"]), params["maxDepth"], params["maxReturn"], params["offset"]) == (
+        {"id": 14, "type": "Folder"},
+        "20",
+        "1",
+        "40",
+    )
 
 
 async def test_without_a_root_folders_are_browsed_from_the_roots_adobe_documents(mock, client) -> None:
