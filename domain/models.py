@@ -272,6 +272,9 @@ class SyncRun(Model):
     attempts = fields.IntField(default=0)
     error = fields.TextField(null=True)
     next_attempt_at = fields.DatetimeField(null=True)
+    # Where an attempt's listings stand, for the next attempt to take them up (marketo/worker/resume.py): None
+    # once the run ends, or before a first page is written.
+    listing_cursor: dict[str, Any] | None = fields.JSONField(null=True)
 
     class Meta:
         table = "sync_run"
