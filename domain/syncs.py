@@ -184,7 +184,7 @@ async def _settle(integration_id: int, now: datetime) -> bool:
             job_states = set(await column(Job.filter(sync_run_id=run.id), "state"))
             if not job_states & {JobState.PENDING, JobState.RUNNING}:
                 await SyncRun.filter(id=run.id).update(
-                    state=SyncState.ERROR, error=INTERRUPTED, next_attempt_at=None, finished_at=now
+                    state=SyncState.ERROR, error=INTERRUPTED, next_attempt_at=None, finished_at=now, listing_cursor=None
                 )
                 changed = True
             elif run.state is SyncState.SYNCING and not (JobState.RUNNING in job_states and live_owner):

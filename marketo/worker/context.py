@@ -38,6 +38,7 @@ class WorkerSettings:
     lease: timedelta = queue.LEASE  # a dead worker's integrations are taken over once this lapses
     clock: Callable[[], float] = time.monotonic  # paces progress events
     stop_grace: float = 5.0  # seconds a stopping worker gives jobs to reach a checkpoint before cancelling them
+    resume_syncs: bool = True  # a sync taken over resumes its listings when safe (resume.py); off, it starts over
 
 
 @dataclass(frozen=True)

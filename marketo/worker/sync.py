@@ -22,6 +22,7 @@ from marketo.errors import InvalidCredentials
 from marketo.worker import removals
 from marketo.worker.context import Checkpoint, no_checkpoint
 from marketo.worker.queue import Lease
+from marketo.worker.resume import Cursor, Position, folder_pages, program_pages, starting_point
 from marketo.worker.store import RowStore
 
 FOLDER_DEPTH = 20  # Marketo's default depth is 2; a sync wants the whole tree
@@ -41,19 +42,23 @@ async def _totals(integration_id: int) -> dict[str, int]:
 
 
 class _Progress:
-    """Writes the counters to the run and the integration, and announces them about once a second."""
+    """Writes the counters to the run and the integration, and announces them about once a second; the run's
+    listing cursor goes with its counters (marketo/worker/resume.py)."""
 
-    def __init__(self, lease: Lease, run: SyncRun, clock: Clock, checkpoint: Checkpoint) -> None:
+    def __init__(self, lease: Lease, run: SyncRun, clock: Clock, checkpoint: Checkpoint, cursor: Cursor) -> None:
         self.lease, self.run, self.clock, self.checkpoint = lease, run, clock, checkpoint
-        self.folders = 0
-        self.programs = 0
+        self.cursor = cursor
+        self.folders = cursor.folders  # a resumed attempt continues the counts its cursor recorded
+        self.programs = cursor.programs
         self._last: float | None = None
 
-    async def advance(self, *, folders: int = 0, programs: int = 0) -> None:
-        """After each page: also the place where a sync asked to stop does so."""
+    async def advance(self, position: Position, *, folders: int = 0, programs: int = 0) -> None:
+        """After each page is written, with the position it reaches: also the place where a sync asked to stop
+        does so."""
         self.checkpoint()
         self.folders += folders
         self.programs += programs
+        self.cursor = self.cursor.at(position, folders=self.folders, programs=self.programs)
         moment = self.clock()
         if self._last is None or moment - self._last >= PROGRESS_INTERVAL:
             self._last = moment
@@ -61,18 +66,23 @@ class _Progress:
 
     async def save(self) -> None:
         integration_id = self.lease.integration_id
+        cursor = self.cursor.to_json() if self.cursor.position else None
         async with self.lease.held():
-            await SyncRun.filter(id=self.run.id).update(folders_synced=self.folders, programs_synced=self.programs)
+            await SyncRun.filter(id=self.run.id).update(
+                folders_synced=self.folders, programs_synced=self.programs, listing_cursor=cursor
+            )
             await PlatformIntegration.filter(id=integration_id).update(**await _totals(integration_id))
             changes.sync_status_changed(integration_id)
 
 
 async def start(lease: Lease, run: SyncRun) -> None:
     moment = _now()
+    # An attempt that may take up its run's listings keeps the counts that go with them (until it starts over).
+    counts = {} if run.listing_cursor is not None else {"folders_synced": 0, "programs_synced": 0}
     async with lease.held():
         await SyncRun.filter(id=run.id).update(
             state=SyncState.SYNCING, started_at=run.started_at or moment, attempts=run.attempts + 1,
-            next_attempt_at=None, error=None, folders_synced=0, programs_synced=0,
+            next_attempt_at=None, error=None, **counts,
         )  # fmt: skip
         await PlatformIntegration.filter(id=lease.integration_id).update(
             sync_state=SyncState.SYNCING, sync_started_at=moment, sync_error=None, next_sync_attempt_at=None,
@@ -101,26 +111,29 @@ async def sync_integration(
     clock: Clock = time.monotonic,
     checkpoint: Checkpoint = no_checkpoint,
     store: RowStore | None = None,
+    resume: bool = True,
 ) -> None:
     """One attempt. Raises MarketoError on failure; the caller decides between retrying and giving up.
 
-    `checkpoint` is called between pages: what it raises stops the sync there, outside any transaction.
+    `checkpoint` is called between pages: what it raises stops the sync there, outside any transaction. An attempt
+    after one that was interrupted takes its listings up where it left them when that is safe (and `resume`).
     """
     store = store or RowStore()
-    moment = _now()
-    full = syncs.run_is_full(integration, moment, full_sync_every)
-    progress = _Progress(lease, run, clock, checkpoint)
     await test_connection(lease, client)  # bad credentials fail here, before any row changes
+    cursor = await starting_point(
+        lease, integration, run, client, full_sync_every=full_sync_every, max_depth=FOLDER_DEPTH, resume=resume
+    )
+    moment, full = cursor.listings.moment, cursor.listings.full
+    progress = _Progress(lease, run, clock, checkpoint, cursor)
 
     # Every row listed is stamped with this run's start; the rows it did not see are stamped before it.
-    async for folders in client.iter_folder_pages(max_depth=FOLDER_DEPTH):
-        await store.upsert_folders(integration.id, folders, moment)
-        await progress.advance(folders=len(folders))
+    async for folders in folder_pages(client, cursor, max_depth=FOLDER_DEPTH):
+        await store.upsert_folders(integration.id, folders.items, moment)
+        await progress.advance(folders.position, folders=len(folders.items))
 
-    since = sync_policy.programs_updated_since(full=full, last_succeeded_at=integration.last_succeeded_at)
-    async for programs in client.iter_program_pages(earliest_updated_at=since):
-        await store.upsert_programs(integration.id, programs, moment)
-        await progress.advance(programs=len(programs))
+    async for programs in program_pages(client, cursor):
+        await store.upsert_programs(integration.id, programs.items, moment)
+        await progress.advance(programs.position, programs=len(programs.items))
 
     # Folders always come whole; programs only on a full sync (an incremental one cannot see deletions).
     confirmed = await removals.confirm(client, integration.id, moment, full=full)
@@ -131,7 +144,9 @@ async def sync_integration(
         await removals.remove_unseen(integration.id, moment, confirmed, full=full)
         finished = _now()
         fetched = {"folders_synced": progress.folders, "programs_synced": progress.programs}
-        await SyncRun.filter(id=run.id).update(state=SyncState.COMPLETED, finished_at=finished, error=None, **fetched)
+        await SyncRun.filter(id=run.id).update(
+            state=SyncState.COMPLETED, finished_at=finished, error=None, listing_cursor=None, **fetched
+        )
         await PlatformIntegration.filter(id=integration.id).update(
             sync_state=await syncs.state_after(integration.id, run.id, SyncState.COMPLETED),
             sync_finished_at=finished,
@@ -172,6 +187,7 @@ async def record_failure(
             error=message,
             next_attempt_at=next_attempt_at,
             finished_at=None if next_attempt_at else finished,
+            listing_cursor=None,  # a failed attempt's listings are not taken up: the next one starts over
         )
         extra = {"connection_status": connection_status, "connection_checked_at": finished} if connection_status else {}
         await PlatformIntegration.filter(id=integration_id).update(

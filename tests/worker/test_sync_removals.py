@@ -18,7 +18,7 @@ from domain.models import (
 from marketo.client import MarketoClient
 from marketo.limits import InstanceLimits
 from marketo.pool import MarketoPool
-from marketo.simulator import SimulatorConfig, create_simulator
+from marketo.simulator import SimulatorConfig, create_simulator, seed
 from marketo.worker.jobs import assets_folder
 from marketo.worker.runner import Worker
 from marketo.worker.sync import FOLDER_DEPTH
@@ -143,7 +143,7 @@ async def test_a_campaign_program_made_while_a_full_sync_runs_stays_the_campaign
         world, simulator, template_marketo_id=max(store.programs), folder_marketo_id=1000
     )
     listed, resume = asyncio.Event(), asyncio.Event()
-    real_listing = MarketoClient.iter_program_pages
+    real_listing = MarketoClient.program_listing
 
     async def listing_then_wait(self, *args, **kwargs):
         async for page in real_listing(self, *args, **kwargs):
@@ -151,7 +151,7 @@ async def test_a_campaign_program_made_while_a_full_sync_runs_stays_the_campaign
         listed.set()
         await resume.wait()  # the sync has seen every program, and has not removed any yet
 
-    monkeypatch.setattr(MarketoClient, "iter_program_pages", listing_then_wait)
+    monkeypatch.setattr(MarketoClient, "program_listing", listing_then_wait)
     running = asyncio.create_task(world.worker(poll_interval=0.05).run_until_idle())
     await asyncio.wait_for(listed.wait(), 10)
     campaign = await submit(admin, launcher, "Made mid-sync")  # on the interactive lane, meanwhile
@@ -179,15 +179,16 @@ async def test_an_assets_folder_made_while_a_sync_runs_stays_the_launchers(world
     del store.folders[jeto.id]
     await MarketoFolder.filter(marketo_id=jeto.id).delete()
     listed, resume = asyncio.Event(), asyncio.Event()
-    real_listing = MarketoClient.iter_folder_pages
+    real_listing = MarketoClient.folder_listing
 
-    async def listing_then_wait(self, *args, **kwargs):
-        async for page in real_listing(self, *args, **kwargs):
+    async def listing_then_wait(self, root, *args, **kwargs):
+        async for page in real_listing(self, root, *args, **kwargs):
             yield page
-        listed.set()
-        await resume.wait()
+        if root.id == seed.DESIGN_STUDIO:  # the last area listed: the sync has seen every folder
+            listed.set()
+            await resume.wait()
 
-    monkeypatch.setattr(MarketoClient, "iter_folder_pages", listing_then_wait)
+    monkeypatch.setattr(MarketoClient, "folder_listing", listing_then_wait)
     running = asyncio.create_task(world.worker(poll_interval=0.05).run_until_idle())
     await asyncio.wait_for(listed.wait(), 10)
     async with changes.changing():  # as a use case queues it

@@ -35,7 +35,7 @@ async def handle(context: JobContext, job: Job) -> None:
         await sync.sync_integration(
             context.lease, integration, run, context.client(integration, Priority.BULK),
             full_sync_every=context.settings.full_sync_every, clock=context.settings.clock,
-            checkpoint=context.checkpoint, store=context.store,
+            checkpoint=context.checkpoint, store=context.store, resume=context.settings.resume_syncs,
         )  # fmt: skip
         await queue.finish(job)
     except (InvalidCredentials, EndpointNotAllowed) as error:
