@@ -43,6 +43,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/marketo_parallel.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/ingest.py  # PostgreSQL: JETO_BENCH_DATABASE_URL, else 127.0.0.1:5432
+	$(BIN)/python bench/takeover.py
 	$(BIN)/python bench/subscriptions.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/request_checks.py

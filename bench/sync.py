@@ -29,7 +29,7 @@ from marketo_parallel import lower_bound, start_simulator  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 
 from domain import accounts, platform_integrations  # noqa: E402
-from domain.models import MarketoProgram, PlatformIntegration, Role, SyncRun  # noqa: E402
+from domain.models import Account, MarketoProgram, PlatformIntegration, Role, SyncRun  # noqa: E402
 from domain.sync_state import SyncState  # noqa: E402
 from domain.viewer import Viewer  # noqa: E402
 from jeto import database  # noqa: E402
@@ -39,40 +39,49 @@ from marketo import InstanceLimits, MarketoCredentials, MarketoPool  # noqa: E40
 from marketo.limits import Priority  # noqa: E402
 from marketo.worker.runner import Worker  # noqa: E402
 
+BOX = SecretBox(Secret("bench-secret-key"))
+
+
+async def create_integrations(endpoints: list[dict]) -> Account:
+    """An account with one integration per simulated instance, made through the use case (which queues their
+    syncs)."""
+    account, admin = await accounts.create_account(
+        "Bench", f"bench-{len(endpoints)}-{time.time_ns()}@bench.test", integrations_limit=len(endpoints)
+    )
+    viewer = Viewer(admin.id, account.id, Role.ADMIN)
+    for index, endpoint in enumerate(endpoints):
+        await platform_integrations.create(
+            viewer,
+            name=f"Instance {index}",
+            credentials=platform_integrations.CredentialsInput(
+                endpoint["clientId"],
+                endpoint["clientSecret"],
+                endpoint["restEndpoint"],
+                endpoint["identityEndpoint"],
+            ),
+            confirm_trial=False,
+            sealer=BOX,
+            allowed_hosts=["127.0.0.1"],
+        )
+    return account
+
+
+def credentials(pi: PlatformIntegration) -> MarketoCredentials:
+    return MarketoCredentials(
+        pi.rest_endpoint, pi.identity_endpoint, pi.client_id, BOX.open(pi.client_secret_encrypted)
+    )
+
+
+async def publish(account_id: int, event: object) -> None:
+    return None
+
 
 async def run(k: int, programs: int, latency: float, url: str) -> dict:
     process, endpoints, admin_url = start_simulator(k, programs, latency, 3600.0)
-    box = SecretBox(Secret("bench-secret-key"))
     try:
         await database.migrate(url)
         await Tortoise.init(config=database.tortoise_config(url))
-        account, admin = await accounts.create_account(
-            "Bench", f"bench-{k}-{time.time_ns()}@bench.test", integrations_limit=k
-        )
-        viewer = Viewer(admin.id, account.id, Role.ADMIN)
-        for index, endpoint in enumerate(endpoints):
-            await platform_integrations.create(
-                viewer,
-                name=f"Instance {index}",
-                credentials=platform_integrations.CredentialsInput(
-                    endpoint["clientId"],
-                    endpoint["clientSecret"],
-                    endpoint["restEndpoint"],
-                    endpoint["identityEndpoint"],
-                ),
-                confirm_trial=False,
-                sealer=box,
-                allowed_hosts=["127.0.0.1"],
-            )
-
-        def credentials(pi: PlatformIntegration) -> MarketoCredentials:
-            return MarketoCredentials(
-                pi.rest_endpoint, pi.identity_endpoint, pi.client_id, box.open(pi.client_secret_encrypted)
-            )
-
-        async def publish(account_id: int, event: object) -> None:
-            return None
-
+        account = await create_integrations(endpoints)
         limits = InstanceLimits()
         async with MarketoPool(limits=limits) as pool:
             started = time.perf_counter()
