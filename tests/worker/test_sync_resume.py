@@ -5,7 +5,7 @@ import asyncio
 import copy
 import itertools
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -80,17 +80,21 @@ async def die_mid_sync(world, pool, integration_pk: int, listing: str, pages: in
     return run
 
 
-async def twins(world, simulator):
-    """Two integrations on the twin instances, synced once, then asked for a full sync of what changed since: three
-    programs deleted in Marketo, in both."""
+async def twins(world, simulator, *, full: bool = True):
+    """Two integrations on the twin instances, synced once, then asked for a sync (full, or not) of what changed
+    since, in both: three programs deleted in Marketo, and 60 renamed a minute ago (an incremental sync asks
+    again for the minutes before the last one, so it lists them)."""
     _, admin = await world.account(limit=2)
     crashed, twin = [await connect(admin, simulator, i, f"PI {i}") for i in range(2)]
     await world.worker().run_until_idle()
+    a_minute_ago = datetime.now(UTC) - timedelta(minutes=1)
     for instance in simulator.instances.values():
         for program_id in sorted(instance.store.programs)[-3:]:
             instance.store.delete_program(program_id)
+        for program_id in sorted(instance.store.programs)[:60]:
+            instance.store.update_program(program_id, f"Renamed {program_id}", None, a_minute_ago)
     for pi, _ in (crashed, twin):
-        await syncs.request_sync(factories.pk(pi), full=True)
+        await syncs.request_sync(factories.pk(pi), full=full)
     return admin, crashed, twin
 
 
@@ -113,11 +117,15 @@ async def last_run(integration_pk: int) -> SyncRun:
     return await SyncRun.filter(platform_integration_id=integration_pk).order_by("-id").first()
 
 
-@pytest.mark.parametrize("listing, pages", [("programs", 4), ("folders", 5)])
+@pytest.mark.parametrize(
+    "listing, pages, full",
+    [("programs", 4, True), ("folders", 5, True), ("programs", 3, False)],
+    ids=["full-in-programs", "full-in-folders", "incremental-in-programs"],
+)
 async def test_a_sync_taken_over_resumes_at_its_cursor_and_ends_as_an_uninterrupted_one(
-    world, simulator, pool, listing, pages
+    world, simulator, pool, listing, pages, full
 ):
-    admin, (crashed, crashed_mid), (twin, twin_mid) = await twins(world, simulator)
+    admin, (crashed, crashed_mid), (twin, twin_mid) = await twins(world, simulator, full=full)
     crashed_pk, twin_pk = factories.pk(crashed), factories.pk(twin)
     before = listing_calls(simulator, twin_mid)
 
@@ -138,18 +146,21 @@ async def test_a_sync_taken_over_resumes_at_its_cursor_and_ends_as_an_uninterrup
 
     job = await Job.get(kind=JobKind.SYNC, platform_integration_id=crashed_pk, sync_run_id=run.id)
     assert job.state is JobState.DONE and job.takeovers == 1
-    # The same rows (the three programs deleted in Marketo removed), the same counts, as the twin's.
+    # The same rows (on a full sync, the three programs deleted in Marketo removed), the same counts, as the twin's.
+    held = 117 if full else 120
     assert await holdings(crashed_pk) == await holdings(twin_pk)
-    assert len((await holdings(crashed_pk))[1]) == 117
+    programs = dict((marketo_id, name) for marketo_id, name, _ in (await holdings(crashed_pk))[1])
+    assert len(programs) == held and sum(name.startswith("Renamed") for name in programs.values()) == 60
     crashed_run, twin_run = await last_run(crashed_pk), await last_run(twin_pk)
     assert (crashed_run.state, crashed_run.attempts, twin_run.attempts) == (SyncState.COMPLETED, 2, 1)
+    assert twin_run.programs_synced == (117 if full else 60)  # an incremental run lists what changed
     assert (crashed_run.folders_synced, crashed_run.programs_synced) == (
         twin_run.folders_synced,
         twin_run.programs_synced,
     )
     assert crashed_run.listing_cursor is None and twin_run.listing_cursor is None
     crashed_row, twin_row = await PlatformIntegration.get(id=crashed_pk), await PlatformIntegration.get(id=twin_pk)
-    assert (crashed_row.folders_synced, crashed_row.programs_synced) == (twin_row.folders_synced, 117)
+    assert (crashed_row.folders_synced, crashed_row.programs_synced) == (twin_row.folders_synced, held)
     assert crashed_row.last_succeeded_at == moment  # the next incremental sync asks from the first attempt's start
 
     # The pages before the cursor were not listed again; the two checks are two calls with maxReturn 1.
