@@ -1,7 +1,7 @@
 """The dashboard query served by `jeto serve`, against bare graphql-core serving the same result, in one run; and
 what signing in with an API key and the rate limit cost it.
 
-    python bench/dashboard.py [--databases sqlite postgres] [--seconds 10] [--connections 16]
+    python bench/dashboard.py [--databases sqlite postgres] [--seconds 5] [--connections 16] [--rounds 3]
 
 For each database: seeds an account with 3 integrations, N launchers with 2 campaigns each, and an API key; counts
 the SQL statements one dashboard request costs at 5, 50 and 500 launchers, signed in with the admin's token and
@@ -13,8 +13,10 @@ the key with the rate limit; on SQLite the limit counts in memory, on PostgreSQL
 in Redis when it answers) and, beside them, a bare server: uvicorn with one route that executes the same parsed
 document with graphql-core over the same result held in memory as dicts (the JSON Jeto answered), so that
 graphql-core's default resolvers read it. Each is loaded by the same client (two processes of N/2 keep-alive
-connections each, for the same seconds) and timed alone (one request at a time). Printed: requests/s of each and
-their ratio to bare, one request alone (median) of each and its ratio, statements per request, and the in-process
+connections each, for the same seconds) and timed alone (one request at a time), each variant `--rounds` times,
+each time just after bare: on a shared machine the load drifts, so each ratio is of two measurements taken side
+by side. Printed: requests/s of each and their ratio to bare (median of the rounds, and each round), one request
+alone (median) of each and its ratio, statements per request, and the in-process
 costs. PostgreSQL is JETO_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres); a database of
 the run's own is made and dropped. The budget is set high enough that no request is refused: every one is charged.
 """
@@ -372,7 +374,7 @@ def variants(kind: str, email: str, key: str, redis: str | None) -> list[tuple[s
     return found
 
 
-def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
+def bench(kind: str, seconds: float, connections: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
         url, drop = database_url(kind, Path(directory))
         redis = redis_url()
@@ -389,7 +391,7 @@ def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
             try:
                 bare_url = f"http://127.0.0.1:{bare_port}"
                 wait_until_serving(bare_url, bare)
-                served = {"bare graphql-core": measured(bare_url, "none", seconds, connections)}
+                served: dict[str, list[dict[str, float]]] = {}
                 for what, bearer, store in variants(kind, email, key, redis):
                     port = free_port()
                     env = {**os.environ, "JETO_DATABASE_URL": url, "JETO_WORKER": "off", "JETO_RATE_LIMIT_STORE": store,
@@ -399,7 +401,14 @@ def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
                     try:
                         jeto_url = f"http://127.0.0.1:{port}"
                         wait_until_serving(jeto_url, jeto)
-                        served[f"jeto, {what}"] = measured(jeto_url, bearer, seconds, connections)
+                        # Bare, then Jeto, `rounds` times: each ratio is of two measurements taken side by side.
+                        for _ in range(rounds):
+                            served.setdefault(f"bare, beside {what}", []).append(
+                                measured(bare_url, "none", seconds, connections)
+                            )
+                            served.setdefault(f"jeto, {what}", []).append(
+                                measured(jeto_url, bearer, seconds, connections)
+                            )
                     finally:
                         jeto.terminate()
                         jeto.wait(timeout=30)
@@ -408,14 +417,20 @@ def bench(kind: str, seconds: float, connections: int) -> dict[str, Any]:
                 bare.wait(timeout=30)
         finally:
             drop()
-    return {"statements": statements, "costs": costs, "served": served}
+    return {
+        "statements": statements,
+        "costs": costs,
+        "served": served,
+        "variants": list(dict.fromkeys(what.removeprefix("jeto, ") for what in served if what.startswith("jeto, "))),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of bare and Jeto measured, per variant")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--bare-server", nargs=2, help=argparse.SUPPRESS)
@@ -428,13 +443,20 @@ def main() -> None:
         return
     if len(args.databases) > 1:  # Tortoise caches each table's INSERT by connection name: a process per database
         for kind in args.databases:
-            options = ["--seconds", str(args.seconds), "--connections", str(args.connections)]
+            options = [
+                "--seconds",
+                str(args.seconds),
+                "--connections",
+                str(args.connections),
+                "--rounds",
+                str(args.rounds),
+            ]
             subprocess.run([sys.executable, __file__, "--databases", kind, *options], check=True)
         return
     print(f"dashboard: {INTEGRATIONS} integrations, 50 launchers x {CAMPAIGNS} campaigns; {args.connections} "
           f"connections for {args.seconds:g} s")  # fmt: skip
     for kind in args.databases:
-        f = bench(kind, args.seconds, args.connections)
+        f = bench(kind, args.seconds, args.connections, args.rounds)
         s = f["statements"]
         print(f"\n{kind}")
         for signed in ("token", "key"):
@@ -442,10 +464,19 @@ def main() -> None:
                   f"{s[5][signed]} / {s[50][signed]} / {s[500][signed]}")  # fmt: skip
         for what, micros in f["costs"].items():
             print(f"  {what} (in process, median of {ROUNDS}): {micros:.1f} us")
-        bare = f["served"]["bare graphql-core"]
-        for what, m in f["served"].items():
-            print(f"  {what}: {m['rps']:.1f} requests/s ({m['rps'] / bare['rps']:.2f}x bare), one alone "
-                  f"{m['alone'] * 1000:.2f} ms ({m['alone'] / bare['alone']:.2f}x bare)")  # fmt: skip
+        print("  requests/s and one request alone (median), each beside bare graphql-core measured just before it:")
+        for what in f["variants"]:
+            jeto, bare = f["served"][f"jeto, {what}"], f["served"][f"bare, beside {what}"]
+            rps = [j["rps"] / b["rps"] for j, b in zip(jeto, bare, strict=True)]
+            alone_ = [j["alone"] / b["alone"] for j, b in zip(jeto, bare, strict=True)]
+            print(f"  jeto, {what}: {_median(jeto, 'rps'):.1f} requests/s against {_median(bare, 'rps'):.1f}, "
+                  f"{statistics.median(rps):.2f}x bare (rounds {', '.join(f'{r:.2f}' for r in rps)}); one alone "
+                  f"{_median(jeto, 'alone') * 1000:.2f} ms against {_median(bare, 'alone') * 1000:.2f}, "
+                  f"{statistics.median(alone_):.2f}x bare (rounds {', '.join(f'{r:.2f}' for r in alone_)})")  # fmt: skip
+
+
+def _median(measurements: list[dict[str, float]], what: str) -> float:
+    return statistics.median(m[what] for m in measurements)
 
 
 if __name__ == "__main__":
