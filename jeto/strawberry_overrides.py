@@ -10,6 +10,7 @@
 | JSON bodies and messages | `json.loads`: RecursionError, huge integers, invalid UTF-8 answer 500 | `decode_json` / `parse_json`: strict, 400 with a reason | tests/api/test_hostile_input.py |
 | request parameters | a list body, a number as `query`, a list as `variables` reach the executor | `parse_http_body`: 400 for each; a GET of a mutation 405, a subscription over HTTP 400 | tests/api/test_http.py, test_hostile_input.py |
 | encoding an HTTP answer | `json.dumps`, compact | `encode_json`: msgspec's encoder, compact UTF-8 (BENCHMARKS.md, dashboard) | tests/api/test_http.py |
+| how a relation field is resolved | Strawberry's resolver path per call (`Info`, arguments, field extensions) | `_relations_resolved_by_graphql_core`: the `Relation` called by graphql-core, which holds the prefetched value (BENCHMARKS.md, dashboard) | tests/api/test_read_path.py |
 | GraphQL over HTTP media type | `application/json` only | `application/graphql-response+json` with its status codes (`create_response`) | tests/api/test_http.py |
 | the request's context | a dict | `get_context`: the viewer the endpoint authenticated, the services | every API test |
 | who may run an operation | whoever the view lets in | `CheckedDocuments.on_validate`, once the document is valid: a read-only API key's mutation is refused (FORBIDDEN, HTTP 403), then the operation's cost is charged to the viewer's budget (RATE_LIMITED, HTTP 429 and Retry-After past it, nothing run); the figures in headers and `extensions.rateLimit` (`get_results`) | tests/api/test_api_keys.py, test_rate_limits.py |
@@ -29,7 +30,7 @@ from typing import Any
 import msgspec
 import strawberry
 from cross_web import HTTPException
-from graphql import GraphQLError, specified_rules
+from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, specified_rules
 from graphql.language import OperationType as Operation
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,6 +51,7 @@ from resolvers.errors import FORBIDDEN as FORBIDDEN_CODE
 from schema import TYPES, Mutation, Query, Subscription
 from schema.documents import DocumentLimits, Documents, Prepared, UnclearOperation
 from schema.errors import with_code
+from schema.nodes import RELATION
 
 SPECIFIED_RULES = tuple(specified_rules)
 _encode = msgspec.json.Encoder().encode
@@ -148,6 +150,7 @@ class JetoSchema(strawberry.Schema):
     def __init__(self, *args: Any, limits: DocumentLimits = LIMITS, **kwargs: Any) -> None:
         documents = self.documents = Documents(lambda: self._schema, limits, validate_document_with_strawberry_rules)
         super().__init__(*args, extensions=[lambda: CheckedDocuments(documents), *kwargs.pop("extensions")], **kwargs)
+        _relations_resolved_by_graphql_core(self._schema)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """CodedErrors logs what matters; Strawberry's default would log every expected error with a traceback."""
@@ -195,6 +198,33 @@ class JetoSchema(strawberry.Schema):
         if result.errors:
             result.errors = [with_code(error) for error in result.errors]
         return result
+
+
+def _relations_resolved_by_graphql_core(schema: GraphQLSchema) -> None:
+    """A relation field (`schema.nodes.related`) is resolved by its Relation called straight from graphql-core.
+
+    Strawberry calls a field's resolver through its own path (an `Info` made per call, arguments converted, the
+    chain of field extensions): 13 % of a dashboard request, whose 200 relation fields then only return what the
+    prefetch already holds (BENCHMARKS.md). These fields have no arguments, extensions, permissions or exception
+    handlers for that path to apply; `Relation.resolve` reads the same `context` and `variable_values` from
+    graphql-core's info. graphql-core's `GraphQLField.resolve` is public; the Strawberry field is found through
+    the back reference Strawberry keeps on each (`strawberry-definition`) and its public `metadata`.
+    """
+    for named in schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType):
+            continue
+        for field in named.fields.values():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            relation = definition.metadata.get(RELATION) if definition is not None else None
+            if relation is not None:
+                field.resolve = _calling(relation)
+
+
+def _calling(relation: Any) -> Any:
+    def resolve(parent: Any, info: Any, **arguments: Any) -> Any:
+        return relation.resolve(parent, info, **arguments)
+
+    return resolve
 
 
 @functools.lru_cache(maxsize=8)

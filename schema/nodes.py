@@ -37,11 +37,15 @@ class NodeQueries:
         return await nodes.node(info, id)
 
 
+RELATION = "jeto-relation"  # the key of a related field's Relation in its metadata
+
+
 def related(relation: Any, *, description: str | None = None) -> Any:
     """A field of the type annotated beside it, resolved by `relation` (resolvers/prefetch.py): its value at once
-    when it was prefetched with its level, else loaded for this one record."""
+    when it was prefetched with its level, else loaded for this one record. graphql-core calls the relation
+    directly (jeto/strawberry_overrides.py); the resolver below gives Strawberry the field's shape."""
 
     def resolve(root: Any, info: Info):  # noqa: ANN202 - the field's type is the annotation in the class
         return relation.resolve(root, info)
 
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(resolver=resolve, description=description, metadata={RELATION: relation})

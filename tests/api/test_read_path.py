@@ -168,3 +168,22 @@ async def _statements(caller, query: str) -> int:
         logger.removeHandler(handler)
         logger.setLevel(previous)
     return count
+
+
+def test_graphql_core_calls_each_relation_field_s_relation_without_strawberry_s_resolver_path(monkeypatch):
+    """jeto/strawberry_overrides.py: the relation fields, about 200 of a dashboard's fields, skip Strawberry's
+    per-call path; their behaviour, prefetched or loaded alone (a mutation's payload), is every API test's."""
+    from jeto.strawberry_overrides import build_schema
+    from schema.nodes import RELATION
+
+    relations = {}
+    for named in build_schema()._schema.type_map.values():
+        for name, field in (getattr(named, "fields", None) or {}).items():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            if definition is not None and RELATION in definition.metadata:
+                relations[f"{named.name}.{name}"] = (field.resolve, definition.metadata[RELATION])
+    assert {"Launcher.platformIntegration", "Launcher.destinationFolder", "Campaign.launcher"} <= set(relations)
+    for resolve, relation in relations.values():
+        assert "from_resolver" not in resolve.__qualname__  # not Strawberry's wrapper
+        monkeypatch.setattr(relation, "resolve", lambda parent, info, **arguments: ("resolved", parent, info))
+        assert resolve("parent", "info") == ("resolved", "parent", "info")
