@@ -191,7 +191,7 @@ async def floor_instance(
                     f.get("url"),
                     parse_marketo_datetime(f.get("updatedAt")),
                     seen_at,
-                )  # fmt: skip
+                )
                 for f in page
             ]
             await write("folder_in", FOLDER_COLUMNS, WRITE_FOLDERS, records)
@@ -209,7 +209,7 @@ async def floor_instance(
                 p.get("url"),
                 parse_marketo_datetime(p.get("updatedAt")),
                 seen_at,
-            )  # fmt: skip
+            )
             for p in page
         ]
         await write("program_in", PROGRAM_COLUMNS, WRITE_PROGRAMS, records)
