@@ -201,14 +201,16 @@ class JetoSchema(strawberry.Schema):
 
 
 def _relations_resolved_by_graphql_core(schema: GraphQLSchema) -> None:
-    """A relation field (`schema.nodes.related`) is resolved by its Relation called straight from graphql-core.
+    """A relation field (`schema.nodes.related`, and a connection marked with the same metadata) is resolved by its
+    Relation called straight from graphql-core.
 
     Strawberry calls a field's resolver through its own path (an `Info` made per call, arguments converted, the
-    chain of field extensions): 13 % of a dashboard request, whose 200 relation fields then only return what the
-    prefetch already holds (BENCHMARKS.md). These fields have no arguments, extensions, permissions or exception
-    handlers for that path to apply; `Relation.resolve` reads the same `context` and `variable_values` from
-    graphql-core's info. graphql-core's `GraphQLField.resolve` is public; the Strawberry field is found through
-    the back reference Strawberry keeps on each (`strawberry-definition`) and its public `metadata`.
+    chain of field extensions): 13 % of a dashboard request, whose 250 relation fields then only return what the
+    prefetch already holds (BENCHMARKS.md). These fields have no extensions, permissions or exception handlers for
+    that path to apply, and only scalar arguments, which graphql-core passes by their GraphQL names as
+    `Relation.resolve` reads them; it reads the same `context` and `variable_values` from graphql-core's info.
+    graphql-core's `GraphQLField.resolve` is public; the Strawberry field is found through the back reference
+    Strawberry keeps on each (`strawberry-definition`) and its public `metadata`.
     """
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType):

@@ -12,7 +12,7 @@ from resolvers import launchers as resolve
 from resolvers.launchers import LauncherRecord
 from schema.accounts import User
 from schema.connections import Connection
-from schema.nodes import Info, Node, related, shown_as
+from schema.nodes import RELATION, Info, Node, related, shown_as
 from schema.user_errors import DeletePayload, UserError
 
 if TYPE_CHECKING:
@@ -41,7 +41,10 @@ class Launcher(Node):
         description="Images and files folder; without a choice, the 'Jeto' folder of the launcher's own instance, "
         "created there if missing.",
     )
-    campaigns: Connection[CampaignType] = strawberry.field(resolver=_campaigns)
+    campaigns: Connection[CampaignType] = strawberry.field(
+        resolver=_campaigns,
+        metadata={RELATION: campaigns.LAUNCHER_CAMPAIGNS},  # graphql-core calls it directly
+    )
     collaborators: list[User] = related(
         resolve.COLLABORATORS, description="Collaborators granted this launcher (admins see every launcher anyway)."
     )

@@ -182,7 +182,7 @@ def test_graphql_core_calls_each_relation_field_s_relation_without_strawberry_s_
             definition = (field.extensions or {}).get("strawberry-definition")
             if definition is not None and RELATION in definition.metadata:
                 relations[f"{named.name}.{name}"] = (field.resolve, definition.metadata[RELATION])
-    assert {"Launcher.platformIntegration", "Launcher.destinationFolder", "Campaign.launcher"} <= set(relations)
+    assert {"Launcher.platformIntegration", "Launcher.destinationFolder", "Launcher.campaigns"} <= set(relations)
     for resolve, relation in relations.values():
         assert "from_resolver" not in resolve.__qualname__  # not Strawberry's wrapper
         monkeypatch.setattr(relation, "resolve", lambda parent, info, **arguments: ("resolved", parent, info))
