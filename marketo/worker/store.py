@@ -28,15 +28,15 @@ def _cut(value: str | None, width: int) -> str | None:
     return value[:width] if value and len(value) > width else value
 
 
-_FOLDER_WIDTHS = tuple(_width(MarketoFolder, f) for f in ("marketo_type", "name", "path", "parent_marketo_type"))
-_FOLDER_WIDTHS_MORE = tuple(_width(MarketoFolder, f) for f in ("folder_type", "url"))
+_FOLDER_WIDTHS = tuple(
+    _width(MarketoFolder, f) for f in ("marketo_type", "name", "path", "parent_marketo_type", "folder_type", "url")
+)
 _PROGRAM_WIDTHS = tuple(_width(MarketoProgram, f) for f in ("name", "type", "channel", "status", "url"))
 
 
 def folder_values(integration_id: int, folder: Folder, seen_at: datetime) -> FolderValues:
     """A folder as a row (upsert.FOLDER_COLUMNS), its texts cut to their columns' widths."""
-    kind, name, path, parent_kind = _FOLDER_WIDTHS
-    folder_type, url = _FOLDER_WIDTHS_MORE
+    kind, name, path, parent_kind, folder_type, url = _FOLDER_WIDTHS
     parent = folder.parent
     return (
         integration_id, folder.id, _cut(folder.type, kind), _cut(folder.name, name), _cut(folder.path, path),
