@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from tortoise import Tortoise  # noqa: E402
 
 from domain import accounts, changes, platform_integrations  # noqa: E402
-from domain.models import MarketoFolder, MarketoProgram, PlatformIntegration, Role  # noqa: E402
+from domain.models import Job, JobState, MarketoFolder, MarketoProgram, PlatformIntegration, Role, SyncRun  # noqa: E402
 from domain.sync_state import SyncState  # noqa: E402
 from domain.viewer import Viewer  # noqa: E402
 from jeto import database  # noqa: E402
@@ -277,6 +277,14 @@ async def integrations(box: SecretBox, endpoints: list[dict[str, Any]], label: s
     return account.id, ids
 
 
+async def settled(integration_ids: list[int]) -> None:
+    """The floor writes rows only: the syncs its integrations queued when they were created are marked done, or the
+    worker would sync them too (and be charged for twice the work)."""
+    await PlatformIntegration.filter(id__in=integration_ids).update(sync_state=SyncState.COMPLETED)
+    await SyncRun.filter(platform_integration_id__in=integration_ids).update(state=SyncState.COMPLETED)
+    await Job.filter(platform_integration_id__in=integration_ids).update(state=JobState.DONE)
+
+
 async def rows(account_id: int) -> tuple[int, int]:
     folders = await MarketoFolder.filter(platform_integration__account_id=account_id).count()
     programs = await MarketoProgram.filter(platform_integration__account_id=account_id).count()
@@ -294,7 +302,7 @@ async def fresh_database(url: str) -> None:
         await connection.close()
 
 
-async def main(k: int, programs: int, rounds: int, url: str) -> None:
+async def main(k: int, programs: int, rounds: int, url: str, *, worker_only: bool = False) -> None:
     await fresh_database(url)
     process, endpoints = start_simulator(k, programs)
     box = SecretBox(Secret("bench-secret-key"))
@@ -304,9 +312,13 @@ async def main(k: int, programs: int, rounds: int, url: str) -> None:
         await Tortoise.init(config=database.tortoise_config(url))
         with changes.publishing_to(no_one):
             for round_ in range(1, rounds + 1):
+                if worker_only:  # for a profiler: the rows' count is checked against the floor's otherwise
+                    worker_account, _ = await integrations(box, endpoints, f"worker-{round_}")
+                    worker_cpu = await worker(box)
+                    print(f"round {round_}: worker {worker_cpu:.2f} s CPU for {await rows(worker_account)}", flush=True)
+                    continue
                 floor_account, floor_ids = await integrations(box, endpoints, f"floor-{round_}")
-                # The floor writes rows only: its integrations never queue a sync for the worker to find.
-                await PlatformIntegration.filter(id__in=floor_ids).update(sync_state=SyncState.COMPLETED)
+                await settled(floor_ids)
                 floor_cpu, floor_programs = await floor(url, endpoints, floor_ids)
                 floor_rows = await rows(floor_account)
 
@@ -328,6 +340,8 @@ async def main(k: int, programs: int, rounds: int, url: str) -> None:
         await Tortoise.close_connections()
         process.terminate()
         process.wait(10)
+    if worker_only:
+        return
     ratios = [w / f for w, f in results]
     print(
         f"median: worker {statistics.median(w for w, _ in results):.1f} µs/program, floor "
@@ -341,6 +355,7 @@ if __name__ == "__main__":
     parser.add_argument("--integrations", type=int, default=20)
     parser.add_argument("--programs", type=int, default=4000, help="programs per instance")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--worker-only", action="store_true", help="the worker's rounds alone, to run under a profiler")
     args = parser.parse_args()
     url = os.environ.get("JETO_BENCH_DATABASE_URL") or DEFAULT_URL
-    asyncio.run(main(args.integrations, args.programs, args.rounds, url))
+    asyncio.run(main(args.integrations, args.programs, args.rounds, url, worker_only=args.worker_only))
