@@ -35,12 +35,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _totals(integration_id: int) -> dict[str, int]:
-    """What the integration holds, as its SyncStatus counts."""
-    folders, programs = await syncs.holdings(integration_id)
-    return {"folders_synced": folders, "programs_synced": programs}
-
-
 class _Progress:
     """Writes the counters to the run and the integration, and announces them about once a second; the run's
     listing cursor goes with its counters (marketo/worker/resume.py)."""
@@ -67,11 +61,10 @@ class _Progress:
     async def save(self) -> None:
         integration_id = self.lease.integration_id
         cursor = self.cursor.to_json() if self.cursor.position else None
-        async with self.lease.held():
+        async with self.lease.held(recording_holdings=True):  # the integration's counts: what it holds now
             await SyncRun.filter(id=self.run.id).update(
                 folders_synced=self.folders, programs_synced=self.programs, listing_cursor=cursor
             )
-            await PlatformIntegration.filter(id=integration_id).update(**await _totals(integration_id))
             changes.sync_status_changed(integration_id)
 
 
@@ -152,8 +145,8 @@ async def sync_integration(
             sync_finished_at=finished,
             last_succeeded_at=moment,
             sync_error=None,
-            **await _totals(integration.id),
         )
+        await syncs.record_holdings(integration.id)
         # A full run meets the need for one, if the credentials are still those it used: new ones (saved
         # meanwhile) need a full sync of their own instance, which the run queued behind this one does. An
         # incremental run leaves the need alone: it was asked for while it ran (`jeto sync --full`, say).

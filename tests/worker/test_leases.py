@@ -3,17 +3,21 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
 from tortoise.exceptions import OperationalError
 
+from domain import changes
 from domain.jobs import Priority
 from domain.models import Campaign, CampaignStatus, Job, JobKind, JobState, PlatformIntegration, SyncRun
 from domain.sync_state import SyncState
 from marketo.worker import queue, schedule, sync
+from marketo.worker.store import RowStore
 from tests.api import factories
 from tests.api.operations import ACCOUNT, SYNC_PI
 from tests.waiting import wait_until
 from tests.worker.handlers import handled_by
 from tests.worker.test_campaigns import submit, two_instances
+from tests.worker.test_row_store import folder, program
 from tests.worker.test_sync import connect, status, until_syncing
 
 
@@ -255,3 +259,26 @@ async def test_a_worker_that_lost_the_integration_does_not_record_the_campaign_p
 
 async def _in_flight(simulator, munchkin) -> bool:
     return simulator.instances[munchkin].stats.in_flight > 0
+
+
+async def test_a_sync_s_progress_counts_what_the_integration_holds_only_while_the_lease_is_ours(world):
+    _, admin = await world.account()
+    pk = factories.pk(await factories.integration(admin, "Counted", "111-AAA-111"))
+    store, seen = RowStore(), queue.now()
+    await store.upsert_folders(pk, [folder(10, "A"), folder(11, "B")], seen)
+    await store.upsert_programs(pk, [program(20, "P", 10)], seen)
+    mine = queue.Lease("this-host:1:aaaaaa", pk)
+    await PlatformIntegration.filter(id=pk).update(lease_owner=mine.owner, lease_expires_at=queue.now() + queue.LEASE)
+
+    async with mine.held(recording_holdings=True):
+        changes.sync_status_changed(pk)
+    row = await PlatformIntegration.get(id=pk)
+    assert (row.folders_synced, row.programs_synced) == (2, 1)
+
+    await store.upsert_folders(pk, [folder(12, "C")], seen)
+    await PlatformIntegration.filter(id=pk).update(lease_owner="another-host:1:abcdef")
+    with pytest.raises(queue.LeaseLost):
+        async with mine.held(recording_holdings=True):
+            pytest.fail("the lease is another worker's")
+    row = await PlatformIntegration.get(id=pk)
+    assert (row.folders_synced, row.programs_synced) == (2, 1)  # the other worker's to count
