@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise import connections
 from tortoise.expressions import Q, Subquery
@@ -70,9 +71,11 @@ async def record_holdings(integration_id: int, *, lease_owner: str | None = None
     """Stores what the integration holds as its SyncStatus counts, in one statement (a sync does it about once a
     second); with `lease_owner`, only while that worker's lease is the integration's. False if nothing was
     stored (no such integration, or the lease is another's)."""
-    statement, params = _RECORD_HOLDINGS, [integration_id]
+    statement = _RECORD_HOLDINGS
+    params: list[Any] = [integration_id]
     if lease_owner is not None:
-        statement, params = f"{statement} AND lease_owner = $2", [integration_id, lease_owner]
+        statement += " AND lease_owner = $2"
+        params.append(lease_owner)
     connection = connections.get("default")
     if connection.capabilities.dialect != "postgres":
         statement = statement.replace("$", "?")
