@@ -2,11 +2,11 @@
 
 A sync writes tens of thousands of folders and programs. On PostgreSQL a page is one `INSERT … SELECT … ON
 CONFLICT` whose rows travel as a single JSON parameter (an array of arrays, encoded by msgspec in C) that the
-statement reads with `jsonb_array_elements`. Measured on a page of 200 folders (BENCHMARKS.md "Ingest"): the
-same statement fed one array per column (`unnest`) cost 2.5 ms of the worker's CPU to encode, asyncpg checking
-every value against the collections ABCs; as JSON, 0.4 ms, and the statement's round trip is no slower. A prepared
-statement run once per row (executemany) cost more still. On SQLite, where a statement costs no round trip, the
-same upsert runs once per row.
+statement reads with `jsonb_array_elements`. Measured on a page of 200 folders (bench/page_write.py, BENCHMARKS.md
+"Ingest"): the same statement fed one array per column (`unnest`) cost 2.2-2.6 ms of the worker's CPU, asyncpg
+checking every value against the collections ABCs; as JSON, 0.35-0.46 ms, and the statement's round trip is no
+slower. A prepared statement run once per row (executemany) cost more still. On SQLite, where a statement costs no
+round trip, the same upsert runs once per row.
 
 A program's folder is given as Marketo names it (id, kind) and found by the statement itself among the
 integration's folders: no map of every folder is read into the worker.
