@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -22,9 +23,8 @@ from tests.jeto_process import BANNER_URL, add_integration, running_demo, runnin
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def run(tmp_path):
-    env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
+def runner(database: Path):
+    env = {**os.environ, "JETO_DATABASE_URL": f"sqlite://{database}"}
     for name in ("JETO_JWT_SECRET", "JETO_JWT_JWKS_URL", "JETO_SECRET_KEY", "JETO_BROADCAST_URL", "JETO_HEALTH_FILE"):
         env.pop(name, None)
 
@@ -38,6 +38,31 @@ def run(tmp_path):
         )
 
     return jeto
+
+
+@pytest.fixture
+def run(tmp_path):
+    return runner(tmp_path / "cli.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def acme_database(tmp_path_factory) -> Path:
+    """A database the commands migrated and gave the Acme account (owner@acme.test), made once per module: a
+    process costs a second or two to start, and the tests below would each start these two."""
+    database = tmp_path_factory.mktemp("acme") / "cli.sqlite3"
+    jeto = runner(database)
+    assert jeto("migrate").returncode == 0
+    assert jeto("create-account", "Acme", "--admin", "owner@acme.test").returncode == 0
+    return database
+
+
+@pytest.fixture
+def run_on_acme(tmp_path, acme_database):
+    """`run` on a copy of `acme_database` of the test's own."""
+    database = tmp_path / "cli.sqlite3"
+    for made in acme_database.parent.glob(f"{acme_database.name}*"):  # with its -wal and -shm, if any were left
+        shutil.copy(made, tmp_path / made.name)
+    return runner(database)
 
 
 def test_the_account_manager_commands(run):
@@ -84,10 +109,8 @@ def test_the_account_manager_commands(run):
         ("marketo-simulator", "--port", "99999"),
     ],
 )
-def test_errors_are_one_readable_line_without_a_traceback(run, args):
-    assert run("migrate").returncode == 0
-    assert run("create-account", "Acme", "--admin", "owner@acme.test").returncode == 0
-    result = run(*args, timeout=30)
+def test_errors_are_one_readable_line_without_a_traceback(run_on_acme, args):
+    result = run_on_acme(*args, timeout=30)
     assert result.returncode != 0
     assert_one_line(result)
 
