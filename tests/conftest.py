@@ -53,6 +53,33 @@ TABLES = [
 ]
 
 
+# What the environment's JETO_TEST_* variables change: these fixtures, and the modules that read the variables.
+ENVIRONMENT_FIXTURES = frozenset({"database_url", "bus_url", "redis_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With JETO_TEST_DATABASE_DEPENDENT_ONLY=1 (CI's second pass, on PostgreSQL and Redis), only the tests the
+    database or the bus can change are run: a test that uses none of ENVIRONMENT_FIXTURES, in a module that reads
+    no JETO_TEST_ variable, runs the same on every pass, and the first pass ran it. Deselected, not skipped: the
+    summary counts them apart."""
+    if os.environ.get("JETO_TEST_DATABASE_DEPENDENT_ONLY") != "1":
+        return
+    reads_environment: dict[Path, bool] = {}
+
+    def dependent(item: pytest.Item) -> bool:
+        if ENVIRONMENT_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            return True
+        module = Path(str(item.fspath))
+        if module not in reads_environment:
+            reads_environment[module] = "JETO_TEST_" in module.read_text(encoding="utf-8")
+        return reads_environment[module]
+
+    kept = [item for item in items if dependent(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not dependent(item)])
+        items[:] = kept
+
+
 def _postgres_admin_dsn(url: str) -> tuple[str, str]:
     base, _, name = url.rpartition("/")
     return base.replace("postgres://", "postgresql://", 1) + "/postgres", name
