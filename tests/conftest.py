@@ -69,7 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def dependent(item: pytest.Item) -> bool:
         if ENVIRONMENT_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             return True
-        module = Path(str(item.fspath))
+        module = item.path
         if module not in reads_environment:
             reads_environment[module] = "JETO_TEST_" in module.read_text(encoding="utf-8")
         return reads_environment[module]
