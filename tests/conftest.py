@@ -61,7 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """With JETO_TEST_DATABASE_DEPENDENT_ONLY=1 (CI's second pass, on PostgreSQL and Redis), only the tests the
     database or the bus can change are run: a test that uses none of ENVIRONMENT_FIXTURES, in a module that reads
     no JETO_TEST_ variable, runs the same on every pass, and the first pass ran it. Deselected, not skipped: the
-    summary counts them apart."""
+    summary counts them apart. So a fixture that reads a JETO_TEST_ variable belongs in ENVIRONMENT_FIXTURES (or
+    depends on one), and a helper module that reads one is read only by test modules that name the variable."""
     if os.environ.get("JETO_TEST_DATABASE_DEPENDENT_ONLY") != "1":
         return
     reads_environment: dict[Path, bool] = {}

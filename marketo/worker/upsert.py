@@ -44,7 +44,9 @@ PROGRAM_COLUMNS = tuple(column for column, _ in _PROGRAM)
 _PROGRAM_TYPES = tuple(kind for _, kind in _PROGRAM)
 _PROGRAM_STORED = PROGRAM_COLUMNS[:-2]
 
-_JSON = msgspec.json.Encoder()  # datetimes as RFC 3339, which PostgreSQL reads as timestamptz
+# Datetimes as RFC 3339, which PostgreSQL reads as timestamptz. Every one written here is aware (Marketo's, parsed
+# with their offset; a run's moment, in UTC): a naive one would be read in the session's time zone.
+_JSON = msgspec.json.Encoder()
 
 FolderValues = tuple[Any, ...]  # in FOLDER_COLUMNS' order
 ProgramValues = tuple[Any, ...]  # in PROGRAM_COLUMNS' order
