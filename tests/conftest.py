@@ -75,9 +75,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reads_environment[module] = "JETO_TEST_" in module.read_text(encoding="utf-8")
         return reads_environment[module]
 
-    kept = [item for item in items if dependent(item)]
-    if len(kept) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if not dependent(item)])
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (kept if dependent(item) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
         items[:] = kept
 
 
